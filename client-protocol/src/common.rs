@@ -1,0 +1,271 @@
+//! Vocabulary shared by both directions: game kinds, sides, clocks, queues, results, errors.
+
+use serde::{Deserialize, Serialize};
+
+/// The games a node can host.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, PartialOrd, Ord)]
+#[serde(rename_all = "lowercase")]
+pub enum GameKind {
+    #[serde(rename = "tictactoe")]
+    TicTacToe,
+    #[serde(rename = "connect4")]
+    Connect4,
+    Chess,
+}
+
+impl GameKind {
+    /// The wire name (`tictactoe`, `connect4`, `chess`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            GameKind::TicTacToe => "tictactoe",
+            GameKind::Connect4 => "connect4",
+            GameKind::Chess => "chess",
+        }
+    }
+
+    /// Parses a wire name.
+    pub fn parse(name: &str) -> Option<Self> {
+        match name {
+            "tictactoe" => Some(GameKind::TicTacToe),
+            "connect4" => Some(GameKind::Connect4),
+            "chess" => Some(GameKind::Chess),
+            _ => None,
+        }
+    }
+}
+
+/// A seat at the table. Chess: `first` is white. The first side moves first.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Side {
+    First,
+    Second,
+}
+
+impl Side {
+    pub fn other(self) -> Side {
+        match self {
+            Side::First => Side::Second,
+            Side::Second => Side::First,
+        }
+    }
+
+    /// 0 for `first`, 1 for `second`: handy for two-element arrays.
+    pub fn index(self) -> usize {
+        match self {
+            Side::First => 0,
+            Side::Second => 1,
+        }
+    }
+
+    pub const BOTH: [Side; 2] = [Side::First, Side::Second];
+}
+
+/// A time control. `null` on the wire means an untimed game.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ClockSpec {
+    pub initial_ms: u64,
+    pub increment_ms: u64,
+}
+
+/// A matchmaking queue: which game, which clock, rated or not.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct QueueSpec {
+    pub game: GameKind,
+    #[serde(default)]
+    pub clock: Option<ClockSpec>,
+    #[serde(default)]
+    pub rated: bool,
+}
+
+/// A move on the wire: chess in UCI (`"e2e4"`), tic-tac-toe a cell 0-8, connect-four a
+/// column 0-6. Nodes accept a cell or column as a number or a numeric string and always
+/// send numbers for those games.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum Move {
+    Index(u32),
+    Text(String),
+}
+
+impl std::fmt::Display for Move {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Move::Index(n) => write!(f, "{n}"),
+            Move::Text(s) => f.write_str(s),
+        }
+    }
+}
+
+/// A game position: a FEN string for chess, rows (top row first) for the other games,
+/// where `x` is the first side's mark, `o` the second's and `.` an empty cell.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum Position {
+    Fen(String),
+    Rows(Vec<String>),
+}
+
+/// Remaining time per side, and whose clock is running (null when none is).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Clocks {
+    pub first: u64,
+    pub second: u64,
+    pub running: Option<Side>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum GameStatus {
+    WaitingReady,
+    Playing,
+    Over,
+}
+
+/// Who won: a side, a draw, or nobody (`aborted`: the game never really started).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum GameResult {
+    First,
+    Second,
+    Draw,
+    Aborted,
+}
+
+impl GameResult {
+    pub fn win_for(side: Side) -> Self {
+        match side {
+            Side::First => GameResult::First,
+            Side::Second => GameResult::Second,
+        }
+    }
+}
+
+/// Why a game ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EndReason {
+    Checkmate,
+    Resign,
+    Timeout,
+    DrawAgreed,
+    Stalemate,
+    Repetition,
+    FiftyMoves,
+    InsufficientMaterial,
+    Abandoned,
+    /// Three (tic-tac-toe) or four (connect-four) in a line.
+    Line,
+    BoardFull,
+}
+
+/// Why a player left a queue.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum QueueLeftReason {
+    Cancelled,
+    Matched,
+    Declined,
+    Timeout,
+}
+
+/// Why a proposed matchup did not become a game.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MatchupCancelReason {
+    Declined,
+    Timeout,
+}
+
+/// Every `client/ERROR` code. The protocol fixes the first seventeen; the rest are additions.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorCode {
+    BadFrame,
+    UnknownType,
+    InvalidField,
+    Unauthenticated,
+    Forbidden,
+    NotStarted,
+    NotYourTurn,
+    IllegalMove,
+    StaleSeq,
+    GameOver,
+    NotInGame,
+    NoSuchGame,
+    NoSuchMatchup,
+    RateLimited,
+    UsernameTaken,
+    BadCredentials,
+    Unavailable,
+    /// Added: the session is already in a live game and cannot queue for another.
+    AlreadyInGame,
+    /// Added: `server/CANCEL_MATCHMAKING` from a session that is in no queue.
+    NotInQueue,
+    /// Added: `game/DECLINE_DRAW` when the opponent has no draw offer pending.
+    NoDrawOffer,
+    /// Added: an HTTP resource that does not exist (user, game, route).
+    NotFound,
+    /// Added: a bug on the node; logged with details, reported without them.
+    Internal,
+}
+
+impl ErrorCode {
+    /// The wire name, e.g. `stale_seq`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorCode::BadFrame => "bad_frame",
+            ErrorCode::UnknownType => "unknown_type",
+            ErrorCode::InvalidField => "invalid_field",
+            ErrorCode::Unauthenticated => "unauthenticated",
+            ErrorCode::Forbidden => "forbidden",
+            ErrorCode::NotStarted => "not_started",
+            ErrorCode::NotYourTurn => "not_your_turn",
+            ErrorCode::IllegalMove => "illegal_move",
+            ErrorCode::StaleSeq => "stale_seq",
+            ErrorCode::GameOver => "game_over",
+            ErrorCode::NotInGame => "not_in_game",
+            ErrorCode::NoSuchGame => "no_such_game",
+            ErrorCode::NoSuchMatchup => "no_such_matchup",
+            ErrorCode::RateLimited => "rate_limited",
+            ErrorCode::UsernameTaken => "username_taken",
+            ErrorCode::BadCredentials => "bad_credentials",
+            ErrorCode::Unavailable => "unavailable",
+            ErrorCode::AlreadyInGame => "already_in_game",
+            ErrorCode::NotInQueue => "not_in_queue",
+            ErrorCode::NoDrawOffer => "no_draw_offer",
+            ErrorCode::NotFound => "not_found",
+            ErrorCode::Internal => "internal",
+        }
+    }
+}
+
+/// A user as clients see them.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct UserView {
+    pub id: String,
+    pub name: String,
+    pub rating: i32,
+    pub guest: bool,
+}
+
+/// One player's rating before and after a rated game.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RatingDelta {
+    pub before: i32,
+    pub after: i32,
+    pub delta: i32,
+}
+
+/// Both players' rating changes after a rated game, keyed by side.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RatingChange {
+    pub first: RatingDelta,
+    pub second: RatingDelta,
+}

@@ -1,0 +1,215 @@
+//! Messages nodes send to clients: the `client/` namespace.
+
+use serde::{Deserialize, Serialize};
+
+use crate::common::*;
+
+/// One frame to a client: the message plus the `ref` of the client message it answers.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ServerFrame {
+    #[serde(rename = "ref", default, skip_serializing_if = "Option::is_none")]
+    pub reference: Option<String>,
+    #[serde(flatten)]
+    pub message: ServerMessage,
+}
+
+/// Every message a node sends to a client, tagged by `type`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type")]
+pub enum ServerMessage {
+    #[serde(rename = "client/SESSION_STARTED")]
+    SessionStarted {
+        session: String,
+        token: String,
+        user: UserView,
+    },
+    #[serde(rename = "client/RESUME_SESSION")]
+    ResumeSession {
+        session: String,
+        user: UserView,
+        queue: Option<QueueSpec>,
+        /// The pending matchup's id; its `client/PROPOSE_MATCHUP` is sent again right after.
+        matchup: Option<String>,
+        game: Option<String>,
+    },
+    #[serde(rename = "client/QUEUED")]
+    #[serde(rename_all = "camelCase")]
+    Queued { queue: QueueSpec, queued_at: u64 },
+    #[serde(rename = "client/ALREADY_IN_QUEUE")]
+    AlreadyInQueue { queue: QueueSpec },
+    #[serde(rename = "client/QUEUE_LEFT")]
+    QueueLeft {
+        queue: QueueSpec,
+        reason: QueueLeftReason,
+    },
+    #[serde(rename = "client/PROPOSE_MATCHUP")]
+    #[serde(rename_all = "camelCase")]
+    ProposeMatchup {
+        matchup: String,
+        queue: QueueSpec,
+        opponent: Opponent,
+        expires_at: u64,
+    },
+    #[serde(rename = "client/MATCHUP_CANCELLED")]
+    MatchupCancelled {
+        matchup: String,
+        reason: MatchupCancelReason,
+    },
+    #[serde(rename = "client/START_GAME")]
+    StartGame(GameView),
+    #[serde(rename = "client/RESUME_GAME")]
+    ResumeGame(GameView),
+    #[serde(rename = "client/UPDATE_GAME")]
+    UpdateGame(GameUpdate),
+    #[serde(rename = "client/OFFER_DRAW")]
+    OfferDraw { game: String, from: Side },
+    #[serde(rename = "client/OPPONENT_PRESENCE")]
+    #[serde(rename_all = "camelCase")]
+    OpponentPresence {
+        game: String,
+        connected: bool,
+        grace_ms: u64,
+    },
+    #[serde(rename = "client/GAME_OVER")]
+    #[serde(rename_all = "camelCase")]
+    GameOver {
+        game: String,
+        result: GameResult,
+        reason: EndReason,
+        rating_change: Option<RatingChange>,
+    },
+    #[serde(rename = "client/ERROR")]
+    Error { code: ErrorCode, message: String },
+}
+
+impl ServerMessage {
+    /// The wire `type` of this message.
+    pub fn type_name(&self) -> &'static str {
+        match self {
+            ServerMessage::SessionStarted { .. } => "client/SESSION_STARTED",
+            ServerMessage::ResumeSession { .. } => "client/RESUME_SESSION",
+            ServerMessage::Queued { .. } => "client/QUEUED",
+            ServerMessage::AlreadyInQueue { .. } => "client/ALREADY_IN_QUEUE",
+            ServerMessage::QueueLeft { .. } => "client/QUEUE_LEFT",
+            ServerMessage::ProposeMatchup { .. } => "client/PROPOSE_MATCHUP",
+            ServerMessage::MatchupCancelled { .. } => "client/MATCHUP_CANCELLED",
+            ServerMessage::StartGame(_) => "client/START_GAME",
+            ServerMessage::ResumeGame(_) => "client/RESUME_GAME",
+            ServerMessage::UpdateGame(_) => "client/UPDATE_GAME",
+            ServerMessage::OfferDraw { .. } => "client/OFFER_DRAW",
+            ServerMessage::OpponentPresence { .. } => "client/OPPONENT_PRESENCE",
+            ServerMessage::GameOver { .. } => "client/GAME_OVER",
+            ServerMessage::Error { .. } => "client/ERROR",
+        }
+    }
+
+    pub fn error(code: ErrorCode, message: impl Into<String>) -> Self {
+        ServerMessage::Error {
+            code,
+            message: message.into(),
+        }
+    }
+}
+
+/// The opponent in a matchup proposal.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Opponent {
+    pub name: String,
+    pub rating: i32,
+}
+
+/// A player seated in a game.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PlayerView {
+    pub name: String,
+    pub rating: i32,
+    pub side: Side,
+}
+
+/// The full game view of `client/START_GAME` and `client/RESUME_GAME`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct GameView {
+    pub game: String,
+    pub kind: GameKind,
+    pub players: Vec<PlayerView>,
+    pub you: Side,
+    pub seq: u32,
+    pub moves: Vec<Move>,
+    pub position: Position,
+    pub clocks: Clocks,
+    pub to_move: Side,
+    pub status: GameStatus,
+    pub draw_offer: Option<Side>,
+    pub rated: bool,
+    /// Added: the time control (null for an untimed game).
+    pub clock: Option<ClockSpec>,
+}
+
+/// `client/UPDATE_GAME`: the state after a move, a ready, or a declined draw.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct GameUpdate {
+    pub game: String,
+    pub seq: u32,
+    pub last_move: Option<Move>,
+    pub position: Position,
+    pub clocks: Clocks,
+    pub to_move: Side,
+    pub status: GameStatus,
+    /// Added: the side whose draw offer is pending, or null.
+    pub draw_offer: Option<Side>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_error_frame_carries_code_message_and_ref() {
+        let frame = ServerFrame {
+            reference: Some("r9".into()),
+            message: ServerMessage::error(ErrorCode::StaleSeq, "seq 2 is not the current 3"),
+        };
+        let value: serde_json_value::Value = serde_json::to_value(&frame).unwrap();
+        assert_eq!(value["type"], "client/ERROR");
+        assert_eq!(value["code"], "stale_seq");
+        assert_eq!(value["ref"], "r9");
+    }
+
+    #[test]
+    fn a_game_view_is_flattened_into_start_game() {
+        let view = GameView {
+            game: "g1".into(),
+            kind: GameKind::TicTacToe,
+            players: vec![],
+            you: Side::First,
+            seq: 0,
+            moves: vec![],
+            position: Position::Rows(vec!["...".into(); 3]),
+            clocks: Clocks {
+                first: 1000,
+                second: 1000,
+                running: None,
+            },
+            to_move: Side::First,
+            status: GameStatus::WaitingReady,
+            draw_offer: None,
+            rated: false,
+            clock: None,
+        };
+        let text = serde_json::to_string(&ServerFrame {
+            reference: None,
+            message: ServerMessage::StartGame(view.clone()),
+        })
+        .unwrap();
+        assert!(text.contains(r#""type":"client/START_GAME""#), "{text}");
+        assert!(text.contains(r#""toMove":"first""#), "{text}");
+        let back: ServerFrame = serde_json::from_str(&text).unwrap();
+        assert_eq!(back.message, ServerMessage::StartGame(view));
+    }
+
+    mod serde_json_value {
+        pub use serde_json::Value;
+    }
+}

@@ -1,0 +1,334 @@
+//! Accounts and identity: registration, login and guests (shared by HTTP and the socket),
+//! argon2id password hashes, HS256 session tokens, and login attempt limits.
+
+use std::collections::HashMap;
+use std::net::IpAddr;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use argon2::{Argon2, PasswordHasher, PasswordVerifier};
+use client_protocol::ErrorCode;
+use jsonwebtoken::{DecodingKey, EncodingKey, Header, Validation};
+use serde::{Deserialize, Serialize};
+
+use crate::domain::{now_ms, CredentialError, Password, UserId, Username};
+use crate::store::{NewUser, Store, StoreError, User};
+
+/// What a token says about its bearer.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Claims {
+    /// The user id.
+    pub sub: String,
+    pub name: String,
+    pub guest: bool,
+    pub iat: u64,
+    pub exp: u64,
+}
+
+/// Why an account operation failed. Each maps to one wire error code.
+#[derive(Debug, thiserror::Error)]
+pub enum AuthError {
+    #[error(transparent)]
+    InvalidCredentials(#[from] CredentialError),
+    #[error("username is taken")]
+    UsernameTaken,
+    #[error("wrong username or password")]
+    BadCredentials,
+    #[error("too many attempts, retry in {retry_after_secs} s")]
+    RateLimited { retry_after_secs: u64 },
+    #[error("token is invalid or expired")]
+    BadToken,
+    #[error("the account store is unavailable, retry shortly")]
+    Unavailable(#[source] StoreError),
+}
+
+impl AuthError {
+    pub fn code(&self) -> ErrorCode {
+        match self {
+            AuthError::InvalidCredentials(_) => ErrorCode::InvalidField,
+            AuthError::UsernameTaken => ErrorCode::UsernameTaken,
+            AuthError::BadCredentials => ErrorCode::BadCredentials,
+            AuthError::RateLimited { .. } => ErrorCode::RateLimited,
+            AuthError::BadToken => ErrorCode::Unauthenticated,
+            AuthError::Unavailable(_) => ErrorCode::Unavailable,
+        }
+    }
+}
+
+impl From<StoreError> for AuthError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::UsernameTaken => AuthError::UsernameTaken,
+            other => AuthError::Unavailable(other),
+        }
+    }
+}
+
+/// Issues and checks HS256 tokens.
+#[derive(Clone)]
+pub struct Tokens {
+    encoding: EncodingKey,
+    decoding: DecodingKey,
+    ttl: Duration,
+}
+
+impl Tokens {
+    pub fn new(secret: &[u8], ttl: Duration) -> Self {
+        Tokens {
+            encoding: EncodingKey::from_secret(secret),
+            decoding: DecodingKey::from_secret(secret),
+            ttl,
+        }
+    }
+
+    pub fn issue(&self, user: &User) -> String {
+        let iat = now_ms() / 1000;
+        let claims = Claims {
+            sub: user.id.to_string(),
+            name: user.name.clone(),
+            guest: user.guest,
+            iat,
+            exp: iat + self.ttl.as_secs(),
+        };
+        jsonwebtoken::encode(&Header::default(), &claims, &self.encoding)
+            .expect("HS256 encoding cannot fail")
+    }
+
+    pub fn verify(&self, token: &str) -> Result<Claims, AuthError> {
+        let mut validation = Validation::new(jsonwebtoken::Algorithm::HS256);
+        validation.leeway = 5;
+        jsonwebtoken::decode::<Claims>(token, &self.decoding, &validation)
+            .map(|data| data.claims)
+            .map_err(|_| AuthError::BadToken)
+    }
+}
+
+/// A fixed-window counter per key: at most `limit` events per `window`.
+struct WindowLimiter {
+    limit: u32,
+    window: Duration,
+    hits: Mutex<HashMap<String, (Instant, u32)>>,
+}
+
+impl WindowLimiter {
+    fn new(limit: u32, window: Duration) -> Self {
+        WindowLimiter {
+            limit,
+            window,
+            hits: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// Counts an event; Err with the seconds until the window resets when over the limit.
+    fn hit(&self, key: &str) -> Result<(), u64> {
+        let now = Instant::now();
+        let mut hits = self.hits.lock().expect("poisoned");
+        if hits.len() > 100_000 {
+            hits.retain(|_, (start, _)| now.duration_since(*start) < self.window);
+        }
+        let entry = hits.entry(key.to_owned()).or_insert((now, 0));
+        if now.duration_since(entry.0) >= self.window {
+            *entry = (now, 0);
+        }
+        if entry.1 >= self.limit {
+            return Err((self.window - now.duration_since(entry.0)).as_secs().max(1));
+        }
+        entry.1 += 1;
+        Ok(())
+    }
+
+    fn peek(&self, key: &str) -> Result<(), u64> {
+        let now = Instant::now();
+        let hits = self.hits.lock().expect("poisoned");
+        match hits.get(key) {
+            Some((start, n)) if now.duration_since(*start) < self.window && *n >= self.limit => {
+                Err((self.window - now.duration_since(*start)).as_secs().max(1))
+            }
+            _ => Ok(()),
+        }
+    }
+}
+
+/// The account service: everything that creates or proves an identity.
+#[derive(Clone)]
+pub struct Accounts {
+    store: Arc<dyn Store>,
+    pub tokens: Tokens,
+    failed_per_user: Arc<WindowLimiter>,
+    attempts_per_ip: Arc<WindowLimiter>,
+}
+
+/// A proven identity: the user and a fresh token.
+pub struct Authenticated {
+    pub user: User,
+    pub token: String,
+}
+
+impl Accounts {
+    pub fn new(
+        store: Arc<dyn Store>,
+        tokens: Tokens,
+        per_user_per_min: u32,
+        per_ip_per_min: u32,
+    ) -> Self {
+        let minute = Duration::from_secs(60);
+        Accounts {
+            store,
+            tokens,
+            failed_per_user: Arc::new(WindowLimiter::new(per_user_per_min, minute)),
+            attempts_per_ip: Arc::new(WindowLimiter::new(per_ip_per_min, minute)),
+        }
+    }
+
+    fn limit_ip(&self, ip: Option<IpAddr>) -> Result<(), AuthError> {
+        match ip {
+            Some(ip) => self
+                .attempts_per_ip
+                .hit(&ip.to_string())
+                .map_err(|retry_after_secs| AuthError::RateLimited { retry_after_secs }),
+            None => Ok(()),
+        }
+    }
+
+    pub async fn register(
+        &self,
+        username: &str,
+        password: &str,
+        ip: Option<IpAddr>,
+    ) -> Result<Authenticated, AuthError> {
+        self.limit_ip(ip)?;
+        let name = Username::parse(username)?;
+        let password = Password::parse(password)?;
+        if self.store.user_by_name(&name.key()).await?.is_some() {
+            return Err(AuthError::UsernameTaken);
+        }
+        let hash = hash_password(password.expose().to_owned()).await?;
+        let user = self
+            .store
+            .create_user(NewUser {
+                id: UserId::generate(),
+                name_key: name.key(),
+                name: name.as_str().to_owned(),
+                password_hash: Some(hash),
+                guest: false,
+                created_at: now_ms(),
+            })
+            .await?;
+        Ok(self.authenticated(user))
+    }
+
+    pub async fn login(
+        &self,
+        username: &str,
+        password: &str,
+        ip: Option<IpAddr>,
+    ) -> Result<Authenticated, AuthError> {
+        self.limit_ip(ip)?;
+        let key = username.to_ascii_lowercase();
+        self.failed_per_user
+            .peek(&key)
+            .map_err(|retry_after_secs| AuthError::RateLimited { retry_after_secs })?;
+        let found = self.store.user_by_name(&key).await?;
+        let verified = match &found {
+            Some((_, Some(hash))) => verify_password(password.to_owned(), hash.clone()).await,
+            // Unknown user or guest: spend the same time as a real check, then refuse.
+            _ => {
+                let _ = hash_password(password.to_owned()).await;
+                false
+            }
+        };
+        match (verified, found) {
+            (true, Some((user, _))) => Ok(self.authenticated(user)),
+            _ => {
+                let _ = self.failed_per_user.hit(&key);
+                Err(AuthError::BadCredentials)
+            }
+        }
+    }
+
+    pub async fn guest(&self, ip: Option<IpAddr>) -> Result<Authenticated, AuthError> {
+        self.limit_ip(ip)?;
+        let id = UserId::generate();
+        let name = format!("Guest-{}", &id.as_str()[..6]);
+        let user = self
+            .store
+            .create_user(NewUser {
+                name_key: name.to_ascii_lowercase(),
+                name,
+                id,
+                password_hash: None,
+                guest: true,
+                created_at: now_ms(),
+            })
+            .await?;
+        Ok(self.authenticated(user))
+    }
+
+    /// The user a valid token names (checked against the store: a deleted user is refused).
+    pub async fn user_from_token(&self, token: &str) -> Result<User, AuthError> {
+        let claims = self.tokens.verify(token)?;
+        let id = UserId::parse(&claims.sub).ok_or(AuthError::BadToken)?;
+        self.store.user_by_id(&id).await?.ok_or(AuthError::BadToken)
+    }
+
+    fn authenticated(&self, user: User) -> Authenticated {
+        let token = self.tokens.issue(&user);
+        Authenticated { user, token }
+    }
+}
+
+/// Argon2id is deliberately slow: hash on the blocking pool, never on a socket's arbiter.
+async fn hash_password(password: String) -> Result<String, AuthError> {
+    tokio::task::spawn_blocking(move || {
+        Argon2::default()
+            .hash_password(password.as_bytes())
+            .map(|hash| hash.to_string())
+            .map_err(|e| {
+                AuthError::Unavailable(StoreError::Unavailable(format!("hashing failed: {e}")))
+            })
+    })
+    .await
+    .map_err(|e| AuthError::Unavailable(StoreError::Unavailable(e.to_string())))?
+}
+
+async fn verify_password(password: String, hash: String) -> bool {
+    tokio::task::spawn_blocking(move || {
+        Argon2::default()
+            .verify_password(password.as_bytes(), hash.as_str())
+            .is_ok()
+    })
+    .await
+    .unwrap_or(false)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_token_verifies_until_forged() {
+        let tokens = Tokens::new(b"secret-one", Duration::from_secs(60));
+        let user = User {
+            id: UserId::generate(),
+            name: "alice".into(),
+            guest: false,
+            glicko: Default::default(),
+            games_played: 0,
+            created_at: 0,
+        };
+        let token = tokens.issue(&user);
+        assert_eq!(tokens.verify(&token).unwrap().sub, user.id.to_string());
+        let other = Tokens::new(b"secret-two", Duration::from_secs(60));
+        assert!(other.verify(&token).is_err());
+    }
+
+    #[test]
+    fn the_window_limiter_refuses_past_its_limit() {
+        let limiter = WindowLimiter::new(2, Duration::from_secs(60));
+        assert!(limiter.hit("k").is_ok());
+        assert!(limiter.hit("k").is_ok());
+        assert!(limiter.peek("k").is_err());
+        assert!(limiter.hit("k").is_err());
+        assert!(limiter.hit("other").is_ok());
+    }
+}

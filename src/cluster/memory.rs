@@ -1,0 +1,224 @@
+//! In-process implementations of the bus, snapshot store and leases: the embedded default of a
+//! single node. Several nodes in one process (tests) may share one [`MemoryCluster`].
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use async_trait::async_trait;
+use tokio::sync::mpsc;
+
+use super::bus::{Bus, BusError, Incoming};
+use super::snapshot::{Lease, Leases, SaveError, SnapshotStore, Stored};
+
+/// Subscribers of one channel: (bus member, its incoming queue).
+type Subscribers = Vec<(u64, mpsc::UnboundedSender<Incoming>)>;
+
+/// Shared state of an in-process "cluster": channels, snapshots, leases.
+#[derive(Default)]
+pub struct MemoryCluster {
+    channels: Mutex<HashMap<String, Subscribers>>,
+    snapshots: Mutex<HashMap<String, (Stored, Option<Instant>)>>,
+    leases: Mutex<HashMap<String, (String, u64, Instant)>>,
+    fences: Mutex<HashMap<String, u64>>,
+    queue_sizes: Mutex<HashMap<String, u64>>,
+    next_member: Mutex<u64>,
+}
+
+impl MemoryCluster {
+    pub fn new() -> Arc<Self> {
+        Arc::new(Self::default())
+    }
+
+    /// A bus endpoint for one node.
+    pub fn bus(self: &Arc<Self>) -> MemoryBus {
+        let mut next = self.next_member.lock().expect("poisoned");
+        *next += 1;
+        let (tx, rx) = mpsc::unbounded_channel();
+        MemoryBus {
+            cluster: self.clone(),
+            member: *next,
+            tx,
+            rx: Mutex::new(Some(rx)),
+        }
+    }
+}
+
+/// One node's endpoint on an in-process bus.
+pub struct MemoryBus {
+    cluster: Arc<MemoryCluster>,
+    member: u64,
+    tx: mpsc::UnboundedSender<Incoming>,
+    rx: Mutex<Option<mpsc::UnboundedReceiver<Incoming>>>,
+}
+
+#[async_trait]
+impl Bus for MemoryBus {
+    async fn publish(&self, channel: &str, payload: Vec<u8>) -> Result<usize, BusError> {
+        let mut channels = self.cluster.channels.lock().expect("poisoned");
+        let Some(subscribers) = channels.get_mut(channel) else {
+            return Ok(0);
+        };
+        subscribers.retain(|(_, tx)| !tx.is_closed());
+        let mut delivered = 0;
+        for (_, tx) in subscribers.iter() {
+            let message = Incoming {
+                channel: channel.to_owned(),
+                payload: payload.clone(),
+            };
+            if tx.send(message).is_ok() {
+                delivered += 1;
+            }
+        }
+        Ok(delivered)
+    }
+
+    async fn subscribe(&self, channel: &str) -> Result<(), BusError> {
+        let mut channels = self.cluster.channels.lock().expect("poisoned");
+        let subscribers = channels.entry(channel.to_owned()).or_default();
+        if !subscribers.iter().any(|(member, _)| *member == self.member) {
+            subscribers.push((self.member, self.tx.clone()));
+        }
+        Ok(())
+    }
+
+    async fn unsubscribe(&self, channel: &str) -> Result<(), BusError> {
+        let mut channels = self.cluster.channels.lock().expect("poisoned");
+        if let Some(subscribers) = channels.get_mut(channel) {
+            subscribers.retain(|(member, _)| *member != self.member);
+            if subscribers.is_empty() {
+                channels.remove(channel);
+            }
+        }
+        Ok(())
+    }
+
+    fn take_incoming(&self) -> Option<mpsc::UnboundedReceiver<Incoming>> {
+        self.rx.lock().expect("poisoned").take()
+    }
+}
+
+fn alive(expiry: &Option<Instant>) -> bool {
+    expiry.is_none_or(|at| at > Instant::now())
+}
+
+#[async_trait]
+impl SnapshotStore for MemoryCluster {
+    async fn load(&self, key: &str) -> Result<Option<Stored>, SaveError> {
+        let snapshots = self.snapshots.lock().expect("poisoned");
+        Ok(snapshots
+            .get(key)
+            .filter(|(_, exp)| alive(exp))
+            .map(|(s, _)| s.clone()))
+    }
+
+    async fn save(
+        &self,
+        key: &str,
+        data: Vec<u8>,
+        fence: u64,
+        rev: u64,
+        ttl: Option<Duration>,
+    ) -> Result<(), SaveError> {
+        let mut snapshots = self.snapshots.lock().expect("poisoned");
+        if let Some((stored, exp)) = snapshots.get(key) {
+            if alive(exp) {
+                if stored.fence > fence {
+                    return Err(SaveError::Fenced {
+                        stored: stored.fence,
+                        ours: fence,
+                    });
+                }
+                if stored.rev >= rev {
+                    return Err(SaveError::Stale {
+                        stored: stored.rev,
+                        ours: rev,
+                    });
+                }
+            }
+        }
+        let expiry = ttl.map(|t| Instant::now() + t);
+        snapshots.insert(key.to_owned(), (Stored { data, fence, rev }, expiry));
+        Ok(())
+    }
+
+    async fn put(&self, key: &str, data: Vec<u8>, ttl: Duration) -> Result<(), SaveError> {
+        let mut snapshots = self.snapshots.lock().expect("poisoned");
+        let stored = Stored {
+            data,
+            fence: 0,
+            rev: 0,
+        };
+        snapshots.insert(key.to_owned(), (stored, Some(Instant::now() + ttl)));
+        Ok(())
+    }
+
+    async fn delete(&self, key: &str) -> Result<(), SaveError> {
+        self.snapshots.lock().expect("poisoned").remove(key);
+        Ok(())
+    }
+
+    async fn set_queue_size(&self, queue: &str, waiting: u64) -> Result<(), SaveError> {
+        self.queue_sizes
+            .lock()
+            .expect("poisoned")
+            .insert(queue.to_owned(), waiting);
+        Ok(())
+    }
+
+    async fn queue_sizes(&self) -> Result<Vec<(String, u64)>, SaveError> {
+        let sizes = self.queue_sizes.lock().expect("poisoned");
+        let mut all: Vec<_> = sizes.iter().map(|(k, v)| (k.clone(), *v)).collect();
+        all.sort();
+        Ok(all)
+    }
+}
+
+#[async_trait]
+impl Leases for MemoryCluster {
+    async fn acquire(
+        &self,
+        key: &str,
+        node: &str,
+        ttl: Duration,
+    ) -> Result<Option<Lease>, SaveError> {
+        let mut leases = self.leases.lock().expect("poisoned");
+        if let Some((owner, _, expires)) = leases.get(key) {
+            if owner != node && *expires > Instant::now() {
+                return Ok(None);
+            }
+        }
+        let mut fences = self.fences.lock().expect("poisoned");
+        let fence = fences.entry(key.to_owned()).or_default();
+        *fence += 1;
+        leases.insert(
+            key.to_owned(),
+            (node.to_owned(), *fence, Instant::now() + ttl),
+        );
+        Ok(Some(Lease {
+            key: key.to_owned(),
+            fence: *fence,
+        }))
+    }
+
+    async fn renew(&self, lease: &Lease, node: &str, ttl: Duration) -> Result<bool, SaveError> {
+        let mut leases = self.leases.lock().expect("poisoned");
+        match leases.get_mut(&lease.key) {
+            Some((owner, fence, expires)) if owner == node && *fence == lease.fence => {
+                *expires = Instant::now() + ttl;
+                Ok(true)
+            }
+            _ => Ok(false),
+        }
+    }
+
+    async fn release(&self, lease: &Lease, node: &str) -> Result<(), SaveError> {
+        let mut leases = self.leases.lock().expect("poisoned");
+        if let Some((owner, fence, _)) = leases.get(&lease.key) {
+            if owner == node && *fence == lease.fence {
+                leases.remove(&lease.key);
+            }
+        }
+        Ok(())
+    }
+}

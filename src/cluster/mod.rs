@@ -1,0 +1,14 @@
+//! The cluster seams: the bus, snapshots and leases as traits, with in-process implementations,
+//! and the router that delivers a message to an actor wherever it lives (or activates it here).
+//!
+//! Actor code talks only to these traits; which implementation backs them (in-process for a
+//! single node, Redis for a cluster) is chosen once, in `startup`.
+
+pub mod bus;
+pub mod memory;
+pub mod router;
+pub mod snapshot;
+
+pub use bus::{Bus, BusError, Incoming};
+pub use router::{Address, Envelope, Router};
+pub use snapshot::{Lease, Leases, SaveError, SnapshotStore, Stored};

@@ -1,0 +1,475 @@
+//! The router: delivers a message to an actor by address, wherever it lives.
+//!
+//! Local first: if this node hosts the target, the message goes straight to its mailbox.
+//! Otherwise it is published on the target's bus channel, in order, by one publisher task.
+//! If nobody received it, the target is active nowhere: a session is offline (the host folds
+//! the event into its snapshot), a game or queue is activated here, under a lease, from its
+//! snapshot (virtual actors, as in Orleans). Messages that arrive while an actor is being
+//! activated wait in its slot and are delivered in order once it runs.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::Duration;
+
+use actix::Addr;
+use async_trait::async_trait;
+use serde::{Deserialize, Serialize};
+use tokio::sync::mpsc;
+
+use super::bus::{Bus, Incoming};
+use super::snapshot::{Lease, Leases};
+use crate::actors::game::{GameActor, GameCommand};
+use crate::actors::queue::{QueueActor, QueueCommand};
+use crate::domain::{GameId, QueueKey, SessionId};
+use crate::session::actor::{SessionActor, SessionEvent};
+use crate::telemetry::names;
+
+/// How long a lease lives without renewal. Owners renew every third of it.
+pub const LEASE_TTL: Duration = Duration::from_secs(10);
+
+/// Where a message goes.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum Address {
+    Session(SessionId),
+    Game(GameId),
+    Queue(QueueKey),
+}
+
+impl Address {
+    /// The bus channel and snapshot/lease key of this address.
+    pub fn key(&self) -> String {
+        match self {
+            Address::Session(id) => format!("session:{id}"),
+            Address::Game(id) => format!("game:{id}"),
+            Address::Queue(key) => key.to_string(),
+        }
+    }
+}
+
+/// A message to one actor, as it travels between nodes.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub enum Envelope {
+    Session {
+        session: SessionId,
+        event: SessionEvent,
+    },
+    Game {
+        game: GameId,
+        command: GameCommand,
+    },
+    Queue {
+        queue: QueueKey,
+        command: QueueCommand,
+    },
+}
+
+impl Envelope {
+    pub fn address(&self) -> Address {
+        match self {
+            Envelope::Session { session, .. } => Address::Session(session.clone()),
+            Envelope::Game { game, .. } => Address::Game(game.clone()),
+            Envelope::Queue { queue, .. } => Address::Queue(queue.clone()),
+        }
+    }
+}
+
+/// An actor hosted on this node.
+#[derive(Clone)]
+pub enum LocalActor {
+    Session(Addr<SessionActor>),
+    Game(Addr<GameActor>),
+    Queue(Addr<QueueActor>),
+}
+
+impl LocalActor {
+    /// Hands the envelope to the actor, or gives it back if the actor has stopped.
+    fn deliver(&self, envelope: Envelope) -> Result<(), Box<Envelope>> {
+        match (self, envelope) {
+            (LocalActor::Session(addr), Envelope::Session { event, .. }) if addr.connected() => {
+                addr.do_send(event);
+                Ok(())
+            }
+            (LocalActor::Game(addr), Envelope::Game { command, .. }) if addr.connected() => {
+                addr.do_send(command);
+                Ok(())
+            }
+            (LocalActor::Queue(addr), Envelope::Queue { command, .. }) if addr.connected() => {
+                addr.do_send(command);
+                Ok(())
+            }
+            (_, envelope) => Err(Box::new(envelope)),
+        }
+    }
+
+    fn same(&self, other: &LocalActor) -> bool {
+        match (self, other) {
+            (LocalActor::Session(a), LocalActor::Session(b)) => a == b,
+            (LocalActor::Game(a), LocalActor::Game(b)) => a == b,
+            (LocalActor::Queue(a), LocalActor::Queue(b)) => a == b,
+            _ => false,
+        }
+    }
+}
+
+/// Why an activation produced no actor.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Refusal {
+    /// There is nothing to host (no snapshot of that game).
+    NotFound,
+    /// A dependency failed; the sender may retry.
+    Unavailable,
+}
+
+/// What the router needs from its node: starting actors, and reaching offline sessions.
+#[async_trait]
+pub trait Host: Send + Sync + 'static {
+    /// Starts the actor for `address` under `lease`, from its snapshot.
+    async fn activate(&self, address: &Address, lease: Lease) -> Result<LocalActor, Refusal>;
+    /// Tells the senders of `envelope` that it could not be delivered.
+    fn refuse(&self, envelope: Envelope, refusal: Refusal);
+    /// Applies an event for a session that no node hosts to its snapshot.
+    async fn deliver_offline(&self, session: SessionId, event: SessionEvent);
+}
+
+enum Slot {
+    Active(LocalActor),
+    Activating(Vec<Envelope>),
+}
+
+struct Inner {
+    node_id: String,
+    bus: Arc<dyn Bus>,
+    leases: Arc<dyn Leases>,
+    local: Mutex<HashMap<String, Slot>>,
+    outgoing: mpsc::UnboundedSender<Envelope>,
+    host: OnceLock<Arc<dyn Host>>,
+}
+
+/// Cheap to clone; one per node.
+#[derive(Clone)]
+pub struct Router {
+    inner: Arc<Inner>,
+}
+
+impl Router {
+    /// Creates the router and starts its publisher and bus-listener tasks (on the current
+    /// tokio runtime). `attach_host` must be called before the first message.
+    pub fn start(node_id: String, bus: Arc<dyn Bus>, leases: Arc<dyn Leases>) -> Router {
+        let (outgoing, outgoing_rx) = mpsc::unbounded_channel();
+        let incoming = bus.take_incoming();
+        let router = Router {
+            inner: Arc::new(Inner {
+                node_id,
+                bus,
+                leases,
+                local: Mutex::new(HashMap::new()),
+                outgoing,
+                host: OnceLock::new(),
+            }),
+        };
+        tokio::spawn(router.clone().publish_loop(outgoing_rx));
+        if let Some(incoming) = incoming {
+            tokio::spawn(router.clone().listen_loop(incoming));
+        }
+        router
+    }
+
+    pub fn attach_host(&self, host: Arc<dyn Host>) {
+        let _ = self.inner.host.set(host);
+    }
+
+    fn host(&self) -> &Arc<dyn Host> {
+        self.inner
+            .host
+            .get()
+            .expect("router used before its host was attached")
+    }
+
+    pub fn node_id(&self) -> &str {
+        &self.inner.node_id
+    }
+
+    pub fn leases(&self) -> &Arc<dyn Leases> {
+        &self.inner.leases
+    }
+
+    pub fn send_session(&self, session: &SessionId, event: SessionEvent) {
+        self.deliver(Envelope::Session {
+            session: session.clone(),
+            event,
+        });
+    }
+
+    pub fn send_game(&self, game: &GameId, command: GameCommand) {
+        self.deliver(Envelope::Game {
+            game: game.clone(),
+            command,
+        });
+    }
+
+    pub fn send_queue(&self, queue: &QueueKey, command: QueueCommand) {
+        self.deliver(Envelope::Queue {
+            queue: queue.clone(),
+            command,
+        });
+    }
+
+    /// Delivers locally when this node hosts the target, otherwise hands the envelope to the
+    /// ordered publisher. Never blocks.
+    pub fn deliver(&self, envelope: Envelope) {
+        if let Err(envelope) = self.try_local(envelope) {
+            let _ = self.inner.outgoing.send(*envelope);
+        }
+    }
+
+    /// Local delivery; Err gives the envelope back when the target is not hosted here.
+    fn try_local(&self, envelope: Envelope) -> Result<(), Box<Envelope>> {
+        let key = envelope.address().key();
+        let mut local = self.inner.local.lock().expect("poisoned");
+        match local.get_mut(&key) {
+            Some(Slot::Activating(pending)) => {
+                pending.push(envelope);
+                Ok(())
+            }
+            Some(Slot::Active(actor)) => match actor.deliver(envelope) {
+                Ok(()) => Ok(()),
+                Err(envelope) => {
+                    local.remove(&key);
+                    Err(envelope)
+                }
+            },
+            None => Err(Box::new(envelope)),
+        }
+    }
+
+    /// Makes a websocket session reachable here. A previous socket of the same session on this
+    /// node is told it was taken over.
+    pub async fn register_session(&self, session: &SessionId, addr: Addr<SessionActor>) {
+        let address = Address::Session(session.clone());
+        let key = address.key();
+        // Another node's socket for this session, if any, hands over first.
+        self.publish(Envelope::Session {
+            session: session.clone(),
+            event: SessionEvent::TakenOver,
+        })
+        .await;
+        let previous = {
+            let mut local = self.inner.local.lock().expect("poisoned");
+            local.insert(key.clone(), Slot::Active(LocalActor::Session(addr.clone())))
+        };
+        if let Some(Slot::Active(LocalActor::Session(old))) = previous {
+            if old != addr {
+                old.do_send(SessionEvent::TakenOver);
+            }
+        }
+        if let Err(e) = self.inner.bus.subscribe(&key).await {
+            tracing::warn!(error = %e, channel = %key, "could not subscribe session channel");
+        }
+    }
+
+    /// Removes a session actor, if it is still the one registered.
+    pub fn unregister_session(&self, session: &SessionId, addr: &Addr<SessionActor>) {
+        let key = Address::Session(session.clone()).key();
+        let removed = {
+            let mut local = self.inner.local.lock().expect("poisoned");
+            match local.get(&key) {
+                Some(Slot::Active(actor)) if actor.same(&LocalActor::Session(addr.clone())) => {
+                    local.remove(&key);
+                    true
+                }
+                _ => false,
+            }
+        };
+        if removed {
+            let bus = self.inner.bus.clone();
+            tokio::spawn(async move {
+                let _ = bus.unsubscribe(&key).await;
+            });
+        }
+    }
+
+    /// Called by a game or queue actor as it stops: frees its slot, channel and lease.
+    pub fn deactivated(&self, address: &Address, lease: &Lease) {
+        let key = address.key();
+        self.inner.local.lock().expect("poisoned").remove(&key);
+        let inner = self.inner.clone();
+        let lease = lease.clone();
+        tokio::spawn(async move {
+            let _ = inner.bus.unsubscribe(&key).await;
+            let _ = inner.leases.release(&lease, &inner.node_id).await;
+        });
+    }
+
+    /// How many actors of each kind this node hosts: (sessions, games, queues).
+    pub fn hosted(&self) -> (usize, usize, usize) {
+        let local = self.inner.local.lock().expect("poisoned");
+        local
+            .values()
+            .fold((0, 0, 0), |(s, g, q), slot| match slot {
+                Slot::Active(LocalActor::Session(_)) => (s + 1, g, q),
+                Slot::Active(LocalActor::Game(_)) => (s, g + 1, q),
+                Slot::Active(LocalActor::Queue(_)) => (s, g, q + 1),
+                Slot::Activating(_) => (s, g, q),
+            })
+    }
+
+    /// Every session socket hosted here (for draining).
+    pub fn local_sessions(&self) -> Vec<Addr<SessionActor>> {
+        let local = self.inner.local.lock().expect("poisoned");
+        local
+            .values()
+            .filter_map(|slot| match slot {
+                Slot::Active(LocalActor::Session(addr)) => Some(addr.clone()),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// Publishes one envelope; returns how many nodes received it (0 on bus failure).
+    async fn publish(&self, envelope: Envelope) -> usize {
+        let key = envelope.address().key();
+        let payload = match serde_json::to_vec(&envelope) {
+            Ok(p) => p,
+            Err(e) => {
+                tracing::error!(error = %e, "unserialisable envelope");
+                return 0;
+            }
+        };
+        match self.inner.bus.publish(&key, payload).await {
+            Ok(n) => {
+                if n > 0 {
+                    metrics::counter!(names::BUS_PUBLISHED).increment(1);
+                }
+                n
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, channel = %key, "bus publish failed");
+                0
+            }
+        }
+    }
+
+    async fn publish_loop(self, mut outgoing: mpsc::UnboundedReceiver<Envelope>) {
+        while let Some(envelope) = outgoing.recv().await {
+            // It may have become local while it waited.
+            let Err(envelope) = self.try_local(envelope) else {
+                continue;
+            };
+            let envelope = *envelope;
+            if self.publish(envelope.clone()).await > 0 {
+                continue;
+            }
+            match envelope {
+                Envelope::Session { session, event } => {
+                    let host = self.host().clone();
+                    tokio::spawn(async move { host.deliver_offline(session, event).await });
+                }
+                other => self.activate(other),
+            }
+        }
+    }
+
+    async fn listen_loop(self, mut incoming: mpsc::UnboundedReceiver<Incoming>) {
+        while let Some(message) = incoming.recv().await {
+            match serde_json::from_slice::<Envelope>(&message.payload) {
+                Ok(envelope) => {
+                    if let Err(envelope) = self.try_local(envelope) {
+                        tracing::debug!(channel = %message.channel, "message for an actor no longer here");
+                        drop(envelope);
+                    }
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, channel = %message.channel, "undecodable bus message")
+                }
+            }
+        }
+    }
+
+    /// Starts activating the envelope's target here, buffering the envelope in its slot.
+    fn activate(&self, envelope: Envelope) {
+        let address = envelope.address();
+        let key = address.key();
+        {
+            let mut local = self.inner.local.lock().expect("poisoned");
+            match local.get_mut(&key) {
+                Some(Slot::Activating(pending)) => return pending.push(envelope),
+                Some(Slot::Active(_)) => {
+                    drop(local);
+                    return self.deliver(envelope);
+                }
+                None => {
+                    local.insert(key.clone(), Slot::Activating(vec![envelope]));
+                }
+            }
+        }
+        let router = self.clone();
+        tokio::spawn(async move { router.run_activation(address, key).await });
+    }
+
+    async fn run_activation(self, address: Address, key: String) {
+        let inner = &self.inner;
+        let outcome = match inner.leases.acquire(&key, &inner.node_id, LEASE_TTL).await {
+            Ok(Some(lease)) => {
+                if let Err(e) = inner.bus.subscribe(&key).await {
+                    tracing::warn!(error = %e, channel = %key, "subscribe failed during activation");
+                }
+                let result = self.host().activate(&address, lease.clone()).await;
+                if result.is_err() {
+                    let _ = inner.bus.unsubscribe(&key).await;
+                    let _ = inner.leases.release(&lease, &inner.node_id).await;
+                }
+                result.map(Some)
+            }
+            // Someone else owns it: they will subscribe; hand the messages back to the bus.
+            Ok(None) => Ok(None),
+            Err(e) => {
+                tracing::warn!(error = %e, %key, "lease store unavailable");
+                Err(Refusal::Unavailable)
+            }
+        };
+        let pending = {
+            let mut local = inner.local.lock().expect("poisoned");
+            let pending = match local.remove(&key) {
+                Some(Slot::Activating(pending)) => pending,
+                Some(active) => {
+                    local.insert(key.clone(), active);
+                    Vec::new()
+                }
+                None => Vec::new(),
+            };
+            if let Ok(Some(actor)) = &outcome {
+                local.insert(key.clone(), Slot::Active(actor.clone()));
+            }
+            pending
+        };
+        match outcome {
+            Ok(Some(actor)) => {
+                metrics::counter!(names::ACTIVATIONS, "kind" => kind_label(&address)).increment(1);
+                for envelope in pending {
+                    if let Err(envelope) = actor.deliver(envelope) {
+                        self.host().refuse(*envelope, Refusal::Unavailable);
+                    }
+                }
+            }
+            Ok(None) => {
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                for envelope in pending {
+                    let _ = inner.outgoing.send(envelope);
+                }
+            }
+            Err(refusal) => {
+                for envelope in pending {
+                    self.host().refuse(envelope, refusal);
+                }
+            }
+        }
+    }
+}
+
+fn kind_label(address: &Address) -> &'static str {
+    match address {
+        Address::Session(_) => "session",
+        Address::Game(_) => "game",
+        Address::Queue(_) => "queue",
+    }
+}

@@ -1,0 +1,168 @@
+//! Typed configuration: CLI flags and environment variables with documented defaults.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::Parser;
+
+/// A secret that never prints.
+#[derive(Clone, Default)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(value: impl Into<String>) -> Self {
+        Secret(value.into())
+    }
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Secret(***)")
+    }
+}
+
+impl std::str::FromStr for Secret {
+    type Err = std::convert::Infallible;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Ok(Secret(s.to_owned()))
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum LogFormat {
+    /// Human-readable lines.
+    Pretty,
+    /// One JSON object per line (production).
+    Json,
+}
+
+/// Everything a node can be told. `rookery --help` prints this with defaults.
+#[derive(Clone, Debug, Parser)]
+#[command(
+    name = "rookery",
+    version,
+    about = "An actor-based real-time game server node."
+)]
+pub struct Config {
+    /// Address to listen on (port 0 picks a free port).
+    #[arg(long, env = "ROOKERY_BIND", default_value = "127.0.0.1:8080")]
+    pub bind: SocketAddr,
+
+    /// Directory for the embedded store (SQLite file) and the generated JWT secret.
+    #[arg(long, env = "ROOKERY_DATA_DIR", default_value = "./data")]
+    pub data_dir: PathBuf,
+
+    /// This node's id in logs, metrics and the cluster (default: a random id).
+    #[arg(long, env = "ROOKERY_NODE_ID")]
+    pub node_id: Option<String>,
+
+    /// HS256 secret for session tokens (default: generated once and kept in the data dir).
+    #[arg(long, env = "ROOKERY_JWT_SECRET", hide_env_values = true)]
+    pub jwt_secret: Option<Secret>,
+
+    /// Redis for snapshots, leases and the bus (unset: in-process, single node).
+    #[arg(long, env = "REDIS_URL", hide_env_values = true)]
+    pub redis_url: Option<Secret>,
+
+    /// MongoDB for accounts and finished games (unset: SQLite in the data dir).
+    #[arg(long, env = "MONGODB_URI", hide_env_values = true)]
+    pub mongodb_uri: Option<Secret>,
+
+    /// Log output format.
+    #[arg(long, env = "ROOKERY_LOG_FORMAT", value_enum, default_value = "pretty")]
+    pub log_format: LogFormat,
+
+    /// Origins allowed to open /ws besides the node's own (comma-separated, e.g. https://play.example.com).
+    #[arg(long, env = "ROOKERY_ALLOWED_ORIGINS", value_delimiter = ',')]
+    pub allowed_origins: Vec<String>,
+
+    /// Lifetime of a session token, in seconds.
+    #[arg(long, env = "ROOKERY_TOKEN_TTL_SECS", default_value_t = 7 * 24 * 3600)]
+    pub token_ttl_secs: u64,
+
+    /// How long a disconnected player may stay away before losing by abandonment, in ms.
+    #[arg(long, env = "ROOKERY_GRACE_MS", default_value_t = 60_000)]
+    pub grace_ms: u64,
+
+    /// How long both players have to send game/PLAYER_READY before the game is aborted, in ms.
+    #[arg(long, env = "ROOKERY_READY_TIMEOUT_MS", default_value_t = 60_000)]
+    pub ready_timeout_ms: u64,
+
+    /// How long a proposed matchup waits for both answers, in ms.
+    #[arg(long, env = "ROOKERY_MATCHUP_TIMEOUT_MS", default_value_t = 15_000)]
+    pub matchup_timeout_ms: u64,
+
+    /// How often each queue tries to pair waiting players and expires matchups, in ms.
+    #[arg(long, env = "ROOKERY_MATCH_INTERVAL_MS", default_value_t = 500)]
+    pub match_interval_ms: u64,
+
+    /// Rating difference a fresh ticket accepts; it widens while the player waits.
+    #[arg(long, env = "ROOKERY_MATCH_WINDOW", default_value_t = 100)]
+    pub match_window: u32,
+
+    /// How much the rating window widens per second of waiting.
+    #[arg(long, env = "ROOKERY_MATCH_WINDOW_GROWTH", default_value_t = 50)]
+    pub match_window_growth_per_sec: u32,
+
+    /// Sustained client messages per second per socket.
+    #[arg(long, env = "ROOKERY_RATE_PER_SEC", default_value_t = 20)]
+    pub rate_per_sec: u32,
+
+    /// Burst of client messages a socket may send at once.
+    #[arg(long, env = "ROOKERY_RATE_BURST", default_value_t = 40)]
+    pub rate_burst: u32,
+
+    /// A socket past its rate limit this long (ms) is closed with code 1008.
+    #[arg(long, env = "ROOKERY_RATE_CLOSE_AFTER_MS", default_value_t = 10_000)]
+    pub rate_close_after_ms: u64,
+
+    /// Interval between websocket pings, in ms; a socket silent for 3 intervals is closed.
+    #[arg(long, env = "ROOKERY_HEARTBEAT_MS", default_value_t = 10_000)]
+    pub heartbeat_ms: u64,
+
+    /// Frames a slow socket may have queued before it is disconnected.
+    #[arg(long, env = "ROOKERY_OUTBOUND_QUEUE", default_value_t = 256)]
+    pub outbound_queue: usize,
+
+    /// Failed logins allowed per username per minute.
+    #[arg(long, env = "ROOKERY_LOGIN_PER_USER_PER_MIN", default_value_t = 10)]
+    pub login_per_user_per_min: u32,
+
+    /// Login and register attempts allowed per client address per minute.
+    #[arg(long, env = "ROOKERY_LOGIN_PER_IP_PER_MIN", default_value_t = 60)]
+    pub login_per_ip_per_min: u32,
+
+    /// How long a session snapshot outlives its last change, in seconds.
+    #[arg(long, env = "ROOKERY_SESSION_TTL_SECS", default_value_t = 7 * 24 * 3600)]
+    pub session_ttl_secs: u64,
+
+    /// Worker threads serving sockets and HTTP (default: one per core).
+    #[arg(long, env = "ROOKERY_WORKERS")]
+    pub workers: Option<usize>,
+
+    /// Seconds a stopping node waits for in-flight work before it exits.
+    #[arg(long, env = "ROOKERY_SHUTDOWN_TIMEOUT_SECS", default_value_t = 10)]
+    pub shutdown_timeout_secs: u64,
+}
+
+impl Config {
+    /// Defaults for a node in tests: port 0, the given data dir, short timers left at defaults
+    /// (tests shorten what they exercise).
+    pub fn for_tests(data_dir: impl Into<PathBuf>) -> Self {
+        let mut config = Config::parse_from(["rookery"]);
+        config.bind = "127.0.0.1:0".parse().expect("literal address");
+        config.data_dir = data_dir.into();
+        config.workers = Some(2);
+        config.jwt_secret = Some(Secret::new("test-secret-test-secret-test-secret"));
+        config.shutdown_timeout_secs = 1;
+        config
+    }
+
+    pub fn grace(&self) -> Duration {
+        Duration::from_millis(self.grace_ms)
+    }
+}

@@ -1,0 +1,221 @@
+//! The JSON API: accounts (`/api/auth/*`), players, finished games, queues.
+
+use std::net::IpAddr;
+
+use actix_web::cookie::{Cookie, SameSite};
+use actix_web::{web, HttpRequest, HttpResponse};
+use client_protocol::http::{AuthResponse, Credentials, QueueSize, UserProfile};
+use client_protocol::{ErrorCode, GameKind, Side};
+use serde::Deserialize;
+
+use super::error::HttpError;
+use super::NodeData;
+use crate::auth::Authenticated;
+use crate::domain::{QueueKey, SessionId};
+use crate::games::{pgn, PgnGame};
+use crate::session::SessionState;
+use crate::store::User;
+
+/// Cookie names a browser carries to `/ws`.
+pub const TOKEN_COOKIE: &str = "rookery_token";
+pub const SESSION_COOKIE: &str = "rookery_session";
+
+fn client_ip(req: &HttpRequest) -> Option<IpAddr> {
+    req.peer_addr().map(|a| a.ip())
+}
+
+/// The bearer token of a request: `Authorization: Bearer`, else the cookie.
+pub fn bearer(req: &HttpRequest) -> Option<String> {
+    let header = req
+        .headers()
+        .get("authorization")
+        .and_then(|v| v.to_str().ok());
+    if let Some(token) = header.and_then(|h| h.strip_prefix("Bearer ")) {
+        return Some(token.trim().to_owned());
+    }
+    req.cookie(TOKEN_COOKIE).map(|c| c.value().to_owned())
+}
+
+/// Starts a session for a fresh identity and answers with token, session and cookies.
+async fn started(node: &NodeData, auth: Authenticated) -> Result<HttpResponse, HttpError> {
+    let state = SessionState::new(
+        SessionId::generate(),
+        auth.user.id.clone(),
+        auth.user.view(),
+    );
+    node.sessions.save(&state).await.map_err(|e| {
+        tracing::warn!(error = %e, "session snapshot not saved");
+        HttpError::new(
+            ErrorCode::Unavailable,
+            "sessions are unavailable, retry shortly",
+        )
+    })?;
+    let max_age = actix_web::cookie::time::Duration::seconds(node.config.token_ttl_secs as i64);
+    let cookie = |name: &'static str, value: String| {
+        Cookie::build(name, value)
+            .path("/")
+            .http_only(true)
+            .same_site(SameSite::Lax)
+            .max_age(max_age)
+            .finish()
+    };
+    Ok(HttpResponse::Ok()
+        .cookie(cookie(TOKEN_COOKIE, auth.token.clone()))
+        .cookie(cookie(SESSION_COOKIE, state.id.to_string()))
+        .json(AuthResponse {
+            token: auth.token,
+            session: state.id.to_string(),
+            user: auth.user.view(),
+        }))
+}
+
+pub async fn register(
+    node: NodeData,
+    req: HttpRequest,
+    body: web::Json<Credentials>,
+) -> Result<HttpResponse, HttpError> {
+    let auth = node
+        .accounts
+        .register(&body.username, &body.password, client_ip(&req))
+        .await?;
+    started(&node, auth).await
+}
+
+pub async fn login(
+    node: NodeData,
+    req: HttpRequest,
+    body: web::Json<Credentials>,
+) -> Result<HttpResponse, HttpError> {
+    let auth = node
+        .accounts
+        .login(&body.username, &body.password, client_ip(&req))
+        .await?;
+    started(&node, auth).await
+}
+
+pub async fn guest(node: NodeData, req: HttpRequest) -> Result<HttpResponse, HttpError> {
+    let auth = node.accounts.guest(client_ip(&req)).await?;
+    started(&node, auth).await
+}
+
+fn profile(user: User) -> UserProfile {
+    UserProfile {
+        id: user.id.to_string(),
+        rating: user.glicko.display(),
+        rating_deviation: (user.glicko.deviation * 10.0).round() / 10.0,
+        name: user.name,
+        guest: user.guest,
+        games_played: user.games_played,
+        created_at: user.created_at,
+    }
+}
+
+pub async fn me(node: NodeData, req: HttpRequest) -> Result<HttpResponse, HttpError> {
+    let token =
+        bearer(&req).ok_or_else(|| HttpError::new(ErrorCode::Unauthenticated, "no token"))?;
+    let user = node.accounts.user_from_token(&token).await?;
+    Ok(HttpResponse::Ok().json(profile(user)))
+}
+
+async fn find_user(node: &NodeData, name: &str) -> Result<User, HttpError> {
+    let found = node.store.user_by_name(&name.to_ascii_lowercase()).await?;
+    found
+        .map(|(user, _)| user)
+        .ok_or_else(|| HttpError::new(ErrorCode::NotFound, format!("no user {name:?}")))
+}
+
+pub async fn user(node: NodeData, name: web::Path<String>) -> Result<HttpResponse, HttpError> {
+    Ok(HttpResponse::Ok().json(profile(find_user(&node, &name).await?)))
+}
+
+#[derive(Deserialize)]
+pub struct Limit {
+    limit: Option<u32>,
+}
+
+pub async fn user_games(
+    node: NodeData,
+    name: web::Path<String>,
+    query: web::Query<Limit>,
+) -> Result<HttpResponse, HttpError> {
+    let limit = query.limit.unwrap_or(20);
+    if !(1..=100).contains(&limit) {
+        return Err(HttpError::new(
+            ErrorCode::InvalidField,
+            "limit must be 1..=100",
+        ));
+    }
+    let user = find_user(&node, &name).await?;
+    Ok(HttpResponse::Ok().json(node.store.games_of(&user.id, limit).await?))
+}
+
+/// `/api/games/{id}` as JSON, or `/api/games/{id}.pgn` as PGN (chess only).
+pub async fn game(
+    node: NodeData,
+    req: HttpRequest,
+    id: web::Path<String>,
+) -> Result<HttpResponse, HttpError> {
+    let (id, as_pgn) = match id.strip_suffix(".pgn") {
+        Some(id) => (id.to_owned(), true),
+        None => (id.into_inner(), false),
+    };
+    let record =
+        node.store.game(&id).await?.ok_or_else(|| {
+            HttpError::new(ErrorCode::NotFound, format!("no finished game {id:?}"))
+        })?;
+    if !as_pgn {
+        return Ok(HttpResponse::Ok().json(record));
+    }
+    if record.kind != GameKind::Chess {
+        return Err(HttpError::new(
+            ErrorCode::NotFound,
+            "PGN exists for chess games only",
+        ));
+    }
+    let name = |side: Side| {
+        record
+            .players
+            .iter()
+            .find(|p| p.side == side)
+            .map_or("?", |p| p.name.as_str())
+    };
+    let site = req.connection_info().host().to_owned();
+    let text = pgn(&PgnGame {
+        game_id: &record.game,
+        white: name(Side::First),
+        black: name(Side::Second),
+        result: record.result,
+        reason: record.reason,
+        moves: &record.moves,
+        clock: record.clock,
+        started_at_ms: record.started_at,
+        site: &site,
+    })
+    .map_err(|e| {
+        HttpError::new(
+            ErrorCode::Internal,
+            format!("stored game does not replay: {e}"),
+        )
+    })?;
+    Ok(HttpResponse::Ok()
+        .content_type("application/x-chess-pgn; charset=utf-8")
+        .body(text))
+}
+
+pub async fn queues(node: NodeData) -> Result<HttpResponse, HttpError> {
+    let sizes = node
+        .snapshots
+        .queue_sizes()
+        .await
+        .map_err(|e| HttpError::new(ErrorCode::Unavailable, e.to_string()))?;
+    let body: Vec<QueueSize> = sizes
+        .into_iter()
+        .filter_map(|(key, waiting)| {
+            Some(QueueSize {
+                queue: QueueKey::parse(&key)?.spec()?,
+                waiting,
+            })
+        })
+        .collect();
+    Ok(HttpResponse::Ok().json(body))
+}

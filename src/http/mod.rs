@@ -1,0 +1,37 @@
+//! HTTP: the JSON API, the websocket upgrade, and the operations endpoints, with every error
+//! mapped to a status and a `{code, message}` body in one place (`error`).
+
+pub mod api;
+pub mod error;
+pub mod ops;
+pub mod ws;
+
+use actix_web::web;
+
+use crate::node::Node;
+
+/// Registers every route. Used by `startup` for the real server and thus by the tests.
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.app_data(
+        web::JsonConfig::default()
+            .limit(16 * 1024)
+            .error_handler(error::json_error),
+    )
+    .app_data(web::QueryConfig::default().error_handler(error::query_error))
+    .route("/ws", web::get().to(ws::upgrade))
+    .route("/healthz", web::get().to(ops::healthz))
+    .route("/readyz", web::get().to(ops::readyz))
+    .route("/metrics", web::get().to(ops::metrics))
+    .route("/api/auth/register", web::post().to(api::register))
+    .route("/api/auth/login", web::post().to(api::login))
+    .route("/api/auth/guest", web::post().to(api::guest))
+    .route("/api/me", web::get().to(api::me))
+    .route("/api/users/{name}", web::get().to(api::user))
+    .route("/api/users/{name}/games", web::get().to(api::user_games))
+    .route("/api/games/{id}", web::get().to(api::game))
+    .route("/api/queues", web::get().to(api::queues))
+    .default_service(web::to(error::not_found));
+}
+
+/// The node, as handlers receive it.
+pub type NodeData = web::Data<Node>;

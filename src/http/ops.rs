@@ -1,0 +1,59 @@
+//! Operations endpoints: liveness, readiness (each dependency checked), Prometheus metrics.
+
+use std::time::{Duration, Instant};
+
+use actix_web::HttpResponse;
+use serde_json::json;
+
+use super::NodeData;
+use crate::telemetry;
+
+pub async fn healthz() -> HttpResponse {
+    HttpResponse::Ok().json(json!({ "status": "alive" }))
+}
+
+/// Runs one readiness check with a timeout and reports it as JSON.
+async fn check<F, E>(probe: F) -> (bool, serde_json::Value)
+where
+    F: std::future::Future<Output = Result<(), E>>,
+    E: std::fmt::Display,
+{
+    let started = Instant::now();
+    let (ok, error) = match tokio::time::timeout(Duration::from_secs(2), probe).await {
+        Ok(Ok(())) => (true, None),
+        Ok(Err(e)) => (false, Some(e.to_string())),
+        Err(_) => (false, Some("timed out after 2 s".to_owned())),
+    };
+    let ms = started.elapsed().as_secs_f64() * 1000.0;
+    (
+        ok,
+        json!({ "ok": ok, "latencyMs": (ms * 100.0).round() / 100.0, "error": error }),
+    )
+}
+
+pub async fn readyz(node: NodeData) -> HttpResponse {
+    let (store_ok, store) = check(node.store.ping()).await;
+    let (snap_ok, snapshots) =
+        check(async { node.snapshots.load("readyz-probe").await.map(|_| ()) }).await;
+    let (sessions, games, queues) = node.router.hosted();
+    let draining = node.is_draining();
+    let ready = store_ok && snap_ok && !draining;
+    let body = json!({
+        "status": if ready { "ready" } else { "not_ready" },
+        "node": node.id,
+        "draining": draining,
+        "checks": { "store": store, "snapshots": snapshots },
+        "hosted": { "sessions": sessions, "games": games, "queues": queues },
+    });
+    if ready {
+        HttpResponse::Ok().json(body)
+    } else {
+        HttpResponse::ServiceUnavailable().json(body)
+    }
+}
+
+pub async fn metrics() -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("text/plain; version=0.0.4")
+        .body(telemetry::prometheus().render())
+}

@@ -1,0 +1,91 @@
+//! The websocket endpoint: checks the upgrade (Origin, draining), negotiates the session from
+//! token and `?session=`, starts the session actor and its single writer task.
+
+use actix::prelude::*;
+use actix_web::{web, HttpRequest, HttpResponse};
+use client_protocol::ErrorCode;
+use serde::Deserialize;
+use tokio::sync::mpsc;
+
+use super::api::{bearer, SESSION_COOKIE};
+use super::error::HttpError;
+use super::NodeData;
+use crate::session::actor::{Opening, Outbound, SessionActor};
+
+/// Largest message the transport reassembles; past 16 KiB the session answers `bad_frame`,
+/// past this the connection is closed (1009).
+const MAX_TRANSPORT_FRAME: usize = 1024 * 1024;
+
+#[derive(Deserialize)]
+pub struct Connect {
+    token: Option<String>,
+    session: Option<String>,
+}
+
+/// Is this `Origin` (if any) allowed to open a socket here? A browser always sends one; its
+/// absence means a non-browser client, which cannot ride a player's cookie.
+fn origin_allowed(req: &HttpRequest, allowed: &[String]) -> bool {
+    let Some(origin) = req.headers().get("origin").and_then(|v| v.to_str().ok()) else {
+        return true;
+    };
+    let host = req.connection_info().host().to_owned();
+    let own = [format!("http://{host}"), format!("https://{host}")];
+    own.iter()
+        .chain(allowed)
+        .any(|o| o.eq_ignore_ascii_case(origin))
+}
+
+pub async fn upgrade(
+    node: NodeData,
+    req: HttpRequest,
+    body: web::Payload,
+    query: web::Query<Connect>,
+) -> Result<HttpResponse, actix_web::Error> {
+    if node.is_draining() {
+        return Err(HttpError::new(
+            ErrorCode::Unavailable,
+            "node is draining: connect to another",
+        )
+        .into());
+    }
+    if !origin_allowed(&req, &node.config.allowed_origins) {
+        return Err(HttpError::new(ErrorCode::Forbidden, "websocket from a foreign origin").into());
+    }
+    let query = query.into_inner();
+    let token = query.token.or_else(|| bearer(&req));
+    let session = query
+        .session
+        .or_else(|| req.cookie(SESSION_COOKIE).map(|c| c.value().to_owned()));
+    let opening = Opening::negotiate(&node, token.as_deref(), session.as_deref()).await;
+
+    let (response, mut socket, stream) = actix_ws::handle(&req, body)?;
+    let stream = stream
+        .max_frame_size(MAX_TRANSPORT_FRAME)
+        .aggregate_continuations()
+        .max_continuation_size(MAX_TRANSPORT_FRAME);
+    let (tx, mut rx) = mpsc::channel::<Outbound>(node.config.outbound_queue.max(1));
+    actix_web::rt::spawn(async move {
+        while let Some(out) = rx.recv().await {
+            let sent = match out {
+                Outbound::Text(text) => socket.text(text).await,
+                Outbound::Ping => socket.ping(b"").await,
+                Outbound::Pong(bytes) => socket.pong(&bytes).await,
+                Outbound::Close(reason) => {
+                    let _ = socket.close(reason).await;
+                    return;
+                }
+            };
+            if sent.is_err() {
+                return;
+            }
+        }
+        let _ = socket.close(None).await;
+    });
+    let peer = req.peer_addr().map(|a| a.ip());
+    let node = node.get_ref().clone();
+    SessionActor::create(move |ctx| {
+        ctx.add_stream(stream);
+        SessionActor::new(node, tx, peer, opening)
+    });
+    Ok(response)
+}

@@ -1,0 +1,17 @@
+//! rookery: an actor-based real-time game server node. See ARCHITECTURE.md for the map.
+
+pub mod actors;
+pub mod auth;
+pub mod cluster;
+pub mod config;
+pub mod domain;
+pub mod games;
+pub mod http;
+pub mod node;
+pub mod session;
+pub mod startup;
+pub mod store;
+pub mod telemetry;
+
+pub use config::Config;
+pub use startup::Application;

@@ -1,0 +1,667 @@
+//! The session actor: one per websocket. It parses and rate-limits client frames, answers
+//! `server/` messages, forwards `game/` messages to game actors, and pushes `client/` messages
+//! to the socket through one bounded writer queue (a slow client is disconnected, never
+//! buffered without bound). Its session state is snapshotted on every change.
+
+use std::net::IpAddr;
+use std::time::{Duration, Instant};
+
+use actix::prelude::*;
+use actix_ws::{AggregatedMessage, CloseCode, CloseReason, ProtocolError};
+use client_protocol::*;
+use serde::{Deserialize, Serialize};
+use tokio::sync::mpsc;
+
+use super::frame::{self, RateLimiter, Verdict};
+use super::state::SessionState;
+use crate::actors::game::{GameAction, GameCommand};
+use crate::actors::queue::{QueueAction, QueueCommand, Ticket};
+use crate::actors::Sender;
+use crate::auth::{AuthError, Authenticated};
+use crate::domain::{now_ms, GameId, QueueKey, SessionId};
+use crate::node::Node;
+use crate::telemetry::names;
+
+/// Missing this many heartbeats in a row closes the socket.
+const MISSED_HEARTBEATS: u32 = 3;
+/// Close code for a session resumed on another socket (application range 4000-4999).
+const TAKEN_OVER: u16 = 4001;
+
+// ---------------------------------------------------------------------------------------------
+// Messages
+
+/// Something for a session: a frame to push to its client, or a takeover (it may cross nodes).
+#[derive(Clone, Debug, Serialize, Deserialize, Message)]
+#[rtype(result = "()")]
+pub enum SessionEvent {
+    /// Send this frame to the client (the session state folds it first).
+    Push { frame: Box<ServerFrame> },
+    /// The same session connected on another socket: close this one.
+    TakenOver,
+}
+
+/// The node is draining: close with 1012 so the client reconnects elsewhere.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct Drain;
+
+/// What the writer task sends on the socket.
+#[derive(Debug)]
+pub enum Outbound {
+    Text(String),
+    Ping,
+    Pong(actix_web::web::Bytes),
+    Close(Option<CloseReason>),
+}
+
+/// How a connection begins, decided from its token and `?session=` before the actor starts.
+pub enum Opening {
+    /// No token, or a bad one (then the client is told `unauthenticated`).
+    Anonymous { bad_token: bool },
+    /// An existing session of this user.
+    Resumed(SessionState),
+    /// A fresh session for a valid token.
+    Started { state: SessionState, token: String },
+    /// The session belongs to someone else: refused, nothing revealed.
+    Refused,
+}
+
+impl Opening {
+    pub async fn negotiate(node: &Node, token: Option<&str>, session: Option<&str>) -> Opening {
+        let Some(token) = token else {
+            return Opening::Anonymous { bad_token: false };
+        };
+        let user = match node.accounts.user_from_token(token).await {
+            Ok(user) => user,
+            Err(_) => return Opening::Anonymous { bad_token: true },
+        };
+        if let Some(id) = session.and_then(SessionId::parse) {
+            if let Ok(Some(mut state)) = node.sessions.load(&id).await {
+                if state.user_id != user.id {
+                    return Opening::Refused;
+                }
+                state.user.rating = user.glicko.display();
+                // A game that ended while the player was away is in their history, not here.
+                if let Some(game) = state.game.clone() {
+                    if !node.game_is_live(&game).await {
+                        state.game = None;
+                        state.side = None;
+                    }
+                }
+                return Opening::Resumed(state);
+            }
+        }
+        let state = SessionState::new(SessionId::generate(), user.id.clone(), user.view());
+        Opening::Started {
+            state,
+            token: token.to_owned(),
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The actor
+
+enum Identity {
+    Anonymous,
+    Player(Box<SessionState>),
+}
+
+pub struct SessionActor {
+    node: Node,
+    out: mpsc::Sender<Outbound>,
+    peer: Option<IpAddr>,
+    identity: Identity,
+    opening: Option<Opening>,
+    limiter: RateLimiter,
+    last_heard: Instant,
+    /// A queue we asked to join, until it answers.
+    queue_pending: Option<QueueSpec>,
+    /// Set when another socket took this session: do not tell the game we left.
+    taken_over: bool,
+}
+
+impl SessionActor {
+    pub fn new(
+        node: Node,
+        out: mpsc::Sender<Outbound>,
+        peer: Option<IpAddr>,
+        opening: Opening,
+    ) -> Self {
+        let config = &node.config;
+        let limiter = RateLimiter::new(
+            config.rate_per_sec,
+            config.rate_burst,
+            Duration::from_millis(config.rate_close_after_ms),
+            Instant::now(),
+        );
+        SessionActor {
+            node,
+            out,
+            peer,
+            identity: Identity::Anonymous,
+            opening: Some(opening),
+            limiter,
+            last_heard: Instant::now(),
+            queue_pending: None,
+            taken_over: false,
+        }
+    }
+
+    fn state(&self) -> Option<&SessionState> {
+        match &self.identity {
+            Identity::Player(state) => Some(state),
+            Identity::Anonymous => None,
+        }
+    }
+
+    fn sender(&self, reference: Option<String>) -> Option<Sender> {
+        self.state().map(|s| Sender {
+            session: s.id.clone(),
+            user: s.user_id.clone(),
+            reference,
+        })
+    }
+
+    /// Writes a frame to the socket's queue; a full queue means a slow client: disconnect.
+    fn write(&mut self, frame: &ServerFrame, ctx: &mut Context<Self>) {
+        if let ServerMessage::Error { code, .. } = &frame.message {
+            metrics::counter!(names::ERRORS, "code" => code.as_str()).increment(1);
+        }
+        let text = serde_json::to_string(frame).expect("frames serialise");
+        match self.out.try_send(Outbound::Text(text)) {
+            Ok(()) => {}
+            Err(mpsc::error::TrySendError::Full(_)) => {
+                metrics::counter!(names::SLOW_CONSUMERS).increment(1);
+                tracing::info!("slow consumer disconnected");
+                self.close(CloseCode::Policy, "too slow to read its messages", ctx);
+            }
+            Err(mpsc::error::TrySendError::Closed(_)) => ctx.stop(),
+        }
+    }
+
+    fn reply(
+        &mut self,
+        message: ServerMessage,
+        reference: Option<String>,
+        ctx: &mut Context<Self>,
+    ) {
+        self.write(&ServerFrame { reference, message }, ctx);
+    }
+
+    fn error(
+        &mut self,
+        code: ErrorCode,
+        message: impl Into<String>,
+        reference: Option<String>,
+        ctx: &mut Context<Self>,
+    ) {
+        self.reply(ServerMessage::error(code, message), reference, ctx);
+    }
+
+    fn close(&mut self, code: CloseCode, description: &str, ctx: &mut Context<Self>) {
+        let reason = CloseReason {
+            code,
+            description: Some(description.to_owned()),
+        };
+        let _ = self.out.try_send(Outbound::Close(Some(reason)));
+        ctx.stop();
+    }
+
+    /// Pushes a frame: fold it into the session state, snapshot if it changed, then send.
+    fn push(&mut self, frame: ServerFrame, ctx: &mut Context<Self>) {
+        if matches!(
+            frame.message,
+            ServerMessage::Queued { .. } | ServerMessage::AlreadyInQueue { .. }
+        ) || matches!(&frame.message, ServerMessage::QueueLeft { .. })
+        {
+            self.queue_pending = None;
+        }
+        let changed = match &mut self.identity {
+            Identity::Player(state) => state.apply(&frame).then(|| (**state).clone()),
+            Identity::Anonymous => None,
+        };
+        match changed {
+            Some(state) => self.save_then(state, ctx, move |act, ctx| act.write(&frame, ctx)),
+            None => self.write(&frame, ctx),
+        }
+    }
+
+    /// Writes the session snapshot, then runs `then`. Runs with `ctx.wait`, so frames stay in
+    /// order and the client never hears of a change that is not yet saved.
+    fn save_then(
+        &mut self,
+        state: SessionState,
+        ctx: &mut Context<Self>,
+        then: impl FnOnce(&mut Self, &mut Context<Self>) + 'static,
+    ) {
+        let sessions = self.node.sessions.clone();
+        ctx.wait(
+            async move { sessions.save(&state).await }
+                .into_actor(self)
+                .map(move |result, act, ctx| {
+                    if let Err(e) = result {
+                        tracing::warn!(error = %e, "session snapshot not saved");
+                    }
+                    then(act, ctx);
+                }),
+        );
+    }
+
+    /// Becomes the player of `state`: registered on the router, so actors can reach it.
+    fn become_player(&mut self, state: SessionState, ctx: &mut Context<Self>) {
+        if let Identity::Player(old) = &self.identity {
+            self.node.router.unregister_session(&old.id, &ctx.address());
+        }
+        let router = self.node.router.clone();
+        let (id, addr) = (state.id.clone(), ctx.address());
+        self.identity = Identity::Player(Box::new(state));
+        ctx.wait(async move { router.register_session(&id, addr).await }.into_actor(self));
+    }
+
+    fn on_text(&mut self, text: &str, ctx: &mut Context<Self>) {
+        match self.limiter.check(Instant::now()) {
+            Verdict::Allow => {}
+            Verdict::Drop => {
+                return self.error(
+                    ErrorCode::RateLimited,
+                    "slow down: message dropped",
+                    None,
+                    ctx,
+                )
+            }
+            Verdict::Close => {
+                return self.close(CloseCode::Policy, "rate limit exceeded for too long", ctx)
+            }
+        }
+        let (reference, message) = match frame::parse(text) {
+            Ok(parsed) => parsed,
+            Err(e) => return self.error(e.code, e.message, e.reference, ctx),
+        };
+        let namespace = message.type_name().split('/').next().unwrap_or("");
+        metrics::counter!(names::FRAMES_IN, "namespace" => namespace.to_owned()).increment(1);
+        if self.state().is_none() && !message.allowed_anonymously() {
+            return self.error(
+                ErrorCode::Unauthenticated,
+                "log in first: server/LOGIN, server/REGISTER_USER or server/GUEST",
+                reference,
+                ctx,
+            );
+        }
+        let span = match self.state() {
+            Some(s) => tracing::info_span!("session", session = %s.id, user = %s.user_id),
+            None => tracing::info_span!("session", session = "anonymous"),
+        };
+        let _entered = span.enter();
+        match message {
+            ClientMessage::RegisterUser { username, password } => {
+                let accounts = self.node.accounts.clone();
+                let peer = self.peer;
+                self.authenticate(
+                    async move { accounts.register(&username, &password, peer).await },
+                    reference,
+                    ctx,
+                )
+            }
+            ClientMessage::Login { username, password } => {
+                let accounts = self.node.accounts.clone();
+                let peer = self.peer;
+                self.authenticate(
+                    async move { accounts.login(&username, &password, peer).await },
+                    reference,
+                    ctx,
+                )
+            }
+            ClientMessage::Guest => {
+                let accounts = self.node.accounts.clone();
+                let peer = self.peer;
+                self.authenticate(async move { accounts.guest(peer).await }, reference, ctx)
+            }
+            ClientMessage::StartMatchmaking { queue } => {
+                self.start_matchmaking(queue, reference, ctx)
+            }
+            ClientMessage::CancelMatchmaking => self.cancel_matchmaking(reference, ctx),
+            ClientMessage::ReplyMatchup { matchup, accept } => {
+                self.reply_matchup(matchup, accept, reference, ctx)
+            }
+            ClientMessage::PlayerReady { game } => {
+                self.forward_to_game(&game, GameAction::Ready, reference, ctx)
+            }
+            ClientMessage::PlayerMove { game, seq, mv } => {
+                self.forward_to_game(&game, GameAction::Move { seq, mv }, reference, ctx)
+            }
+            ClientMessage::OfferDraw { game } => {
+                self.forward_to_game(&game, GameAction::OfferDraw, reference, ctx)
+            }
+            ClientMessage::DeclineDraw { game } => {
+                self.forward_to_game(&game, GameAction::DeclineDraw, reference, ctx)
+            }
+            ClientMessage::Concede { game } => {
+                self.forward_to_game(&game, GameAction::Concede, reference, ctx)
+            }
+        }
+    }
+
+    /// Runs an account operation (the socket waits for it), then starts a fresh session.
+    fn authenticate(
+        &mut self,
+        operation: impl std::future::Future<Output = Result<Authenticated, AuthError>> + 'static,
+        reference: Option<String>,
+        ctx: &mut Context<Self>,
+    ) {
+        ctx.wait(
+            operation
+                .into_actor(self)
+                .map(move |result, act, ctx| match result {
+                    Ok(auth) => {
+                        let state = SessionState::new(
+                            SessionId::generate(),
+                            auth.user.id.clone(),
+                            auth.user.view(),
+                        );
+                        act.become_player(state.clone(), ctx);
+                        let started = ServerMessage::SessionStarted {
+                            session: state.id.to_string(),
+                            token: auth.token,
+                            user: state.user.clone(),
+                        };
+                        act.save_then(state, ctx, move |act, ctx| {
+                            act.reply(started, reference, ctx)
+                        });
+                    }
+                    Err(e) => {
+                        if let AuthError::Unavailable(cause) = &e {
+                            tracing::warn!(error = %cause, "account store unavailable");
+                        }
+                        act.error(e.code(), e.to_string(), reference, ctx);
+                    }
+                }),
+        );
+    }
+
+    fn start_matchmaking(
+        &mut self,
+        queue: QueueSpec,
+        reference: Option<String>,
+        ctx: &mut Context<Self>,
+    ) {
+        let Some(state) = self.state().cloned() else {
+            return;
+        };
+        let key = match QueueKey::from_spec(&queue) {
+            Ok(key) => key,
+            Err(message) => return self.error(ErrorCode::InvalidField, message, reference, ctx),
+        };
+        if queue.rated && state.user.guest {
+            return self.error(
+                ErrorCode::Forbidden,
+                "guests play unrated games only: register to play rated",
+                reference,
+                ctx,
+            );
+        }
+        if let Some(current) = state.queue.clone().or_else(|| self.queue_pending.clone()) {
+            return self.reply(
+                ServerMessage::AlreadyInQueue { queue: current },
+                reference,
+                ctx,
+            );
+        }
+        if let Some(game) = &state.game {
+            return self.error(
+                ErrorCode::AlreadyInGame,
+                format!("finish game {game} first"),
+                reference,
+                ctx,
+            );
+        }
+        self.queue_pending = Some(queue);
+        let ticket = Ticket {
+            session: state.id.clone(),
+            user_id: state.user_id.clone(),
+            name: state.user.name.clone(),
+            rating: state.user.rating,
+            guest: state.user.guest,
+            queued_at: now_ms(),
+        };
+        let from = self.sender(reference).expect("a player");
+        self.node.router.send_queue(
+            &key,
+            QueueCommand {
+                from,
+                action: QueueAction::Enqueue { ticket },
+            },
+        );
+    }
+
+    fn cancel_matchmaking(&mut self, reference: Option<String>, ctx: &mut Context<Self>) {
+        let Some(queue) = self
+            .state()
+            .and_then(|s| s.queue.clone())
+            .or_else(|| self.queue_pending.clone())
+        else {
+            return self.error(
+                ErrorCode::NotInQueue,
+                "you are not in a queue",
+                reference,
+                ctx,
+            );
+        };
+        let key = QueueKey::from_spec(&queue).expect("a queue we joined is valid");
+        let from = self.sender(reference).expect("a player");
+        self.node.router.send_queue(
+            &key,
+            QueueCommand {
+                from,
+                action: QueueAction::Leave,
+            },
+        );
+    }
+
+    fn reply_matchup(
+        &mut self,
+        matchup: String,
+        accept: bool,
+        reference: Option<String>,
+        ctx: &mut Context<Self>,
+    ) {
+        let Some(state) = self.state() else { return };
+        let pending = state.matchup_id.as_deref() == Some(matchup.as_str());
+        let (Some(queue), true) = (state.queue.clone(), pending) else {
+            return self.error(
+                ErrorCode::NoSuchMatchup,
+                format!("no pending matchup {matchup}"),
+                reference,
+                ctx,
+            );
+        };
+        let key = QueueKey::from_spec(&queue).expect("a queue we joined is valid");
+        let from = self.sender(reference).expect("a player");
+        self.node.router.send_queue(
+            &key,
+            QueueCommand {
+                from,
+                action: QueueAction::Reply { matchup, accept },
+            },
+        );
+    }
+
+    fn forward_to_game(
+        &mut self,
+        game: &str,
+        action: GameAction,
+        reference: Option<String>,
+        ctx: &mut Context<Self>,
+    ) {
+        let Some(id) = GameId::parse(game) else {
+            return self.error(
+                ErrorCode::NoSuchGame,
+                format!("no game {game:?}"),
+                reference,
+                ctx,
+            );
+        };
+        let from = self.sender(reference);
+        self.node
+            .router
+            .send_game(&id, GameCommand { from, action });
+    }
+
+    /// Sends what a new connection must hear first.
+    fn open(&mut self, opening: Opening, ctx: &mut Context<Self>) {
+        match opening {
+            Opening::Anonymous { bad_token } => {
+                if bad_token {
+                    self.error(
+                        ErrorCode::Unauthenticated,
+                        "token is invalid or expired: log in again",
+                        None,
+                        ctx,
+                    );
+                }
+            }
+            Opening::Refused => {
+                self.error(
+                    ErrorCode::Forbidden,
+                    "that session belongs to another user",
+                    None,
+                    ctx,
+                );
+                self.close(CloseCode::Policy, "forbidden session", ctx);
+            }
+            Opening::Started { state, token } => {
+                self.become_player(state.clone(), ctx);
+                let started = ServerMessage::SessionStarted {
+                    session: state.id.to_string(),
+                    token,
+                    user: state.user.clone(),
+                };
+                self.save_then(state, ctx, move |act, ctx| act.reply(started, None, ctx));
+            }
+            Opening::Resumed(state) => {
+                self.become_player(state.clone(), ctx);
+                let resume = state.resume_message();
+                let matchup = state.matchup.clone();
+                let game = state.game.clone();
+                self.save_then(state, ctx, move |act, ctx| {
+                    act.reply(resume, None, ctx);
+                    if let Some(proposal) = matchup {
+                        act.write(&proposal, ctx);
+                    }
+                    if let Some(game) = game {
+                        let from = act.sender(None);
+                        act.node.router.send_game(
+                            &game,
+                            GameCommand {
+                                from,
+                                action: GameAction::Join,
+                            },
+                        );
+                    }
+                });
+            }
+        }
+    }
+}
+
+impl Actor for SessionActor {
+    type Context = Context<Self>;
+
+    fn started(&mut self, ctx: &mut Self::Context) {
+        metrics::gauge!(names::SESSIONS).increment(1.0);
+        let every = Duration::from_millis(self.node.config.heartbeat_ms.max(10));
+        ctx.run_interval(every, move |act, ctx| {
+            if act.last_heard.elapsed() > every * MISSED_HEARTBEATS {
+                tracing::debug!("heartbeat timeout");
+                return act.close(CloseCode::Away, "heartbeat timeout", ctx);
+            }
+            if act.out.try_send(Outbound::Ping).is_err() {
+                ctx.stop();
+            }
+        });
+        if let Some(opening) = self.opening.take() {
+            self.open(opening, ctx);
+        }
+    }
+
+    fn stopped(&mut self, ctx: &mut Self::Context) {
+        metrics::gauge!(names::SESSIONS).decrement(1.0);
+        if let Identity::Player(state) = &self.identity {
+            self.node
+                .router
+                .unregister_session(&state.id, &ctx.address());
+            if let (Some(game), false) = (&state.game, self.taken_over) {
+                let from = Some(Sender {
+                    session: state.id.clone(),
+                    user: state.user_id.clone(),
+                    reference: None,
+                });
+                self.node.router.send_game(
+                    game,
+                    GameCommand {
+                        from,
+                        action: GameAction::Leave,
+                    },
+                );
+            }
+        }
+    }
+}
+
+impl StreamHandler<Result<AggregatedMessage, ProtocolError>> for SessionActor {
+    fn handle(&mut self, item: Result<AggregatedMessage, ProtocolError>, ctx: &mut Self::Context) {
+        self.last_heard = Instant::now();
+        match item {
+            Ok(AggregatedMessage::Text(text)) => self.on_text(&text, ctx),
+            Ok(AggregatedMessage::Binary(_)) => self.error(
+                ErrorCode::BadFrame,
+                "binary frames are not accepted: send JSON text",
+                None,
+                ctx,
+            ),
+            Ok(AggregatedMessage::Ping(bytes)) => {
+                let _ = self.out.try_send(Outbound::Pong(bytes));
+            }
+            Ok(AggregatedMessage::Pong(_)) => {}
+            Ok(AggregatedMessage::Close(_)) => ctx.stop(),
+            Err(e) => {
+                tracing::debug!(error = %e, "websocket protocol error");
+                self.close(CloseCode::Protocol, "protocol error", ctx);
+            }
+        }
+    }
+
+    fn finished(&mut self, ctx: &mut Self::Context) {
+        ctx.stop();
+    }
+}
+
+impl Handler<SessionEvent> for SessionActor {
+    type Result = ();
+
+    fn handle(&mut self, event: SessionEvent, ctx: &mut Self::Context) {
+        match event {
+            SessionEvent::Push { frame } => self.push(*frame, ctx),
+            SessionEvent::TakenOver => {
+                self.taken_over = true;
+                self.close(
+                    CloseCode::Other(TAKEN_OVER),
+                    "session resumed on another connection",
+                    ctx,
+                );
+            }
+        }
+    }
+}
+
+impl Handler<Drain> for SessionActor {
+    type Result = ();
+
+    fn handle(&mut self, _: Drain, ctx: &mut Self::Context) {
+        self.close(
+            CloseCode::Restart,
+            "node restarting: reconnect and resume",
+            ctx,
+        );
+    }
+}

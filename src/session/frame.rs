@@ -1,0 +1,229 @@
+//! Client frames: parsing one text frame into a message (with the right error code for every
+//! way it can be wrong), and the per-connection rate limit. Pure; no I/O.
+
+use std::time::{Duration, Instant};
+
+use client_protocol::{ClientMessage, ErrorCode, MAX_FRAME_BYTES, MAX_REF_CHARS};
+use serde_json::Value;
+
+/// A frame that cannot be acted on, and the `client/ERROR` it earns.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FrameError {
+    pub code: ErrorCode,
+    pub message: String,
+    /// The frame's `ref`, when it had a usable one.
+    pub reference: Option<String>,
+}
+
+impl FrameError {
+    fn new(code: ErrorCode, message: impl Into<String>, reference: Option<String>) -> Self {
+        FrameError {
+            code,
+            message: message.into(),
+            reference,
+        }
+    }
+}
+
+/// Parses one text frame. Unknown extra fields are ignored (forward compatibility).
+pub fn parse(text: &str) -> Result<(Option<String>, ClientMessage), FrameError> {
+    if text.len() > MAX_FRAME_BYTES {
+        return Err(FrameError::new(
+            ErrorCode::BadFrame,
+            format!("frame over {MAX_FRAME_BYTES} bytes"),
+            None,
+        ));
+    }
+    let value: Value = serde_json::from_str(text)
+        .map_err(|e| FrameError::new(ErrorCode::BadFrame, format!("not JSON: {e}"), None))?;
+    let Value::Object(object) = &value else {
+        return Err(FrameError::new(
+            ErrorCode::BadFrame,
+            "a frame must be a JSON object",
+            None,
+        ));
+    };
+    let reference = match object.get("ref") {
+        None | Some(Value::Null) => None,
+        Some(Value::String(r)) if r.chars().count() <= MAX_REF_CHARS => Some(r.clone()),
+        Some(_) => {
+            return Err(FrameError::new(
+                ErrorCode::InvalidField,
+                format!("ref must be a string of at most {MAX_REF_CHARS} characters"),
+                None,
+            ))
+        }
+    };
+    let kind = match object.get("type") {
+        Some(Value::String(kind)) => kind.as_str(),
+        Some(_) => {
+            return Err(FrameError::new(
+                ErrorCode::InvalidField,
+                "type must be a string",
+                reference,
+            ))
+        }
+        None => {
+            return Err(FrameError::new(
+                ErrorCode::InvalidField,
+                "type is required",
+                reference,
+            ))
+        }
+    };
+    if kind.starts_with("matchmaker/") {
+        return Err(FrameError::new(
+            ErrorCode::Forbidden,
+            "matchmaker/ messages are internal to the cluster",
+            reference,
+        ));
+    }
+    if !ClientMessage::TYPES.contains(&kind) {
+        metrics::counter!(crate::telemetry::names::UNKNOWN_TYPES).increment(1);
+        return Err(FrameError::new(
+            ErrorCode::UnknownType,
+            format!("unknown message type {kind:?}"),
+            reference,
+        ));
+    }
+    let message = serde_json::from_value::<ClientMessage>(value)
+        .map_err(|e| FrameError::new(ErrorCode::InvalidField, e.to_string(), reference.clone()))?;
+    Ok((reference, message))
+}
+
+/// What the rate limiter says about one incoming message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verdict {
+    Allow,
+    /// Over the limit: answer `rate_limited` and drop the message.
+    Drop,
+    /// Over the limit for too long: close the socket (1008).
+    Close,
+}
+
+/// A token bucket: `per_sec` sustained, `burst` at once. A client that keeps hitting the limit
+/// for `close_after` is closed.
+#[derive(Debug, Clone)]
+pub struct RateLimiter {
+    per_sec: f64,
+    burst: f64,
+    close_after: Duration,
+    tokens: f64,
+    last: Instant,
+    limited_since: Option<Instant>,
+}
+
+impl RateLimiter {
+    pub fn new(per_sec: u32, burst: u32, close_after: Duration, now: Instant) -> Self {
+        RateLimiter {
+            per_sec: per_sec as f64,
+            burst: burst.max(1) as f64,
+            close_after,
+            tokens: burst.max(1) as f64,
+            last: now,
+            limited_since: None,
+        }
+    }
+
+    pub fn check(&mut self, now: Instant) -> Verdict {
+        let refill = now.saturating_duration_since(self.last).as_secs_f64() * self.per_sec;
+        self.tokens = (self.tokens + refill).min(self.burst);
+        self.last = now;
+        if self.tokens >= 1.0 {
+            self.tokens -= 1.0;
+            self.limited_since = None;
+            return Verdict::Allow;
+        }
+        let since = *self.limited_since.get_or_insert(now);
+        if now.saturating_duration_since(since) >= self.close_after {
+            Verdict::Close
+        } else {
+            Verdict::Drop
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_malformed_frame_gets_its_own_code() {
+        let big = format!(
+            r#"{{"type":"server/GUEST","pad":"{}"}}"#,
+            "x".repeat(MAX_FRAME_BYTES)
+        );
+        let long_ref = format!(r#"{{"type":"server/GUEST","ref":"{}"}}"#, "r".repeat(65));
+        let cases: &[(&str, ErrorCode)] = &[
+            ("not json", ErrorCode::BadFrame),
+            ("[1,2]", ErrorCode::BadFrame),
+            ("\"text\"", ErrorCode::BadFrame),
+            (&big, ErrorCode::BadFrame),
+            (r#"{"ref":"a"}"#, ErrorCode::InvalidField),
+            (r#"{"type":7}"#, ErrorCode::InvalidField),
+            (&long_ref, ErrorCode::InvalidField),
+            (r#"{"type":"server/NOPE"}"#, ErrorCode::UnknownType),
+            (r#"{"type":"matchmaker/PAIR"}"#, ErrorCode::Forbidden),
+            (
+                r#"{"type":"game/PLAYER_MOVE","game":"g","move":"e2e4"}"#,
+                ErrorCode::InvalidField,
+            ),
+            (
+                r#"{"type":"game/PLAYER_MOVE","game":"g","seq":"one","move":"e2e4"}"#,
+                ErrorCode::InvalidField,
+            ),
+            (
+                r#"{"type":"server/REPLY_MATCHUP","matchup":"m","accept":"yes"}"#,
+                ErrorCode::InvalidField,
+            ),
+        ];
+        for (text, code) in cases {
+            let err = parse(text).expect_err(text);
+            assert_eq!(err.code, *code, "{text}: {}", err.message);
+        }
+    }
+
+    #[test]
+    fn the_ref_is_kept_on_errors_after_it_was_read() {
+        let err = parse(r#"{"type":"server/NOPE","ref":"r1"}"#).unwrap_err();
+        assert_eq!(err.reference.as_deref(), Some("r1"));
+    }
+
+    #[test]
+    fn unknown_extra_fields_are_ignored() {
+        let (reference, message) =
+            parse(r#"{"type":"server/GUEST","ref":"x","future":1}"#).unwrap();
+        assert_eq!(reference.as_deref(), Some("x"));
+        assert_eq!(message, ClientMessage::Guest);
+    }
+
+    #[test]
+    fn the_limiter_allows_a_burst_then_drops_then_closes() {
+        let start = Instant::now();
+        let mut limiter = RateLimiter::new(20, 40, Duration::from_secs(10), start);
+        for _ in 0..40 {
+            assert_eq!(limiter.check(start), Verdict::Allow);
+        }
+        assert_eq!(limiter.check(start), Verdict::Drop);
+        assert_eq!(
+            limiter.check(start + Duration::from_millis(60)),
+            Verdict::Allow,
+            "refilled one token"
+        );
+        assert_eq!(
+            limiter.check(start + Duration::from_millis(60)),
+            Verdict::Drop
+        );
+        assert_eq!(
+            limiter.check(start + Duration::from_secs(11)),
+            Verdict::Allow
+        );
+        let mut limiter = RateLimiter::new(0, 1, Duration::from_secs(10), start);
+        assert_eq!(limiter.check(start), Verdict::Allow);
+        assert_eq!(limiter.check(start), Verdict::Drop);
+        assert_eq!(
+            limiter.check(start + Duration::from_secs(10)),
+            Verdict::Close
+        );
+    }
+}

@@ -1,0 +1,152 @@
+//! Session state: who the player is and where they are (queue, matchup, game). It is a fold
+//! over the messages the player is sent, so the live actor and an offline snapshot update
+//! apply one rule, and a crash loses nothing: the snapshot is written on every change.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use client_protocol::{QueueSpec, ServerFrame, ServerMessage, Side, UserView};
+use serde::{Deserialize, Serialize};
+
+use crate::cluster::{SaveError, SnapshotStore};
+use crate::domain::{now_ms, GameId, SessionId, UserId};
+
+/// What a session remembers between connections.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SessionState {
+    pub id: SessionId,
+    pub user_id: UserId,
+    pub user: UserView,
+    pub queue: Option<QueueSpec>,
+    /// The pending proposal, kept whole so a resumed client can be asked again.
+    pub matchup: Option<ServerFrame>,
+    pub matchup_id: Option<String>,
+    pub game: Option<GameId>,
+    /// Our side in `game`, to read our own line of a rating change.
+    pub side: Option<Side>,
+    pub updated_at: u64,
+}
+
+impl SessionState {
+    pub fn new(id: SessionId, user_id: UserId, user: UserView) -> Self {
+        SessionState {
+            id,
+            user_id,
+            user,
+            queue: None,
+            matchup: None,
+            matchup_id: None,
+            game: None,
+            side: None,
+            updated_at: now_ms(),
+        }
+    }
+
+    /// Applies a message sent to this session; true if the state changed.
+    pub fn apply(&mut self, frame: &ServerFrame) -> bool {
+        let before = self.clone();
+        match &frame.message {
+            ServerMessage::Queued { queue, .. } => self.queue = Some(queue.clone()),
+            ServerMessage::QueueLeft { queue, .. } if self.queue.as_ref() == Some(queue) => {
+                self.queue = None;
+                self.matchup = None;
+                self.matchup_id = None;
+            }
+            ServerMessage::ProposeMatchup { matchup, .. } => {
+                self.matchup_id = Some(matchup.clone());
+                self.matchup = Some(ServerFrame {
+                    reference: None,
+                    message: frame.message.clone(),
+                });
+            }
+            ServerMessage::MatchupCancelled { matchup, .. }
+                if self.matchup_id.as_ref() == Some(matchup) =>
+            {
+                self.matchup = None;
+                self.matchup_id = None;
+            }
+            ServerMessage::StartGame(view) | ServerMessage::ResumeGame(view) => {
+                self.game = GameId::parse(&view.game);
+                self.side = Some(view.you);
+                self.queue = None;
+                self.matchup = None;
+                self.matchup_id = None;
+            }
+            ServerMessage::GameOver {
+                game,
+                rating_change,
+                ..
+            } if self.game.as_ref().map(|g| g.as_str()) == Some(game.as_str()) => {
+                if let (Some(change), Some(side)) = (rating_change, self.side) {
+                    let mine = match side {
+                        Side::First => change.first,
+                        Side::Second => change.second,
+                    };
+                    self.user.rating = mine.after;
+                }
+                self.game = None;
+                self.side = None;
+            }
+            _ => {}
+        }
+        let changed = *self != before;
+        if changed {
+            self.updated_at = now_ms();
+        }
+        changed
+    }
+
+    /// The `client/RESUME_SESSION` for this state.
+    pub fn resume_message(&self) -> ServerMessage {
+        ServerMessage::ResumeSession {
+            session: self.id.to_string(),
+            user: self.user.clone(),
+            queue: self.queue.clone(),
+            matchup: self.matchup_id.clone(),
+            game: self.game.as_ref().map(|g| g.to_string()),
+        }
+    }
+}
+
+/// Reads and writes session snapshots.
+#[derive(Clone)]
+pub struct Sessions {
+    snapshots: Arc<dyn SnapshotStore>,
+    ttl: Duration,
+}
+
+impl Sessions {
+    pub fn new(snapshots: Arc<dyn SnapshotStore>, ttl: Duration) -> Self {
+        Sessions { snapshots, ttl }
+    }
+
+    fn key(id: &SessionId) -> String {
+        format!("session:{id}")
+    }
+
+    pub async fn load(&self, id: &SessionId) -> Result<Option<SessionState>, SaveError> {
+        let stored = self.snapshots.load(&Self::key(id)).await?;
+        Ok(stored.and_then(|s| serde_json::from_slice(&s.data).ok()))
+    }
+
+    pub async fn save(&self, state: &SessionState) -> Result<(), SaveError> {
+        let data = serde_json::to_vec(state).expect("session state serialises");
+        self.snapshots
+            .put(&Self::key(&state.id), data, self.ttl)
+            .await
+    }
+
+    /// Applies an event to a session that is connected nowhere.
+    pub async fn apply_offline(
+        &self,
+        id: &SessionId,
+        frame: &ServerFrame,
+    ) -> Result<(), SaveError> {
+        if let Some(mut state) = self.load(id).await? {
+            if state.apply(frame) {
+                self.save(&state).await?;
+            }
+        }
+        Ok(())
+    }
+}

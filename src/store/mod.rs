@@ -1,0 +1,95 @@
+//! The account and game store: credentials, ratings and finished games. SQLite embedded by
+//! default (`sqlite`), MongoDB in a cluster. Actor and HTTP code see only the [`Store`] trait.
+
+pub mod rating;
+pub mod sqlite;
+
+use async_trait::async_trait;
+use client_protocol::http::GameRecord;
+use client_protocol::UserView;
+use serde::{Deserialize, Serialize};
+
+use crate::domain::UserId;
+pub use rating::Glicko;
+
+/// An account as the store keeps it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct User {
+    pub id: UserId,
+    pub name: String,
+    pub guest: bool,
+    pub glicko: Glicko,
+    pub games_played: u64,
+    pub created_at: u64,
+}
+
+impl User {
+    pub fn view(&self) -> UserView {
+        UserView {
+            id: self.id.to_string(),
+            name: self.name.clone(),
+            rating: self.glicko.display(),
+            guest: self.guest,
+        }
+    }
+}
+
+/// A new account to create.
+pub struct NewUser {
+    pub id: UserId,
+    pub name: String,
+    /// Case-folded name; unique across accounts.
+    pub name_key: String,
+    /// PHC-format argon2id hash; None for guests.
+    pub password_hash: Option<String>,
+    pub guest: bool,
+    pub created_at: u64,
+}
+
+/// One player's rating update from one rated game. Applied as a delta to the stored rating so
+/// that two games finishing at once both count.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct RatingUpdate {
+    pub user_id: UserId,
+    pub rating_delta: f64,
+    pub deviation: f64,
+    pub volatility: f64,
+}
+
+/// A finished game as the game actor hands it to persistence.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct FinishedGame {
+    pub record: GameRecord,
+    /// The players' user ids, in side order (first, second).
+    pub user_ids: [UserId; 2],
+    /// Empty for unrated or aborted games.
+    pub ratings: Vec<RatingUpdate>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("username is taken")]
+    UsernameTaken,
+    #[error("store unavailable: {0}")]
+    Unavailable(String),
+}
+
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    /// Creates an account; `UsernameTaken` if the case-folded name exists.
+    async fn create_user(&self, user: NewUser) -> Result<User, StoreError>;
+    /// An account and its password hash, by case-folded name.
+    async fn user_by_name(
+        &self,
+        name_key: &str,
+    ) -> Result<Option<(User, Option<String>)>, StoreError>;
+    async fn user_by_id(&self, id: &UserId) -> Result<Option<User>, StoreError>;
+    /// Stores a finished game and applies its rating updates, once: a second call with the
+    /// same game id changes nothing (the outbox may deliver twice).
+    async fn record_game(&self, game: &FinishedGame) -> Result<(), StoreError>;
+    /// A player's finished games, newest first.
+    async fn games_of(&self, user: &UserId, limit: u32) -> Result<Vec<GameRecord>, StoreError>;
+    async fn game(&self, id: &str) -> Result<Option<GameRecord>, StoreError>;
+    /// A cheap round trip for `/readyz`.
+    async fn ping(&self) -> Result<(), StoreError>;
+}
