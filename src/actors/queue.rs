@@ -480,11 +480,18 @@ async fn create_game(node: &Node, spec: &QueueSpec, game: &NewGame) -> Result<()
         seats.swap(0, 1);
     }
     let seats: [Seat; 2] = seats.try_into().expect("two tickets make two seats");
-    let state = GameState::new(game.id.clone(), spec.game, spec.clock, spec.rated, seats);
+    let mut state = GameState::new(game.id.clone(), spec.game, spec.clock, spec.rated, seats);
+    state.rev = 1;
     let data = serde_json::to_vec(&state).expect("game state serialises");
     let key = GameState::snapshot_key(&game.id);
     node.snapshots
-        .save(&key, data, 0, 1, Some(Duration::from_secs(24 * 3600)))
+        .save(
+            &key,
+            data,
+            0,
+            state.rev,
+            Some(Duration::from_secs(24 * 3600)),
+        )
         .await
 }
 

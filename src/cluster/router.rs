@@ -143,6 +143,9 @@ struct Inner {
     local: Mutex<HashMap<String, Slot>>,
     outgoing: mpsc::UnboundedSender<Envelope>,
     host: OnceLock<Arc<dyn Host>>,
+    /// The runtime the router started on: its background work runs there, whichever
+    /// arbiter thread asks (an actor stopping during shutdown may have none of its own).
+    runtime: tokio::runtime::Handle,
 }
 
 /// Cheap to clone; one per node.
@@ -165,13 +168,18 @@ impl Router {
                 local: Mutex::new(HashMap::new()),
                 outgoing,
                 host: OnceLock::new(),
+                runtime: tokio::runtime::Handle::current(),
             }),
         };
-        tokio::spawn(router.clone().publish_loop(outgoing_rx));
+        router.spawn(router.clone().publish_loop(outgoing_rx));
         if let Some(incoming) = incoming {
-            tokio::spawn(router.clone().listen_loop(incoming));
+            router.spawn(router.clone().listen_loop(incoming));
         }
         router
+    }
+
+    fn spawn(&self, task: impl std::future::Future<Output = ()> + Send + 'static) {
+        self.inner.runtime.spawn(task);
     }
 
     pub fn attach_host(&self, host: Arc<dyn Host>) {
@@ -242,24 +250,30 @@ impl Router {
         }
     }
 
-    /// Makes a websocket session reachable here. A previous socket of the same session on this
-    /// node is told it was taken over.
-    pub async fn register_session(&self, session: &SessionId, addr: Addr<SessionActor>) {
+    /// Makes a websocket session reachable here. A previous socket of the same session, on this
+    /// node or another, is told it was taken over by `connection`.
+    pub async fn register_session(
+        &self,
+        session: &SessionId,
+        addr: Addr<SessionActor>,
+        connection: u64,
+    ) {
         let address = Address::Session(session.clone());
         let key = address.key();
         // Another node's socket for this session, if any, hands over first.
-        self.publish(Envelope::Session {
+        let takeover = SessionEvent::TakenOver { by: connection };
+        let envelope = Envelope::Session {
             session: session.clone(),
-            event: SessionEvent::TakenOver,
-        })
-        .await;
+            event: takeover.clone(),
+        };
+        self.publish(envelope).await;
         let previous = {
             let mut local = self.inner.local.lock().expect("poisoned");
             local.insert(key.clone(), Slot::Active(LocalActor::Session(addr.clone())))
         };
         if let Some(Slot::Active(LocalActor::Session(old))) = previous {
             if old != addr {
-                old.do_send(SessionEvent::TakenOver);
+                old.do_send(takeover);
             }
         }
         if let Err(e) = self.inner.bus.subscribe(&key).await {
@@ -282,7 +296,7 @@ impl Router {
         };
         if removed {
             let bus = self.inner.bus.clone();
-            tokio::spawn(async move {
+            self.spawn(async move {
                 let _ = bus.unsubscribe(&key).await;
             });
         }
@@ -294,7 +308,7 @@ impl Router {
         self.inner.local.lock().expect("poisoned").remove(&key);
         let inner = self.inner.clone();
         let lease = lease.clone();
-        tokio::spawn(async move {
+        self.spawn(async move {
             let _ = inner.bus.unsubscribe(&key).await;
             let _ = inner.leases.release(&lease, &inner.node_id).await;
         });
@@ -362,7 +376,7 @@ impl Router {
             match envelope {
                 Envelope::Session { session, event } => {
                     let host = self.host().clone();
-                    tokio::spawn(async move { host.deliver_offline(session, event).await });
+                    self.spawn(async move { host.deliver_offline(session, event).await });
                 }
                 other => self.activate(other),
             }
@@ -403,7 +417,7 @@ impl Router {
             }
         }
         let router = self.clone();
-        tokio::spawn(async move { router.run_activation(address, key).await });
+        self.spawn(async move { router.run_activation(address, key).await });
     }
 
     async fn run_activation(self, address: Address, key: String) {

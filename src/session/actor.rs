@@ -36,8 +36,9 @@ const TAKEN_OVER: u16 = 4001;
 pub enum SessionEvent {
     /// Send this frame to the client (the session state folds it first).
     Push { frame: Box<ServerFrame> },
-    /// The same session connected on another socket: close this one.
-    TakenOver,
+    /// The same session connected on another socket (`by`, its connection id): close this
+    /// one, unless it is the one that connected.
+    TakenOver { by: u64 },
 }
 
 /// The node is draining: close with 1012 so the client reconnects elsewhere.
@@ -119,6 +120,8 @@ pub struct SessionActor {
     queue_pending: Option<QueueSpec>,
     /// Set when another socket took this session: do not tell the game we left.
     taken_over: bool,
+    /// This socket's id, to tell our own takeover notice from another socket's.
+    connection: u64,
 }
 
 impl SessionActor {
@@ -145,6 +148,7 @@ impl SessionActor {
             last_heard: Instant::now(),
             queue_pending: None,
             taken_over: false,
+            connection: rand::random(),
         }
     }
 
@@ -254,9 +258,11 @@ impl SessionActor {
             self.node.router.unregister_session(&old.id, &ctx.address());
         }
         let router = self.node.router.clone();
-        let (id, addr) = (state.id.clone(), ctx.address());
+        let (id, addr, connection) = (state.id.clone(), ctx.address(), self.connection);
         self.identity = Identity::Player(Box::new(state));
-        ctx.wait(async move { router.register_session(&id, addr).await }.into_actor(self));
+        ctx.wait(
+            async move { router.register_session(&id, addr, connection).await }.into_actor(self),
+        );
     }
 
     fn on_text(&mut self, text: &str, ctx: &mut Context<Self>) {
@@ -642,7 +648,7 @@ impl Handler<SessionEvent> for SessionActor {
     fn handle(&mut self, event: SessionEvent, ctx: &mut Self::Context) {
         match event {
             SessionEvent::Push { frame } => self.push(*frame, ctx),
-            SessionEvent::TakenOver => {
+            SessionEvent::TakenOver { by } if by != self.connection => {
                 self.taken_over = true;
                 self.close(
                     CloseCode::Other(TAKEN_OVER),
@@ -650,6 +656,7 @@ impl Handler<SessionEvent> for SessionActor {
                     ctx,
                 );
             }
+            SessionEvent::TakenOver { .. } => {}
         }
     }
 }

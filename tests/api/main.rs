@@ -1,0 +1,9 @@
+//! End-to-end tests of one node over real sockets: one test crate, one module per capability.
+
+mod helpers;
+
+mod accounts;
+mod frames;
+mod games;
+mod matchmaking;
+mod resume;
