@@ -116,6 +116,7 @@ impl Application {
         if config.mongodb_uri.is_some() {
             return Err(StartupError::ClusterUnsupported("MONGODB_URI"));
         }
+        crate::telemetry::prometheus(); // record from the first event, not the first scrape
         let dir_err = |source| StartupError::DataDir {
             path: config.data_dir.display().to_string(),
             source,

@@ -420,9 +420,17 @@ impl GameActor {
         }
     }
 
+    /// A `client/ERROR` for the sender, echoing its ref.
+    fn error_out(&self, from: &Sender, code: ErrorCode, message: impl Into<String>) -> Out {
+        self.out(
+            &from.session,
+            ServerMessage::error(code, message),
+            from.reference.clone(),
+        )
+    }
+
     fn error(&self, from: &Sender, code: ErrorCode, message: impl Into<String>) -> Decision {
-        let msg = ServerMessage::error(code, message);
-        Decision::Reply(vec![self.out(&from.session, msg, from.reference.clone())])
+        Decision::Reply(vec![self.error_out(from, code, message)])
     }
 
     /// The same message to both seats; the sender's copy carries its ref. A sender on another
@@ -615,19 +623,12 @@ impl GameActor {
         }
         let current = state.moves.len() as u32;
         if seq != current {
-            let mut outs = match self.error(
-                from,
-                ErrorCode::StaleSeq,
-                format!("seq {seq} is not the current {current}"),
-            ) {
-                Decision::Reply(outs) => outs,
-                Decision::Commit { outs, .. } => outs,
-            };
-            outs.push(self.out(
-                &from.session,
-                ServerMessage::UpdateGame(state.update(&self.board, now)),
-                None,
-            ));
+            let stale = format!("seq {seq} is not the current {current}");
+            let update = ServerMessage::UpdateGame(state.update(&self.board, now));
+            let outs = vec![
+                self.error_out(from, ErrorCode::StaleSeq, stale),
+                self.out(&from.session, update, None),
+            ];
             return Decision::Reply(outs);
         }
         if state.to_move() != side {

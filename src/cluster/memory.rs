@@ -23,11 +23,32 @@ pub struct MemoryCluster {
     fences: Mutex<HashMap<String, u64>>,
     queue_sizes: Mutex<HashMap<String, u64>>,
     next_member: Mutex<u64>,
+    /// Writes since the last sweep of expired snapshots.
+    writes: Mutex<u64>,
 }
+
+/// Expired snapshots are swept once per this many writes, so memory stays bounded by what is alive.
+const SWEEP_EVERY: u64 = 1024;
 
 impl MemoryCluster {
     pub fn new() -> Arc<Self> {
         Arc::new(Self::default())
+    }
+
+    /// Inserts a snapshot, sweeping expired ones now and then.
+    fn insert(
+        &self,
+        snapshots: &mut HashMap<String, (Stored, Option<Instant>)>,
+        key: &str,
+        entry: (Stored, Option<Instant>),
+    ) {
+        snapshots.insert(key.to_owned(), entry);
+        let mut writes = self.writes.lock().expect("poisoned");
+        *writes += 1;
+        if *writes >= SWEEP_EVERY {
+            *writes = 0;
+            snapshots.retain(|_, (_, expiry)| alive(expiry));
+        }
     }
 
     /// A bus endpoint for one node.
@@ -138,7 +159,7 @@ impl SnapshotStore for MemoryCluster {
             }
         }
         let expiry = ttl.map(|t| Instant::now() + t);
-        snapshots.insert(key.to_owned(), (Stored { data, fence, rev }, expiry));
+        self.insert(&mut snapshots, key, (Stored { data, fence, rev }, expiry));
         Ok(())
     }
 
@@ -149,7 +170,7 @@ impl SnapshotStore for MemoryCluster {
             fence: 0,
             rev: 0,
         };
-        snapshots.insert(key.to_owned(), (stored, Some(Instant::now() + ttl)));
+        self.insert(&mut snapshots, key, (stored, Some(Instant::now() + ttl)));
         Ok(())
     }
 

@@ -266,21 +266,25 @@ impl SessionActor {
     }
 
     fn on_text(&mut self, text: &str, ctx: &mut Context<Self>) {
-        match self.limiter.check(Instant::now()) {
-            Verdict::Allow => {}
-            Verdict::Drop => {
-                return self.error(
-                    ErrorCode::RateLimited,
-                    "slow down: message dropped",
-                    None,
-                    ctx,
-                )
-            }
-            Verdict::Close => {
-                return self.close(CloseCode::Policy, "rate limit exceeded for too long", ctx)
-            }
+        let verdict = self.limiter.check(Instant::now());
+        if verdict == Verdict::Close {
+            return self.close(CloseCode::Policy, "rate limit exceeded for too long", ctx);
         }
-        let (reference, message) = match frame::parse(text) {
+        // Parsed even when dropped, so that the `rate_limited` error echoes the message's ref.
+        let parsed = frame::parse(text);
+        if verdict == Verdict::Drop {
+            let reference = match &parsed {
+                Ok((reference, _)) => reference.clone(),
+                Err(e) => e.reference.clone(),
+            };
+            return self.error(
+                ErrorCode::RateLimited,
+                "slow down: message dropped",
+                reference,
+                ctx,
+            );
+        }
+        let (reference, message) = match parsed {
             Ok(parsed) => parsed,
             Err(e) => return self.error(e.code, e.message, e.reference, ctx),
         };

@@ -101,8 +101,9 @@ pub enum Verdict {
     Close,
 }
 
-/// A token bucket: `per_sec` sustained, `burst` at once. A client that keeps hitting the limit
-/// for `close_after` is closed.
+/// A token bucket: `per_sec` sustained, `burst` at once. A client that keeps going over the
+/// limit (drops less than a second apart) for `close_after` is closed; a second without a
+/// drop forgives it.
 #[derive(Debug, Clone)]
 pub struct RateLimiter {
     per_sec: f64,
@@ -110,8 +111,12 @@ pub struct RateLimiter {
     close_after: Duration,
     tokens: f64,
     last: Instant,
-    limited_since: Option<Instant>,
+    /// When the current run of drops began, and the latest drop in it.
+    over_since: Option<(Instant, Instant)>,
 }
+
+/// Drops further apart than this end a run of limiting.
+const FORGIVE_AFTER: Duration = Duration::from_secs(1);
 
 impl RateLimiter {
     pub fn new(per_sec: u32, burst: u32, close_after: Duration, now: Instant) -> Self {
@@ -121,7 +126,7 @@ impl RateLimiter {
             close_after,
             tokens: burst.max(1) as f64,
             last: now,
-            limited_since: None,
+            over_since: None,
         }
     }
 
@@ -129,12 +134,17 @@ impl RateLimiter {
         let refill = now.saturating_duration_since(self.last).as_secs_f64() * self.per_sec;
         self.tokens = (self.tokens + refill).min(self.burst);
         self.last = now;
+        if let Some((_, last_drop)) = self.over_since {
+            if now.saturating_duration_since(last_drop) >= FORGIVE_AFTER {
+                self.over_since = None;
+            }
+        }
         if self.tokens >= 1.0 {
             self.tokens -= 1.0;
-            self.limited_since = None;
             return Verdict::Allow;
         }
-        let since = *self.limited_since.get_or_insert(now);
+        let since = self.over_since.map_or(now, |(since, _)| since);
+        self.over_since = Some((since, now));
         if now.saturating_duration_since(since) >= self.close_after {
             Verdict::Close
         } else {
@@ -198,6 +208,19 @@ mod tests {
     }
 
     #[test]
+    fn a_sustained_flood_is_closed_even_though_some_messages_get_through() {
+        let start = Instant::now();
+        let mut limiter = RateLimiter::new(10, 1, Duration::from_secs(2), start);
+        let mut verdicts = Vec::new();
+        for i in 0..60 {
+            // 20 messages/s against 10/s for 3 s: every other one passes.
+            verdicts.push(limiter.check(start + Duration::from_millis(50 * i)));
+        }
+        assert!(verdicts.contains(&Verdict::Allow));
+        assert_eq!(verdicts.last(), Some(&Verdict::Close), "{verdicts:?}");
+    }
+
+    #[test]
     fn the_limiter_allows_a_burst_then_drops_then_closes() {
         let start = Instant::now();
         let mut limiter = RateLimiter::new(20, 40, Duration::from_secs(10), start);
@@ -220,7 +243,10 @@ mod tests {
         );
         let mut limiter = RateLimiter::new(0, 1, Duration::from_secs(10), start);
         assert_eq!(limiter.check(start), Verdict::Allow);
-        assert_eq!(limiter.check(start), Verdict::Drop);
+        for half_seconds in 0..20 {
+            let verdict = limiter.check(start + Duration::from_millis(500 * half_seconds));
+            assert_eq!(verdict, Verdict::Drop, "at {half_seconds} half-seconds");
+        }
         assert_eq!(
             limiter.check(start + Duration::from_secs(10)),
             Verdict::Close

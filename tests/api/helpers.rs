@@ -353,7 +353,7 @@ impl Game {
         let mut last = Value::Null;
         for mv in moves {
             let seq = self.seq;
-            let (mover, other) = if seq % 2 == 0 {
+            let (mover, other) = if seq.is_multiple_of(2) {
                 (&mut self.first, &mut self.second)
             } else {
                 (&mut self.second, &mut self.first)

@@ -13,7 +13,7 @@ async fn a_player_who_reconnects_mid_game_resumes_it_exactly() {
 
     let Game {
         first,
-        mut second,
+        second,
         second_who,
         id,
         ..

@@ -1,0 +1,7 @@
+//! Contract tests: one suite per seam (snapshots, leases, bus, account/game store), written
+//! once against the trait and run against every implementation, so they cannot drift.
+
+mod bus;
+mod leases;
+mod snapshots;
+mod store;

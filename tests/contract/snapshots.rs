@@ -1,0 +1,75 @@
+//! The snapshot store contract: fenced compare-and-set writes, plain puts with expiry.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use rookery::cluster::memory::MemoryCluster;
+use rookery::cluster::{SaveError, SnapshotStore};
+
+/// Every snapshot store must pass this. `ns` keeps runs apart on a shared server.
+pub async fn contract(store: Arc<dyn SnapshotStore>, ns: &str) {
+    let key = format!("{ns}:game:a");
+    assert_eq!(store.load(&key).await.unwrap(), None, "nothing stored yet");
+
+    store
+        .save(&key, b"v1".to_vec(), 0, 1, None)
+        .await
+        .expect("first write");
+    let stored = store.load(&key).await.unwrap().expect("stored");
+    assert_eq!(
+        (stored.data.as_slice(), stored.fence, stored.rev),
+        (&b"v1"[..], 0, 1)
+    );
+
+    store
+        .save(&key, b"v2".to_vec(), 1, 2, None)
+        .await
+        .expect("a newer fence and revision");
+    assert_eq!(
+        store.save(&key, b"old".to_vec(), 1, 2, None).await,
+        Err(SaveError::Stale { stored: 2, ours: 2 }),
+        "the same revision twice"
+    );
+    assert_eq!(
+        store.save(&key, b"old".to_vec(), 0, 9, None).await,
+        Err(SaveError::Fenced { stored: 1, ours: 0 }),
+        "an owner with an older fence"
+    );
+    store
+        .save(&key, b"v3".to_vec(), 2, 3, None)
+        .await
+        .expect("a new owner");
+    assert_eq!(store.load(&key).await.unwrap().unwrap().data, b"v3");
+
+    let session = format!("{ns}:session:s");
+    store
+        .put(&session, b"one".to_vec(), Duration::from_secs(60))
+        .await
+        .unwrap();
+    store
+        .put(&session, b"two".to_vec(), Duration::from_secs(60))
+        .await
+        .unwrap();
+    assert_eq!(store.load(&session).await.unwrap().unwrap().data, b"two");
+    store.delete(&session).await.unwrap();
+    assert_eq!(store.load(&session).await.unwrap(), None);
+
+    let short = format!("{ns}:session:short");
+    store
+        .put(&short, b"x".to_vec(), Duration::from_millis(50))
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(120)).await; // the configured TTL, exercised
+    assert_eq!(store.load(&short).await.unwrap(), None, "expired");
+
+    let queue = format!("{ns}:queue:tictactoe:untimed:casual");
+    store.set_queue_size(&queue, 3).await.unwrap();
+    store.set_queue_size(&queue, 2).await.unwrap();
+    let sizes = store.queue_sizes().await.unwrap();
+    assert!(sizes.contains(&(queue, 2)), "{sizes:?}");
+}
+
+#[actix_web::test]
+async fn the_in_process_snapshot_store_keeps_the_contract() {
+    contract(MemoryCluster::new(), "t").await;
+}
