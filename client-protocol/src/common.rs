@@ -4,6 +4,7 @@ use serde::{Deserialize, Serialize};
 
 /// The games a node can host.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, PartialOrd, Ord)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum GameKind {
     #[serde(rename = "tictactoe")]
@@ -36,6 +37,7 @@ impl GameKind {
 
 /// A seat at the table. Chess: `first` is white. The first side moves first.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum Side {
     First,
@@ -63,6 +65,7 @@ impl Side {
 
 /// A time control. `null` on the wire means an untimed game.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct ClockSpec {
     pub initial_ms: u64,
@@ -71,6 +74,7 @@ pub struct ClockSpec {
 
 /// A matchmaking queue: which game, which clock, rated or not.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct QueueSpec {
     pub game: GameKind,
@@ -84,6 +88,7 @@ pub struct QueueSpec {
 /// column 0-6. Nodes accept a cell or column as a number or a numeric string and always
 /// send numbers for those games.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(untagged)]
 pub enum Move {
     Index(u32),
@@ -102,6 +107,7 @@ impl std::fmt::Display for Move {
 /// A game position: a FEN string for chess, rows (top row first) for the other games,
 /// where `x` is the first side's mark, `o` the second's and `.` an empty cell.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(untagged)]
 pub enum Position {
     Fen(String),
@@ -110,6 +116,7 @@ pub enum Position {
 
 /// Remaining time per side, and whose clock is running (null when none is).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct Clocks {
     pub first: u64,
@@ -118,6 +125,7 @@ pub struct Clocks {
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum GameStatus {
     WaitingReady,
@@ -127,6 +135,7 @@ pub enum GameStatus {
 
 /// Who won: a side, a draw, or nobody (`aborted`: the game never really started).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum GameResult {
     First,
@@ -146,6 +155,7 @@ impl GameResult {
 
 /// Why a game ended.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum EndReason {
     Checkmate,
@@ -164,6 +174,7 @@ pub enum EndReason {
 
 /// Why a player left a queue.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum QueueLeftReason {
     Cancelled,
@@ -174,6 +185,7 @@ pub enum QueueLeftReason {
 
 /// Why a proposed matchup did not become a game.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum MatchupCancelReason {
     Declined,
@@ -182,6 +194,7 @@ pub enum MatchupCancelReason {
 
 /// Every `client/ERROR` code. The protocol fixes the first seventeen; the rest are additions.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum ErrorCode {
     BadFrame,
@@ -245,6 +258,7 @@ impl ErrorCode {
 
 /// A user as clients see them.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct UserView {
     pub id: String,
@@ -255,6 +269,7 @@ pub struct UserView {
 
 /// One player's rating before and after a rated game.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct RatingDelta {
     pub before: i32,
@@ -264,6 +279,7 @@ pub struct RatingDelta {
 
 /// Both players' rating changes after a rated game, keyed by side.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct RatingChange {
     pub first: RatingDelta,

@@ -6,6 +6,7 @@ use crate::common::{Move, QueueSpec};
 
 /// One client frame: an optional `ref` the replies echo, and the message itself.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct ClientFrame {
     #[serde(rename = "ref", default, skip_serializing_if = "Option::is_none")]
     pub reference: Option<String>,
@@ -16,6 +17,7 @@ pub struct ClientFrame {
 /// Every message a client may send, tagged by `type`. Unknown fields are ignored so that
 /// newer clients keep working against older nodes.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(tag = "type")]
 pub enum ClientMessage {
     #[serde(rename = "server/REGISTER_USER")]

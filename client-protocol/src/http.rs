@@ -6,6 +6,7 @@ use crate::common::*;
 
 /// Body of `POST /api/auth/register` and `POST /api/auth/login`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Credentials {
     pub username: String,
     pub password: String,
@@ -13,6 +14,7 @@ pub struct Credentials {
 
 /// Answer of the three `POST /api/auth/...` routes.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct AuthResponse {
     pub token: String,
     pub session: String,
@@ -21,6 +23,7 @@ pub struct AuthResponse {
 
 /// Every HTTP error body.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct ApiError {
     pub code: ErrorCode,
     pub message: String,
@@ -28,6 +31,7 @@ pub struct ApiError {
 
 /// `GET /api/users/{name}` and `GET /api/me`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct UserProfile {
     pub id: String,
@@ -42,6 +46,7 @@ pub struct UserProfile {
 
 /// A player of a finished game, with the rating change it brought (rated games only).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct GameRecordPlayer {
     pub user_id: String,
@@ -53,6 +58,7 @@ pub struct GameRecordPlayer {
 
 /// A finished game: `GET /api/games/{id}` and the items of `/api/users/{name}/games`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct GameRecord {
     pub game: String,
@@ -72,6 +78,7 @@ pub struct GameRecord {
 
 /// One queue in `GET /api/queues`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct QueueSize {
     pub queue: QueueSpec,

@@ -6,6 +6,7 @@ use crate::common::*;
 
 /// One frame to a client: the message plus the `ref` of the client message it answers.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct ServerFrame {
     #[serde(rename = "ref", default, skip_serializing_if = "Option::is_none")]
     pub reference: Option<String>,
@@ -15,6 +16,7 @@ pub struct ServerFrame {
 
 /// Every message a node sends to a client, tagged by `type`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(tag = "type")]
 pub enum ServerMessage {
     #[serde(rename = "client/SESSION_STARTED")]
@@ -113,6 +115,7 @@ impl ServerMessage {
 
 /// The opponent in a matchup proposal.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Opponent {
     pub name: String,
     pub rating: i32,
@@ -120,6 +123,7 @@ pub struct Opponent {
 
 /// A player seated in a game.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct PlayerView {
     pub name: String,
     pub rating: i32,
@@ -128,6 +132,7 @@ pub struct PlayerView {
 
 /// The full game view of `client/START_GAME` and `client/RESUME_GAME`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct GameView {
     pub game: String,
@@ -148,6 +153,7 @@ pub struct GameView {
 
 /// `client/UPDATE_GAME`: the state after a move, a ready, or a declined draw.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct GameUpdate {
     pub game: String,
