@@ -72,6 +72,19 @@ pub struct Config {
     #[arg(long, env = "MONGODB_URI", hide_env_values = true)]
     pub mongodb_uri: Option<Secret>,
 
+    /// Prefix of every Redis key and channel (several deployments can share one Redis).
+    #[arg(long, env = "ROOKERY_REDIS_PREFIX", default_value = "rookery:")]
+    pub redis_prefix: String,
+
+    /// MongoDB database name.
+    #[arg(long, env = "ROOKERY_MONGODB_DB", default_value = "rookery")]
+    pub mongodb_database: String,
+
+    /// How long a node owns a game or queue without renewing (it renews every third of it).
+    /// After a node dies, its games move elsewhere within about this long.
+    #[arg(long, env = "ROOKERY_LEASE_TTL_MS", default_value_t = 3_000)]
+    pub lease_ttl_ms: u64,
+
     /// Log output format.
     #[arg(long, env = "ROOKERY_LOG_FORMAT", value_enum, default_value = "pretty")]
     pub log_format: LogFormat,
@@ -162,7 +175,7 @@ impl Config {
         config
     }
 
-    pub fn grace(&self) -> Duration {
-        Duration::from_millis(self.grace_ms)
+    pub fn lease_ttl(&self) -> Duration {
+        Duration::from_millis(self.lease_ttl_ms.max(300))
     }
 }

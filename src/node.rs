@@ -13,7 +13,7 @@ use crate::actors::game::{GameActor, GameState};
 use crate::actors::queue::{QueueActor, QueueState};
 use crate::auth::Accounts;
 use crate::cluster::router::{Address, Envelope, Host, LocalActor, Refusal};
-use crate::cluster::{Lease, Router, SnapshotStore};
+use crate::cluster::{Lease, Membership, Router, SnapshotStore};
 use crate::config::Config;
 use crate::domain::{GameId, SessionId};
 use crate::session::actor::SessionEvent;
@@ -46,6 +46,9 @@ pub struct NodeInner {
     pub outbox: Arc<dyn Outbox>,
     pub accounts: Accounts,
     pub sessions: Sessions,
+    pub membership: Arc<dyn Membership>,
+    /// `embedded` or `cluster`, for logs and `/readyz`.
+    pub mode: &'static str,
     /// Arbiters hosting game and queue actors, round-robin.
     arbiters: Vec<ArbiterHandle>,
     next_arbiter: AtomicUsize,
@@ -73,6 +76,8 @@ pub struct NodeParts {
     pub store: Arc<dyn Store>,
     pub outbox: Arc<dyn Outbox>,
     pub accounts: Accounts,
+    pub membership: Arc<dyn Membership>,
+    pub mode: &'static str,
     pub arbiters: Vec<ArbiterHandle>,
 }
 
@@ -88,6 +93,8 @@ impl Node {
             store: parts.store,
             outbox: parts.outbox,
             accounts: parts.accounts,
+            membership: parts.membership,
+            mode: parts.mode,
             arbiters: parts.arbiters,
             next_arbiter: AtomicUsize::new(0),
             draining: AtomicBool::new(false),

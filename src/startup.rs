@@ -13,13 +13,19 @@ use actix_web::{dev::ServerHandle, web, App, HttpServer};
 use base64::Engine;
 use rand::RngCore;
 
+use crate::actors::lease::Passivate;
 use crate::auth::{Accounts, Tokens};
+use crate::cluster::membership::{HEARTBEAT_EVERY, HEARTBEAT_TTL};
 use crate::cluster::memory::MemoryCluster;
-use crate::cluster::Router;
+use crate::cluster::outbox::RedisOutbox;
+use crate::cluster::redis::RedisCluster;
+use crate::cluster::router::LocalActor;
+use crate::cluster::{Bus, Leases, Membership, Router, SaveError, SnapshotStore};
 use crate::config::Config;
 use crate::http;
-use crate::node::{DirectOutbox, Node, NodeParts};
+use crate::node::{DirectOutbox, Node, NodeParts, Outbox};
 use crate::session::actor::Drain;
+use crate::store::mongo::MongoStore;
 use crate::store::sqlite::SqliteStore;
 use crate::store::Store;
 
@@ -37,10 +43,8 @@ pub enum StartupError {
     },
     #[error("cannot open the store: {0}")]
     Store(#[from] crate::store::StoreError),
-    #[error(
-        "{0} is set, but this build has no cluster backend yet; unset it for the embedded mode"
-    )]
-    ClusterUnsupported(&'static str),
+    #[error("cannot reach Redis: {0}")]
+    Redis(SaveError),
 }
 
 /// A built, bound node, ready to run.
@@ -60,14 +64,29 @@ pub struct Shutdown {
 }
 
 impl Shutdown {
-    /// Drains: stop taking sockets, tell connected clients to reconnect elsewhere (1012),
-    /// give in-flight writes a moment, then stop the server.
+    /// Drains: stop taking sockets, hand every game and queue back (their in-flight writes
+    /// finish first, then they release their leases), tell connected clients to reconnect
+    /// elsewhere (1012), leave the cluster, then stop the server.
     pub async fn trigger(&self) {
         self.node.draining.store(true, Ordering::SeqCst);
+        let actors = self.node.router.local_actors();
         let sessions = self.node.router.local_sessions();
-        tracing::info!(sockets = sessions.len(), "draining");
+        tracing::info!(actors = actors.len(), sockets = sessions.len(), "draining");
+        for actor in actors {
+            match actor {
+                LocalActor::Game(addr) => addr.do_send(Passivate),
+                LocalActor::Queue(addr) => addr.do_send(Passivate),
+                LocalActor::Session(_) => {}
+            }
+        }
+        // Give actors a moment to stop and release their leases, so that the reconnecting
+        // clients find them free elsewhere.
+        tokio::time::sleep(Duration::from_millis(300)).await;
         for session in sessions {
             session.do_send(Drain);
+        }
+        if let Err(e) = self.node.membership.leave(&self.node.id).await {
+            tracing::debug!(error = %e, "could not leave the cluster cleanly");
         }
         tokio::time::sleep(Duration::from_millis(200)).await;
         self.handle.stop(true).await;
@@ -107,15 +126,104 @@ fn write_private(path: &Path, text: &str) -> std::io::Result<()> {
     Ok(())
 }
 
+/// The implementations behind every seam, chosen from the config.
+struct Seams {
+    bus: Arc<dyn Bus>,
+    snapshots: Arc<dyn SnapshotStore>,
+    leases: Arc<dyn Leases>,
+    membership: Arc<dyn Membership>,
+    store: Arc<dyn Store>,
+    outbox: Arc<dyn Outbox>,
+    redis: Option<Arc<RedisCluster>>,
+    mode: &'static str,
+}
+
+impl Seams {
+    async fn build(config: &Config, node_id: &str) -> Result<Seams, StartupError> {
+        let store: Arc<dyn Store> = match &config.mongodb_uri {
+            Some(uri) => {
+                Arc::new(MongoStore::connect(uri.expose(), &config.mongodb_database).await?)
+            }
+            None => Arc::new(SqliteStore::open(&config.data_dir.join("rookery.sqlite3"))?),
+        };
+        let Some(url) = &config.redis_url else {
+            let memory = MemoryCluster::new();
+            return Ok(Seams {
+                bus: Arc::new(memory.bus()),
+                snapshots: memory.clone(),
+                leases: memory.clone(),
+                membership: memory,
+                outbox: Arc::new(DirectOutbox(store.clone())),
+                store,
+                redis: None,
+                mode: "embedded",
+            });
+        };
+        let redis =
+            RedisCluster::new(url.expose(), &config.redis_prefix).map_err(StartupError::Redis)?;
+        let bus = redis
+            .bus()
+            .await
+            .map_err(|e| StartupError::Redis(SaveError::Unavailable(e.to_string())))?;
+        let outbox = Arc::new(RedisOutbox::new(redis.clone()));
+        outbox
+            .clone()
+            .spawn_consumer(store.clone(), node_id.to_owned());
+        Ok(Seams {
+            bus: Arc::new(bus),
+            snapshots: redis.clone(),
+            leases: redis.clone(),
+            membership: redis.clone(),
+            store,
+            outbox,
+            redis: Some(redis),
+            mode: "cluster",
+        })
+    }
+}
+
+/// Every node of a cluster must sign tokens alike: without a configured secret, the first
+/// node to start stores a random one in Redis and the others read it.
+async fn shared_secret(redis: &RedisCluster) -> Result<Vec<u8>, StartupError> {
+    let mut bytes = [0u8; 32];
+    rand::rng().fill_bytes(&mut bytes);
+    let candidate = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes);
+    let key = redis.key("jwt-secret");
+    let mut conn = redis.conn().await.map_err(StartupError::Redis)?;
+    let redis_err =
+        |e: redis::RedisError| StartupError::Redis(SaveError::Unavailable(e.to_string()));
+    let _: bool = redis::cmd("SET")
+        .arg(&key)
+        .arg(&candidate)
+        .arg("NX")
+        .query_async(&mut *conn)
+        .await
+        .map_err(redis_err)?;
+    let secret: String = redis::cmd("GET")
+        .arg(&key)
+        .query_async(&mut *conn)
+        .await
+        .map_err(redis_err)?;
+    tracing::warn!("no ROOKERY_JWT_SECRET: nodes share a generated secret kept in Redis; set one in production");
+    Ok(secret.into_bytes())
+}
+
+/// Announces this node until the process ends.
+fn spawn_heartbeat(membership: Arc<dyn Membership>, node_id: String) {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(HEARTBEAT_EVERY);
+        loop {
+            tick.tick().await;
+            if let Err(e) = membership.heartbeat(&node_id, HEARTBEAT_TTL).await {
+                tracing::debug!(error = %e, "heartbeat failed");
+            }
+        }
+    });
+}
+
 impl Application {
     /// Builds the node and binds its listener. Must run inside an actix system.
     pub async fn build(config: Config) -> Result<Application, StartupError> {
-        if config.redis_url.is_some() {
-            return Err(StartupError::ClusterUnsupported("REDIS_URL"));
-        }
-        if config.mongodb_uri.is_some() {
-            return Err(StartupError::ClusterUnsupported("MONGODB_URI"));
-        }
         crate::telemetry::prometheus(); // record from the first event, not the first scrape
         let dir_err = |source| StartupError::DataDir {
             path: config.data_dir.display().to_string(),
@@ -125,16 +233,18 @@ impl Application {
         let node_id = config
             .node_id
             .clone()
-            .unwrap_or_else(|| format!("node-{}", &crate::domain::GameId::generate()));
-        let secret = jwt_secret(&config)?;
+            .unwrap_or_else(|| format!("node-{}", crate::domain::GameId::generate()));
 
-        let store: Arc<dyn Store> =
-            Arc::new(SqliteStore::open(&config.data_dir.join("rookery.sqlite3"))?);
-        let cluster = MemoryCluster::new();
-        let router = Router::start(node_id.clone(), Arc::new(cluster.bus()), cluster.clone());
+        let seams = Seams::build(&config, &node_id).await?;
+        let secret = match (&config.jwt_secret, &seams.redis) {
+            (Some(secret), _) => secret.expose().as_bytes().to_vec(),
+            (None, Some(redis)) => shared_secret(redis).await?,
+            (None, None) => jwt_secret(&config)?,
+        };
+        let router = Router::start(node_id.clone(), seams.bus, seams.leases, config.lease_ttl());
         let tokens = Tokens::new(&secret, Duration::from_secs(config.token_ttl_secs));
         let accounts = Accounts::new(
-            store.clone(),
+            seams.store.clone(),
             tokens,
             config.login_per_user_per_min,
             config.login_per_ip_per_min,
@@ -144,12 +254,15 @@ impl Application {
             id: node_id.clone(),
             config: config.clone(),
             router,
-            snapshots: cluster,
-            outbox: Arc::new(DirectOutbox(store.clone())),
-            store,
+            snapshots: seams.snapshots,
+            outbox: seams.outbox,
+            store: seams.store,
             accounts,
+            membership: seams.membership.clone(),
+            mode: seams.mode,
             arbiters: arbiters.iter().map(|a| a.handle()).collect(),
         });
+        spawn_heartbeat(seams.membership, node_id.clone());
 
         let listener = TcpListener::bind(config.bind).map_err(|source| StartupError::Bind {
             addr: config.bind.to_string(),
@@ -178,7 +291,7 @@ impl Application {
                 })?
                 .run();
         let handle = server.handle();
-        tracing::info!(node = %node_id, port, mode = "embedded", "node built");
+        tracing::info!(node = %node_id, port, mode = node.mode, "node built");
         Ok(Application {
             port,
             node,

@@ -16,7 +16,7 @@ use client_protocol::http::{GameRecord, GameRecordPlayer};
 use client_protocol::*;
 use serde::{Deserialize, Serialize};
 
-use crate::actors::lease::{keep_lease, LeaseLost};
+use crate::actors::lease::{keep_lease, LeaseLost, Passivate};
 use crate::actors::Sender;
 use crate::cluster::router::Address;
 use crate::cluster::{Lease, SaveError};
@@ -1042,5 +1042,13 @@ impl Handler<LeaseLost> for GameActor {
     fn handle(&mut self, _: LeaseLost, ctx: &mut Self::Context) {
         tracing::warn!(game = %self.state.id, "lease lost, stopping");
         ctx.stop();
+    }
+}
+
+impl Handler<Passivate> for GameActor {
+    type Result = ();
+
+    fn handle(&mut self, _: Passivate, ctx: &mut Self::Context) {
+        ctx.stop(); // `stopped` releases the lease; the next message activates it elsewhere
     }
 }

@@ -12,7 +12,7 @@ use client_protocol::*;
 use serde::{Deserialize, Serialize};
 
 use crate::actors::game::{GameAction, GameCommand, GameState, Seat};
-use crate::actors::lease::{keep_lease, LeaseLost};
+use crate::actors::lease::{keep_lease, LeaseLost, Passivate};
 use crate::actors::Sender;
 use crate::cluster::router::Address;
 use crate::cluster::{Lease, SaveError};
@@ -44,6 +44,9 @@ pub enum QueueAction {
     Leave,
     /// Answer a proposed matchup.
     Reply { matchup: String, accept: bool },
+    /// A queued player's session resumed: nothing to answer, but it wakes a queue whose
+    /// owner died, so that pairing goes on.
+    Resume,
 }
 
 /// Time to pair players and expire matchups.
@@ -317,6 +320,7 @@ impl QueueActor {
                     outs.push(Self::out(&from.session, msg, from.reference));
                 }
             }
+            QueueAction::Resume => {}
             QueueAction::Reply { matchup, accept } => {
                 let found = next
                     .matchups
@@ -539,6 +543,14 @@ impl Handler<LeaseLost> for QueueActor {
     fn handle(&mut self, _: LeaseLost, ctx: &mut Self::Context) {
         tracing::warn!(queue = %self.state.key, "lease lost, stopping");
         ctx.stop();
+    }
+}
+
+impl Handler<Passivate> for QueueActor {
+    type Result = ();
+
+    fn handle(&mut self, _: Passivate, ctx: &mut Self::Context) {
+        ctx.stop(); // `stopped` releases the lease; the next message activates it elsewhere
     }
 }
 

@@ -9,6 +9,7 @@ use async_trait::async_trait;
 use tokio::sync::mpsc;
 
 use super::bus::{Bus, BusError, Incoming};
+use super::membership::Membership;
 use super::snapshot::{Lease, Leases, SaveError, SnapshotStore, Stored};
 
 /// Subscribers of one channel: (bus member, its incoming queue).
@@ -25,6 +26,7 @@ pub struct MemoryCluster {
     next_member: Mutex<u64>,
     /// Writes since the last sweep of expired snapshots.
     writes: Mutex<u64>,
+    members: Mutex<HashMap<String, Instant>>,
 }
 
 /// Expired snapshots are swept once per this many writes, so memory stays bounded by what is alive.
@@ -241,5 +243,30 @@ impl Leases for MemoryCluster {
             }
         }
         Ok(())
+    }
+}
+
+#[async_trait]
+impl Membership for MemoryCluster {
+    async fn heartbeat(&self, node: &str, ttl: Duration) -> Result<(), SaveError> {
+        self.members
+            .lock()
+            .expect("poisoned")
+            .insert(node.to_owned(), Instant::now() + ttl);
+        Ok(())
+    }
+
+    async fn leave(&self, node: &str) -> Result<(), SaveError> {
+        self.members.lock().expect("poisoned").remove(node);
+        Ok(())
+    }
+
+    async fn peers(&self) -> Result<Vec<String>, SaveError> {
+        let mut members = self.members.lock().expect("poisoned");
+        let now = Instant::now();
+        members.retain(|_, expiry| *expiry > now);
+        let mut peers: Vec<String> = members.keys().cloned().collect();
+        peers.sort();
+        Ok(peers)
     }
 }

@@ -5,10 +5,14 @@
 //! single node, Redis for a cluster) is chosen once, in `startup`.
 
 pub mod bus;
+pub mod membership;
 pub mod memory;
+pub mod outbox;
+pub mod redis;
 pub mod router;
 pub mod snapshot;
 
 pub use bus::{Bus, BusError, Incoming};
+pub use membership::Membership;
 pub use router::{Address, Envelope, Router};
 pub use snapshot::{Lease, Leases, SaveError, SnapshotStore, Stored};

@@ -24,8 +24,8 @@ use crate::domain::{GameId, QueueKey, SessionId};
 use crate::session::actor::{SessionActor, SessionEvent};
 use crate::telemetry::names;
 
-/// How long a lease lives without renewal. Owners renew every third of it.
-pub const LEASE_TTL: Duration = Duration::from_secs(10);
+/// Messages for an actor another node owns are retried this often while its lease lives.
+const OWNED_ELSEWHERE_RETRY: Duration = Duration::from_millis(100);
 
 /// Where a message goes.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -146,6 +146,8 @@ struct Inner {
     /// The runtime the router started on: its background work runs there, whichever
     /// arbiter thread asks (an actor stopping during shutdown may have none of its own).
     runtime: tokio::runtime::Handle,
+    /// How long a lease lives without renewal.
+    lease_ttl: Duration,
 }
 
 /// Cheap to clone; one per node.
@@ -157,7 +159,12 @@ pub struct Router {
 impl Router {
     /// Creates the router and starts its publisher and bus-listener tasks (on the current
     /// tokio runtime). `attach_host` must be called before the first message.
-    pub fn start(node_id: String, bus: Arc<dyn Bus>, leases: Arc<dyn Leases>) -> Router {
+    pub fn start(
+        node_id: String,
+        bus: Arc<dyn Bus>,
+        leases: Arc<dyn Leases>,
+        lease_ttl: Duration,
+    ) -> Router {
         let (outgoing, outgoing_rx) = mpsc::unbounded_channel();
         let incoming = bus.take_incoming();
         let router = Router {
@@ -169,6 +176,7 @@ impl Router {
                 outgoing,
                 host: OnceLock::new(),
                 runtime: tokio::runtime::Handle::current(),
+                lease_ttl,
             }),
         };
         router.spawn(router.clone().publish_loop(outgoing_rx));
@@ -199,6 +207,10 @@ impl Router {
 
     pub fn leases(&self) -> &Arc<dyn Leases> {
         &self.inner.leases
+    }
+
+    pub fn lease_ttl(&self) -> Duration {
+        self.inner.lease_ttl
     }
 
     pub fn send_session(&self, session: &SessionId, event: SessionEvent) {
@@ -327,6 +339,20 @@ impl Router {
             })
     }
 
+    /// Every game and queue actor hosted here (for draining).
+    pub fn local_actors(&self) -> Vec<LocalActor> {
+        let local = self.inner.local.lock().expect("poisoned");
+        local
+            .values()
+            .filter_map(|slot| match slot {
+                Slot::Active(actor @ (LocalActor::Game(_) | LocalActor::Queue(_))) => {
+                    Some(actor.clone())
+                }
+                _ => None,
+            })
+            .collect()
+    }
+
     /// Every session socket hosted here (for draining).
     pub fn local_sessions(&self) -> Vec<Addr<SessionActor>> {
         let local = self.inner.local.lock().expect("poisoned");
@@ -422,23 +448,39 @@ impl Router {
 
     async fn run_activation(self, address: Address, key: String) {
         let inner = &self.inner;
-        let outcome = match inner.leases.acquire(&key, &inner.node_id, LEASE_TTL).await {
-            Ok(Some(lease)) => {
-                if let Err(e) = inner.bus.subscribe(&key).await {
-                    tracing::warn!(error = %e, channel = %key, "subscribe failed during activation");
+        let started = tokio::time::Instant::now();
+        let outcome = loop {
+            match inner
+                .leases
+                .acquire(&key, &inner.node_id, inner.lease_ttl)
+                .await
+            {
+                Ok(Some(lease)) => {
+                    if let Err(e) = inner.bus.subscribe(&key).await {
+                        tracing::warn!(error = %e, channel = %key, "subscribe failed during activation");
+                    }
+                    let result = self.host().activate(&address, lease.clone()).await;
+                    if result.is_err() {
+                        let _ = inner.bus.unsubscribe(&key).await;
+                        let _ = inner.leases.release(&lease, &inner.node_id).await;
+                    }
+                    break result;
                 }
-                let result = self.host().activate(&address, lease.clone()).await;
-                if result.is_err() {
-                    let _ = inner.bus.unsubscribe(&key).await;
-                    let _ = inner.leases.release(&lease, &inner.node_id).await;
+                // Another node owns it: hand it what waits here. If it does not answer (it
+                // died and its lease has yet to expire), keep the rest and try again.
+                Ok(None) => {
+                    if self.forward_pending(&key).await {
+                        return;
+                    }
+                    if started.elapsed() > inner.lease_ttl * 2 {
+                        break Err(Refusal::Unavailable);
+                    }
+                    tokio::time::sleep(OWNED_ELSEWHERE_RETRY).await;
                 }
-                result.map(Some)
-            }
-            // Someone else owns it: they will subscribe; hand the messages back to the bus.
-            Ok(None) => Ok(None),
-            Err(e) => {
-                tracing::warn!(error = %e, %key, "lease store unavailable");
-                Err(Refusal::Unavailable)
+                Err(e) => {
+                    tracing::warn!(error = %e, %key, "lease store unavailable");
+                    break Err(Refusal::Unavailable);
+                }
             }
         };
         let pending = {
@@ -451,13 +493,13 @@ impl Router {
                 }
                 None => Vec::new(),
             };
-            if let Ok(Some(actor)) = &outcome {
+            if let Ok(actor) = &outcome {
                 local.insert(key.clone(), Slot::Active(actor.clone()));
             }
             pending
         };
         match outcome {
-            Ok(Some(actor)) => {
+            Ok(actor) => {
                 metrics::counter!(names::ACTIVATIONS, "kind" => kind_label(&address)).increment(1);
                 for envelope in pending {
                     if let Err(envelope) = actor.deliver(envelope) {
@@ -465,17 +507,40 @@ impl Router {
                     }
                 }
             }
-            Ok(None) => {
-                tokio::time::sleep(Duration::from_millis(50)).await;
-                for envelope in pending {
-                    let _ = inner.outgoing.send(envelope);
-                }
-            }
             Err(refusal) => {
                 for envelope in pending {
                     self.host().refuse(envelope, refusal);
                 }
             }
+        }
+    }
+
+    /// Publishes what waits in an activating slot to the node that owns it. True when all of
+    /// it was received (the slot is gone); false when something is still waiting.
+    async fn forward_pending(&self, key: &str) -> bool {
+        let pending = match self.inner.local.lock().expect("poisoned").get_mut(key) {
+            Some(Slot::Activating(pending)) => std::mem::take(pending),
+            _ => return true,
+        };
+        let mut unanswered = Vec::new();
+        for envelope in pending {
+            if self.publish(envelope.clone()).await == 0 {
+                unanswered.push(envelope);
+            }
+        }
+        let mut local = self.inner.local.lock().expect("poisoned");
+        match local.get_mut(key) {
+            Some(Slot::Activating(pending)) => {
+                // Keep order: what was not answered goes before what arrived meanwhile.
+                unanswered.append(pending);
+                if unanswered.is_empty() {
+                    local.remove(key);
+                    return true;
+                }
+                *pending = unanswered;
+                false
+            }
+            _ => unanswered.is_empty(),
         }
     }
 }

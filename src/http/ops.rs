@@ -35,14 +35,20 @@ pub async fn readyz(node: NodeData) -> HttpResponse {
     let (store_ok, store) = check(node.store.ping()).await;
     let (snap_ok, snapshots) =
         check(async { node.snapshots.load("readyz-probe").await.map(|_| ()) }).await;
+    let peers = match tokio::time::timeout(Duration::from_secs(2), node.membership.peers()).await {
+        Ok(Ok(nodes)) => json!({ "ok": true, "nodes": nodes }),
+        Ok(Err(e)) => json!({ "ok": false, "error": e.to_string() }),
+        Err(_) => json!({ "ok": false, "error": "timed out after 2 s" }),
+    };
     let (sessions, games, queues) = node.router.hosted();
     let draining = node.is_draining();
     let ready = store_ok && snap_ok && !draining;
     let body = json!({
         "status": if ready { "ready" } else { "not_ready" },
         "node": node.id,
+        "mode": node.mode,
         "draining": draining,
-        "checks": { "store": store, "snapshots": snapshots },
+        "checks": { "store": store, "snapshots": snapshots, "peers": peers },
         "hosted": { "sessions": sessions, "games": games, "queues": queues },
     });
     if ready {

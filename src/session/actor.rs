@@ -553,8 +553,19 @@ impl SessionActor {
                 let resume = state.resume_message();
                 let matchup = state.matchup.clone();
                 let game = state.game.clone();
+                let queued = state.queue.clone();
                 self.save_then(state, ctx, move |act, ctx| {
                     act.reply(resume, None, ctx);
+                    if let Some(queue) = queued.as_ref().and_then(|q| QueueKey::from_spec(q).ok()) {
+                        let from = act.sender(None).expect("a player");
+                        act.node.router.send_queue(
+                            &queue,
+                            QueueCommand {
+                                from,
+                                action: QueueAction::Resume,
+                            },
+                        );
+                    }
                     if let Some(proposal) = matchup {
                         act.write(&proposal, ctx);
                     }

@@ -46,3 +46,12 @@ async fn the_in_process_bus_keeps_the_contract() {
     let cluster = MemoryCluster::new();
     contract(&cluster.bus(), &cluster.bus(), "t").await;
 }
+
+#[actix_web::test]
+async fn the_redis_bus_keeps_the_contract() {
+    let prefix = crate::servers::unique("t");
+    let url = &crate::servers::shared().redis_url;
+    let a = rookery::cluster::redis::RedisCluster::new(url, &prefix).unwrap();
+    let b = rookery::cluster::redis::RedisCluster::new(url, &prefix).unwrap();
+    contract(&a.bus().await.unwrap(), &b.bus().await.unwrap(), "c").await;
+}

@@ -63,3 +63,12 @@ pub async fn contract(leases: Arc<dyn Leases>, ns: &str) {
 async fn in_process_leases_keep_the_contract() {
     contract(MemoryCluster::new(), "t").await;
 }
+
+#[actix_web::test]
+async fn redis_leases_keep_the_contract() {
+    let prefix = crate::servers::unique("t");
+    let redis =
+        rookery::cluster::redis::RedisCluster::new(&crate::servers::shared().redis_url, &prefix)
+            .unwrap();
+    contract(redis, "c").await;
+}

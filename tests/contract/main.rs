@@ -1,6 +1,9 @@
 //! Contract tests: one suite per seam (snapshots, leases, bus, account/game store), written
 //! once against the trait and run against every implementation, so they cannot drift.
 
+#[path = "../support/servers.rs"]
+mod servers;
+
 mod bus;
 mod leases;
 mod snapshots;

@@ -73,3 +73,12 @@ pub async fn contract(store: Arc<dyn SnapshotStore>, ns: &str) {
 async fn the_in_process_snapshot_store_keeps_the_contract() {
     contract(MemoryCluster::new(), "t").await;
 }
+
+#[actix_web::test]
+async fn the_redis_snapshot_store_keeps_the_contract() {
+    let prefix = crate::servers::unique("t");
+    let redis =
+        rookery::cluster::redis::RedisCluster::new(&crate::servers::shared().redis_url, &prefix)
+            .unwrap();
+    contract(redis, "c").await;
+}

@@ -138,3 +138,16 @@ async fn the_sqlite_store_keeps_the_contract() {
     let store = SqliteStore::open(&dir.path().join("contract.sqlite3")).unwrap();
     contract(Arc::new(store), "t").await;
 }
+
+#[actix_web::test]
+async fn the_mongodb_store_keeps_the_contract() {
+    let database = crate::servers::unique("rookery_test_");
+    let store = rookery::store::mongo::MongoStore::connect(
+        &crate::servers::shared().mongodb_uri,
+        &database,
+    )
+    .await
+    .unwrap();
+    store.ensure_indexes().await.expect("indexes");
+    contract(Arc::new(store), "c").await;
+}

@@ -1,0 +1,398 @@
+//! Redis implementations of the cluster seams: snapshots (compare-and-set by Lua), leases with
+//! fencing numbers, node heartbeats, and the bus over pub/sub. Commands go through a bb8 pool;
+//! the bus listens on a RESP3 connection manager that reconnects and resubscribes by itself.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use bb8_redis::RedisConnectionManager;
+use redis::aio::{ConnectionManager, ConnectionManagerConfig};
+use redis::{IntoConnectionInfo, ProtocolVersion, PushKind, Script, Value};
+use tokio::sync::mpsc;
+
+use super::bus::{Bus, BusError, Incoming};
+use super::membership::Membership;
+use super::snapshot::{Lease, Leases, SaveError, SnapshotStore, Stored};
+
+/// A Redis command may take this long before the caller hears `unavailable`.
+const COMMAND_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// Fenced compare-and-set of a snapshot hash {data, fence, rev}.
+/// KEYS[1] snapshot; ARGV data, fence, rev, ttl ms (0: no expiry).
+const SAVE: &str = r#"
+local cur = redis.call('HMGET', KEYS[1], 'fence', 'rev')
+if cur[1] then
+  if tonumber(cur[1]) > tonumber(ARGV[2]) then return {'fenced', cur[1]} end
+  if tonumber(cur[2]) >= tonumber(ARGV[3]) then return {'stale', cur[2]} end
+end
+redis.call('HSET', KEYS[1], 'data', ARGV[1], 'fence', ARGV[2], 'rev', ARGV[3])
+if tonumber(ARGV[4]) > 0 then redis.call('PEXPIRE', KEYS[1], ARGV[4]) else redis.call('PERSIST', KEYS[1]) end
+return {'ok', ARGV[3]}
+"#;
+
+/// Takes a lease if free or already ours, with a new fence. KEYS[1] lease, KEYS[2] fence
+/// counter; ARGV node, ttl ms. Returns the fence, or false when another node holds it.
+const ACQUIRE: &str = r#"
+local holder = redis.call('GET', KEYS[1])
+if holder and string.match(holder, '^(.*)|') ~= ARGV[1] then return false end
+local fence = redis.call('INCR', KEYS[2])
+redis.call('SET', KEYS[1], ARGV[1] .. '|' .. fence, 'PX', ARGV[2])
+return fence
+"#;
+
+/// Extends a lease still held as node|fence. KEYS[1] lease; ARGV holder, ttl ms.
+const RENEW: &str = r#"
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
+return 0
+"#;
+
+/// Deletes a lease still held as node|fence. KEYS[1] lease; ARGV holder.
+const RELEASE: &str = r#"
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0
+"#;
+
+fn unavailable(e: impl std::fmt::Display) -> SaveError {
+    SaveError::Unavailable(e.to_string())
+}
+
+/// Connection to one Redis, with every key and channel under `prefix`.
+pub struct RedisCluster {
+    url: String,
+    prefix: String,
+    pool: bb8::Pool<RedisConnectionManager>,
+    save: Script,
+    acquire: Script,
+    renew: Script,
+    release: Script,
+}
+
+type Pooled<'a> = bb8::PooledConnection<'a, RedisConnectionManager>;
+
+impl RedisCluster {
+    /// Builds the pool. Connections are made on demand, so a node starts while Redis is
+    /// down and reports it in `/readyz`.
+    pub fn new(url: &str, prefix: &str) -> Result<Arc<Self>, SaveError> {
+        let manager = RedisConnectionManager::new(url).map_err(unavailable)?;
+        let pool = bb8::Pool::builder()
+            .max_size(32)
+            .connection_timeout(COMMAND_TIMEOUT)
+            .build_unchecked(manager);
+        Ok(Arc::new(RedisCluster {
+            url: url.to_owned(),
+            prefix: prefix.to_owned(),
+            pool,
+            save: Script::new(SAVE),
+            acquire: Script::new(ACQUIRE),
+            renew: Script::new(RENEW),
+            release: Script::new(RELEASE),
+        }))
+    }
+
+    /// A key or channel name under this cluster's prefix.
+    pub fn key(&self, name: &str) -> String {
+        format!("{}{name}", self.prefix)
+    }
+
+    pub async fn conn(&self) -> Result<Pooled<'_>, SaveError> {
+        self.pool.get().await.map_err(unavailable)
+    }
+
+    /// Runs a command with the command timeout.
+    async fn run<T: redis::FromRedisValue>(&self, cmd: &redis::Cmd) -> Result<T, SaveError> {
+        let mut conn = self.conn().await?;
+        tokio::time::timeout(COMMAND_TIMEOUT, cmd.query_async::<T>(&mut *conn))
+            .await
+            .map_err(|_| unavailable("redis command timed out"))?
+            .map_err(unavailable)
+    }
+
+    async fn invoke<T: redis::FromRedisValue>(
+        &self,
+        invocation: redis::ScriptInvocation<'_>,
+    ) -> Result<T, SaveError> {
+        let mut conn = self.conn().await?;
+        tokio::time::timeout(COMMAND_TIMEOUT, invocation.invoke_async::<T>(&mut *conn))
+            .await
+            .map_err(|_| unavailable("redis script timed out"))?
+            .map_err(unavailable)
+    }
+
+    /// A connection of its own, for blocking commands.
+    pub async fn dedicated(&self) -> Result<redis::aio::MultiplexedConnection, SaveError> {
+        let client = redis::Client::open(self.url.as_str()).map_err(unavailable)?;
+        tokio::time::timeout(COMMAND_TIMEOUT, client.get_multiplexed_async_connection())
+            .await
+            .map_err(|_| unavailable("redis connect timed out"))?
+            .map_err(unavailable)
+    }
+
+    /// A bus endpoint: its own RESP3 connection for subscriptions.
+    pub async fn bus(self: &Arc<Self>) -> Result<RedisBus, BusError> {
+        let fail = |e: redis::RedisError| BusError::Unavailable(e.to_string());
+        let info = self.url.as_str().into_connection_info().map_err(fail)?;
+        let settings = info
+            .redis_settings()
+            .clone()
+            .set_protocol(ProtocolVersion::RESP3);
+        let client = redis::Client::open(info.set_redis_settings(settings)).map_err(fail)?;
+        let (push_tx, mut push_rx) = mpsc::unbounded_channel();
+        let config = ConnectionManagerConfig::new()
+            .set_push_sender(push_tx)
+            .set_automatic_resubscription()
+            .set_connection_timeout(Some(COMMAND_TIMEOUT))
+            .set_response_timeout(Some(COMMAND_TIMEOUT))
+            .set_max_delay(Duration::from_secs(1));
+        let subscriber = client
+            .get_connection_manager_with_config(config)
+            .await
+            .map_err(fail)?;
+        let (tx, rx) = mpsc::unbounded_channel();
+        let prefix = self.prefix.clone();
+        tokio::spawn(async move {
+            while let Some(push) = push_rx.recv().await {
+                if push.kind != PushKind::Message {
+                    continue;
+                }
+                let (Some(Value::BulkString(channel)), Some(Value::BulkString(payload))) =
+                    (push.data.first(), push.data.get(1))
+                else {
+                    continue;
+                };
+                let channel = String::from_utf8_lossy(channel);
+                let channel = channel.strip_prefix(&prefix).unwrap_or(&channel).to_owned();
+                if tx
+                    .send(Incoming {
+                        channel,
+                        payload: payload.clone(),
+                    })
+                    .is_err()
+                {
+                    return;
+                }
+            }
+        });
+        Ok(RedisBus {
+            cluster: self.clone(),
+            subscriber,
+            incoming: Mutex::new(Some(rx)),
+        })
+    }
+
+    /// The queue-sizes hash.
+    fn queue_sizes_key(&self) -> String {
+        self.key("queue-sizes")
+    }
+}
+
+#[async_trait]
+impl SnapshotStore for RedisCluster {
+    async fn load(&self, key: &str) -> Result<Option<Stored>, SaveError> {
+        let mut cmd = redis::cmd("HMGET");
+        cmd.arg(self.key(key)).arg("data").arg("fence").arg("rev");
+        let (data, fence, rev): (Option<Vec<u8>>, Option<u64>, Option<u64>) =
+            self.run(&cmd).await?;
+        Ok(data.map(|data| Stored {
+            data,
+            fence: fence.unwrap_or(0),
+            rev: rev.unwrap_or(0),
+        }))
+    }
+
+    async fn save(
+        &self,
+        key: &str,
+        data: Vec<u8>,
+        fence: u64,
+        rev: u64,
+        ttl: Option<Duration>,
+    ) -> Result<(), SaveError> {
+        let ttl_ms = ttl.map_or(0, |t| t.as_millis() as u64);
+        let mut invocation = self.save.key(self.key(key));
+        invocation.arg(data).arg(fence).arg(rev).arg(ttl_ms);
+        let (outcome, stored): (String, u64) = self.invoke(invocation).await?;
+        match outcome.as_str() {
+            "ok" => Ok(()),
+            "fenced" => Err(SaveError::Fenced {
+                stored,
+                ours: fence,
+            }),
+            _ => Err(SaveError::Stale { stored, ours: rev }),
+        }
+    }
+
+    async fn put(&self, key: &str, data: Vec<u8>, ttl: Duration) -> Result<(), SaveError> {
+        let mut pipe = redis::pipe();
+        let key = self.key(key);
+        pipe.atomic()
+            .cmd("HSET")
+            .arg(&key)
+            .arg("data")
+            .arg(data)
+            .arg("fence")
+            .arg(0)
+            .arg("rev")
+            .arg(0)
+            .ignore()
+            .cmd("PEXPIRE")
+            .arg(&key)
+            .arg(ttl.as_millis() as u64)
+            .ignore();
+        let mut conn = self.conn().await?;
+        tokio::time::timeout(COMMAND_TIMEOUT, pipe.query_async::<()>(&mut *conn))
+            .await
+            .map_err(|_| unavailable("redis command timed out"))?
+            .map_err(unavailable)
+    }
+
+    async fn delete(&self, key: &str) -> Result<(), SaveError> {
+        self.run::<()>(redis::cmd("DEL").arg(self.key(key))).await
+    }
+
+    async fn set_queue_size(&self, queue: &str, waiting: u64) -> Result<(), SaveError> {
+        self.run::<()>(
+            redis::cmd("HSET")
+                .arg(self.queue_sizes_key())
+                .arg(queue)
+                .arg(waiting),
+        )
+        .await
+    }
+
+    async fn queue_sizes(&self) -> Result<Vec<(String, u64)>, SaveError> {
+        let mut sizes: Vec<(String, u64)> = self
+            .run(redis::cmd("HGETALL").arg(self.queue_sizes_key()))
+            .await?;
+        sizes.sort();
+        Ok(sizes)
+    }
+}
+
+fn holder(node: &str, lease: &Lease) -> String {
+    format!("{node}|{}", lease.fence)
+}
+
+#[async_trait]
+impl Leases for RedisCluster {
+    async fn acquire(
+        &self,
+        key: &str,
+        node: &str,
+        ttl: Duration,
+    ) -> Result<Option<Lease>, SaveError> {
+        let mut invocation = self.acquire.key(self.key(&format!("lease:{key}")));
+        invocation
+            .key(self.key(&format!("fence:{key}")))
+            .arg(node)
+            .arg(ttl.as_millis() as u64);
+        let fence: Option<u64> = self.invoke(invocation).await?;
+        Ok(fence.map(|fence| Lease {
+            key: key.to_owned(),
+            fence,
+        }))
+    }
+
+    async fn renew(&self, lease: &Lease, node: &str, ttl: Duration) -> Result<bool, SaveError> {
+        let mut invocation = self.renew.key(self.key(&format!("lease:{}", lease.key)));
+        invocation
+            .arg(holder(node, lease))
+            .arg(ttl.as_millis() as u64);
+        let renewed: i64 = self.invoke(invocation).await?;
+        Ok(renewed == 1)
+    }
+
+    async fn release(&self, lease: &Lease, node: &str) -> Result<(), SaveError> {
+        let mut invocation = self.release.key(self.key(&format!("lease:{}", lease.key)));
+        invocation.arg(holder(node, lease));
+        self.invoke::<i64>(invocation).await.map(|_| ())
+    }
+}
+
+#[async_trait]
+impl Membership for RedisCluster {
+    async fn heartbeat(&self, node: &str, ttl: Duration) -> Result<(), SaveError> {
+        let now = crate::domain::now_ms();
+        let mut pipe = redis::pipe();
+        let key = self.key("nodes");
+        pipe.cmd("ZADD")
+            .arg(&key)
+            .arg(now + ttl.as_millis() as u64)
+            .arg(node)
+            .ignore();
+        pipe.cmd("ZREMRANGEBYSCORE")
+            .arg(&key)
+            .arg("-inf")
+            .arg(now)
+            .ignore();
+        let mut conn = self.conn().await?;
+        tokio::time::timeout(COMMAND_TIMEOUT, pipe.query_async::<()>(&mut *conn))
+            .await
+            .map_err(|_| unavailable("redis command timed out"))?
+            .map_err(unavailable)
+    }
+
+    async fn leave(&self, node: &str) -> Result<(), SaveError> {
+        self.run::<()>(redis::cmd("ZREM").arg(self.key("nodes")).arg(node))
+            .await
+    }
+
+    async fn peers(&self) -> Result<Vec<String>, SaveError> {
+        let now = crate::domain::now_ms();
+        self.run(
+            redis::cmd("ZRANGEBYSCORE")
+                .arg(self.key("nodes"))
+                .arg(now)
+                .arg("+inf"),
+        )
+        .await
+    }
+}
+
+/// One node's endpoint on the Redis bus.
+pub struct RedisBus {
+    cluster: Arc<RedisCluster>,
+    /// Subscriptions only; reconnects and resubscribes by itself.
+    subscriber: ConnectionManager,
+    incoming: Mutex<Option<mpsc::UnboundedReceiver<Incoming>>>,
+}
+
+fn bus_error(e: SaveError) -> BusError {
+    BusError::Unavailable(e.to_string())
+}
+
+#[async_trait]
+impl Bus for RedisBus {
+    async fn publish(&self, channel: &str, payload: Vec<u8>) -> Result<usize, BusError> {
+        let mut cmd = redis::cmd("PUBLISH");
+        cmd.arg(self.cluster.key(channel)).arg(payload);
+        let receivers: i64 = self.cluster.run(&cmd).await.map_err(bus_error)?;
+        Ok(receivers.max(0) as usize)
+    }
+
+    async fn subscribe(&self, channel: &str) -> Result<(), BusError> {
+        let mut subscriber = self.subscriber.clone();
+        tokio::time::timeout(
+            COMMAND_TIMEOUT,
+            subscriber.subscribe(self.cluster.key(channel)),
+        )
+        .await
+        .map_err(|_| BusError::Unavailable("subscribe timed out".into()))?
+        .map_err(|e| BusError::Unavailable(e.to_string()))
+    }
+
+    async fn unsubscribe(&self, channel: &str) -> Result<(), BusError> {
+        let mut subscriber = self.subscriber.clone();
+        tokio::time::timeout(
+            COMMAND_TIMEOUT,
+            subscriber.unsubscribe(self.cluster.key(channel)),
+        )
+        .await
+        .map_err(|_| BusError::Unavailable("unsubscribe timed out".into()))?
+        .map_err(|e| BusError::Unavailable(e.to_string()))
+    }
+
+    fn take_incoming(&self) -> Option<mpsc::UnboundedReceiver<Incoming>> {
+        self.incoming.lock().expect("poisoned").take()
+    }
+}

@@ -1,0 +1,229 @@
+//! Real Redis and FerretDB (MongoDB wire protocol) servers for tests. Shared ones come from
+//! the environment (`scripts/test` starts them) or are started here once per test binary;
+//! fault tests start private ones they can stop and restart. Every server runs under a
+//! watchdog that kills it when the test process exits.
+
+#![allow(dead_code)]
+
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+/// A port nobody listens on right now.
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .expect("bind port 0")
+        .local_addr()
+        .expect("addr")
+        .port()
+}
+
+/// A name no other test run uses (key prefixes, database names).
+pub fn unique(prefix: &str) -> String {
+    format!("{prefix}{:016x}", rand::random::<u64>())
+}
+
+fn wait_for_port(port: u16, what: &str) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(
+            Instant::now() < deadline,
+            "{what} did not listen on port {port} within 30 s"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// Runs `program args` under a shell watchdog that kills it once this test process is gone.
+fn spawn_watched(program: &str, args: &[String], log: &Path) -> Child {
+    let quoted: Vec<String> = std::iter::once(program.to_owned())
+        .chain(args.iter().cloned())
+        .map(|a| format!("'{}'", a.replace('\'', r"'\''")))
+        .collect();
+    let script = format!(
+        "{} >>'{}' 2>&1 & child=$!; trap 'kill $child 2>/dev/null' TERM; \
+         while kill -0 {} 2>/dev/null && kill -0 $child 2>/dev/null; do sleep 0.3; done; kill $child 2>/dev/null; wait $child",
+        quoted.join(" "),
+        log.display(),
+        std::process::id()
+    );
+    Command::new("sh")
+        .arg("-c")
+        .arg(script)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot start {program}: {e} (run scripts/test to install it)"))
+}
+
+fn stop_child(child: &mut Child) {
+    let _ = Command::new("kill")
+        .arg("-TERM")
+        .arg(child.id().to_string())
+        .status();
+    let _ = child.wait();
+}
+
+/// A redis-server of a test's own, with an append-only file so a restart keeps its data.
+pub struct RedisServer {
+    pub port: u16,
+    dir: tempfile::TempDir,
+    child: Option<Child>,
+}
+
+impl RedisServer {
+    pub fn start() -> RedisServer {
+        let mut server = RedisServer {
+            port: free_port(),
+            dir: tempfile::tempdir().expect("tempdir"),
+            child: None,
+        };
+        server.resume();
+        server
+    }
+
+    pub fn url(&self) -> String {
+        format!("redis://127.0.0.1:{}/", self.port)
+    }
+
+    /// Starts it again on the same port and data.
+    pub fn resume(&mut self) {
+        let dir = self.dir.path().display().to_string();
+        let args = [
+            "--port",
+            &self.port.to_string(),
+            "--bind",
+            "127.0.0.1",
+            "--dir",
+            &dir,
+            "--save",
+            "",
+            "--appendonly",
+            "yes",
+            "--appendfsync",
+            "always",
+        ]
+        .map(str::to_owned);
+        let log = self.dir.path().join("redis.log");
+        self.child = Some(spawn_watched("redis-server", &args, &log));
+        wait_for_port(self.port, "redis-server");
+    }
+
+    pub fn stop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            stop_child(&mut child);
+        }
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while TcpStream::connect(("127.0.0.1", self.port)).is_ok() && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+impl Drop for RedisServer {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+/// Where the FerretDB binary is: `$FERRETDB_BIN`, the repo's `.cache/bin`, or the PATH.
+pub fn ferretdb_bin() -> PathBuf {
+    if let Some(bin) = std::env::var_os("FERRETDB_BIN") {
+        return bin.into();
+    }
+    let cached = Path::new(env!("CARGO_MANIFEST_DIR")).join(".cache/bin/ferretdb");
+    if cached.exists() {
+        return cached;
+    }
+    PathBuf::from("ferretdb")
+}
+
+/// A FerretDB of a test's own, on SQLite in a temp dir (kept across stop/resume).
+pub struct FerretServer {
+    pub port: u16,
+    dir: tempfile::TempDir,
+    child: Option<Child>,
+}
+
+impl FerretServer {
+    pub fn start() -> FerretServer {
+        let mut server = FerretServer {
+            port: free_port(),
+            dir: tempfile::tempdir().expect("tempdir"),
+            child: None,
+        };
+        server.resume();
+        server
+    }
+
+    pub fn uri(&self) -> String {
+        format!("mongodb://127.0.0.1:{}/", self.port)
+    }
+
+    pub fn resume(&mut self) {
+        let dir = self.dir.path().display().to_string();
+        let args = [
+            "--handler=sqlite".to_owned(),
+            format!("--sqlite-url=file:{dir}/"),
+            format!("--state-dir={dir}"),
+            format!("--listen-addr=127.0.0.1:{}", self.port),
+            "--debug-addr=-".to_owned(),
+            "--telemetry=disable".to_owned(),
+            "--log-level=warn".to_owned(),
+        ];
+        let log = self.dir.path().join("ferretdb.log");
+        self.child = Some(spawn_watched(
+            &ferretdb_bin().display().to_string(),
+            &args,
+            &log,
+        ));
+        wait_for_port(self.port, "ferretdb");
+    }
+
+    pub fn stop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            stop_child(&mut child);
+        }
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while TcpStream::connect(("127.0.0.1", self.port)).is_ok() && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+impl Drop for FerretServer {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+/// The servers a test binary shares (each test uses its own key prefix / database).
+pub struct Shared {
+    pub redis_url: String,
+    pub mongodb_uri: String,
+}
+
+pub fn shared() -> &'static Shared {
+    static SHARED: OnceLock<Shared> = OnceLock::new();
+    static OWNED: OnceLock<(RedisServer, FerretServer)> = OnceLock::new();
+    SHARED.get_or_init(|| {
+        let from_env = (
+            std::env::var("ROOKERY_TEST_REDIS_URL").ok(),
+            std::env::var("ROOKERY_TEST_MONGODB_URI").ok(),
+        );
+        if let (Some(redis_url), Some(mongodb_uri)) = from_env {
+            return Shared {
+                redis_url,
+                mongodb_uri,
+            };
+        }
+        let (redis, ferret) = OWNED.get_or_init(|| (RedisServer::start(), FerretServer::start()));
+        Shared {
+            redis_url: redis.url(),
+            mongodb_uri: ferret.uri(),
+        }
+    })
+}
