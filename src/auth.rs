@@ -158,6 +158,30 @@ pub struct Accounts {
     attempts_per_ip: Arc<WindowLimiter>,
 }
 
+/// The holder of a valid token.
+pub struct TokenHolder {
+    pub id: UserId,
+    pub name: String,
+    pub guest: bool,
+    /// The account as stored; None while the store is unreachable.
+    pub user: Option<User>,
+}
+
+impl TokenHolder {
+    /// The user as clients see them (rating from the store when it is reachable).
+    pub fn view(&self) -> client_protocol::UserView {
+        match &self.user {
+            Some(user) => user.view(),
+            None => client_protocol::UserView {
+                id: self.id.to_string(),
+                name: self.name.clone(),
+                rating: crate::store::Glicko::default().display(),
+                guest: self.guest,
+            },
+        }
+    }
+}
+
 /// A proven identity: the user and a fresh token.
 pub struct Authenticated {
     pub user: User,
@@ -266,9 +290,32 @@ impl Accounts {
 
     /// The user a valid token names (checked against the store: a deleted user is refused).
     pub async fn user_from_token(&self, token: &str) -> Result<User, AuthError> {
+        let holder = self.identify(token).await?;
+        holder.user.ok_or_else(|| {
+            AuthError::Unavailable(StoreError::Unavailable("the account store is down".into()))
+        })
+    }
+
+    /// Who a valid token names. When the store is down the signature is proof enough: the
+    /// holder is identified from the token alone (`user` None) and plays on; a deleted user is
+    /// refused.
+    pub async fn identify(&self, token: &str) -> Result<TokenHolder, AuthError> {
         let claims = self.tokens.verify(token)?;
         let id = UserId::parse(&claims.sub).ok_or(AuthError::BadToken)?;
-        self.store.user_by_id(&id).await?.ok_or(AuthError::BadToken)
+        let user = match self.store.user_by_id(&id).await {
+            Ok(Some(user)) => Some(user),
+            Ok(None) => return Err(AuthError::BadToken),
+            Err(e) => {
+                tracing::warn!(error = %e, "account store down: identifying by token alone");
+                None
+            }
+        };
+        Ok(TokenHolder {
+            id,
+            name: claims.name,
+            guest: claims.guest,
+            user,
+        })
     }
 
     fn authenticated(&self, user: User) -> Authenticated {

@@ -17,6 +17,8 @@ use super::snapshot::{Lease, Leases, SaveError, SnapshotStore, Stored};
 
 /// A Redis command may take this long before the caller hears `unavailable`.
 const COMMAND_TIMEOUT: Duration = Duration::from_secs(2);
+/// How often the bus subscriber pings Redis, so that a lost connection is noticed and rebuilt.
+const SUBSCRIBER_KEEPALIVE: Duration = Duration::from_secs(1);
 
 /// Fenced compare-and-set of a snapshot hash {data, fence, rev}.
 /// KEYS[1] snapshot; ARGV data, fence, rev, ttl ms (0: no expiry).
@@ -148,6 +150,25 @@ impl RedisCluster {
             .get_connection_manager_with_config(config)
             .await
             .map_err(fail)?;
+        // A subscriber only listens, so nothing would notice that a reconnect after Redis went
+        // away gave up: a ping every second makes the manager reconnect (and resubscribe).
+        let keepalive = subscriber.clone();
+        tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(SUBSCRIBER_KEEPALIVE).await;
+                let mut conn = keepalive.clone();
+                let ping = redis::cmd("PING");
+                match tokio::time::timeout(COMMAND_TIMEOUT, ping.query_async::<Value>(&mut conn))
+                    .await
+                {
+                    Ok(Ok(_)) => {}
+                    Ok(Err(e)) => {
+                        tracing::debug!(error = %e, "bus subscriber ping failed; reconnecting")
+                    }
+                    Err(_) => tracing::debug!("bus subscriber ping timed out"),
+                }
+            }
+        });
         let (tx, rx) = mpsc::unbounded_channel();
         let prefix = self.prefix.clone();
         tokio::spawn(async move {

@@ -72,16 +72,18 @@ impl Opening {
         let Some(token) = token else {
             return Opening::Anonymous { bad_token: false };
         };
-        let user = match node.accounts.user_from_token(token).await {
-            Ok(user) => user,
+        let holder = match node.accounts.identify(token).await {
+            Ok(holder) => holder,
             Err(_) => return Opening::Anonymous { bad_token: true },
         };
         if let Some(id) = session.and_then(SessionId::parse) {
             if let Ok(Some(mut state)) = node.sessions.load(&id).await {
-                if state.user_id != user.id {
+                if state.user_id != holder.id {
                     return Opening::Refused;
                 }
-                state.user.rating = user.glicko.display();
+                if let Some(user) = &holder.user {
+                    state.user.rating = user.glicko.display();
+                }
                 // A game that ended while the player was away is in their history, not here.
                 if let Some(game) = state.game.clone() {
                     if !node.game_is_live(&game).await {
@@ -92,7 +94,7 @@ impl Opening {
                 return Opening::Resumed(state);
             }
         }
-        let state = SessionState::new(SessionId::generate(), user.id.clone(), user.view());
+        let state = SessionState::new(SessionId::generate(), holder.id.clone(), holder.view());
         Opening::Started {
             state,
             token: token.to_owned(),

@@ -140,16 +140,7 @@ impl TestApp {
 
     /// Opens a socket at `path_and_query` with no further checks.
     pub async fn connect_raw(&self, path_and_query: &str) -> Client {
-        let url = format!("ws://127.0.0.1:{}{path_and_query}", self.port);
-        let (_, framed) = awc::Client::new()
-            .ws(url)
-            .connect()
-            .await
-            .expect("websocket connects");
-        Client {
-            framed,
-            seen: Vec::new(),
-        }
+        Client::connect(&format!("ws://127.0.0.1:{}{path_and_query}", self.port)).await
     }
 
     pub async fn stop(&self) {
@@ -172,6 +163,19 @@ pub enum Closed {
 }
 
 impl Client {
+    /// Opens a websocket to `url`.
+    pub async fn connect(url: &str) -> Client {
+        let (_, framed) = awc::Client::new()
+            .ws(url)
+            .connect()
+            .await
+            .expect("websocket connects");
+        Client {
+            framed,
+            seen: Vec::new(),
+        }
+    }
+
     pub async fn send(&mut self, message: Value) {
         self.send_text(&message.to_string()).await;
     }

@@ -1,0 +1,311 @@
+//! A local cluster for a test: its own Redis and FerretDB, and node processes started from
+//! the built binary with short timers, each logging to its own file.
+
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::{json, Value};
+
+use crate::helpers::{Client, Identity, WAIT};
+use crate::servers::{free_port, FerretServer, RedisServer};
+
+/// Lease TTL of test nodes: a dead node's games move within about this long.
+pub const LEASE_TTL_MS: u64 = 1_000;
+
+pub struct Cluster {
+    pub redis: RedisServer,
+    pub ferret: FerretServer,
+    dir: tempfile::TempDir,
+}
+
+pub struct NodeProc {
+    pub id: String,
+    pub port: u16,
+    child: Option<Child>,
+    pub log: PathBuf,
+}
+
+impl Cluster {
+    pub fn start() -> Cluster {
+        Cluster {
+            redis: RedisServer::start(),
+            ferret: FerretServer::start(),
+            dir: tempfile::tempdir().unwrap(),
+        }
+    }
+
+    /// Starts node `id` and waits until it answers `/healthz`.
+    pub async fn node(&self, id: &str) -> NodeProc {
+        let port = free_port();
+        let log = self.dir.path().join(format!("{id}.log"));
+        let data = self.dir.path().join(id);
+        let child = Command::new(env!("CARGO_BIN_EXE_rookery"))
+            .env("REDIS_URL", self.redis.url())
+            .env("MONGODB_URI", self.ferret.uri())
+            .env("ROOKERY_MONGODB_DB", "rookery_cluster_test")
+            .env(
+                "ROOKERY_JWT_SECRET",
+                "cluster-test-secret-cluster-test-secret",
+            )
+            .env("ROOKERY_NODE_ID", id)
+            .env("ROOKERY_BIND", format!("127.0.0.1:{port}"))
+            .env("ROOKERY_DATA_DIR", &data)
+            .env("ROOKERY_LOG_FORMAT", "json")
+            .env("ROOKERY_MATCH_INTERVAL_MS", "50")
+            .env("ROOKERY_LEASE_TTL_MS", LEASE_TTL_MS.to_string())
+            .env("ROOKERY_WORKERS", "1")
+            .env("RUST_LOG", "info")
+            .stdin(Stdio::null())
+            .stdout(std::fs::File::create(&log).unwrap())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("node starts");
+        let node = NodeProc {
+            id: id.to_owned(),
+            port,
+            child: Some(child),
+            log,
+        };
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            if let Ok(mut r) = awc::Client::new().get(node.url("/healthz")).send().await {
+                if r.status().is_success() && r.body().await.is_ok() {
+                    break;
+                }
+            }
+            assert!(
+                Instant::now() < deadline,
+                "node {id} did not come up; log: {}",
+                node.log_text()
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        node
+    }
+}
+
+impl NodeProc {
+    pub fn url(&self, path: &str) -> String {
+        format!("http://127.0.0.1:{}{path}", self.port)
+    }
+
+    pub fn log_text(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// SIGKILL: the node dies without a chance to clean anything up.
+    pub fn kill9(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    /// SIGTERM: the node drains.
+    pub fn terminate(&self) {
+        if let Some(child) = &self.child {
+            let _ = Command::new("kill")
+                .arg("-TERM")
+                .arg(child.id().to_string())
+                .status();
+        }
+    }
+
+    /// Waits for the process to exit by itself.
+    pub fn wait_exit(&mut self) -> std::process::ExitStatus {
+        let mut child = self.child.take().expect("running");
+        let deadline = Instant::now() + WAIT;
+        loop {
+            if let Some(status) = child.try_wait().unwrap() {
+                return status;
+            }
+            assert!(Instant::now() < deadline, "node {} did not exit", self.id);
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    pub async fn get(&self, path: &str) -> (u16, Value) {
+        let mut response = awc::Client::builder()
+            .timeout(WAIT)
+            .finish()
+            .get(self.url(path))
+            .send()
+            .await
+            .expect("GET");
+        let body = response.body().await.expect("body");
+        (
+            response.status().as_u16(),
+            serde_json::from_slice(&body).unwrap_or(Value::Null),
+        )
+    }
+
+    pub async fn post(&self, path: &str, body: Value) -> Value {
+        let mut response = awc::Client::builder()
+            .timeout(WAIT)
+            .finish()
+            .post(self.url(path))
+            .send_json(&body)
+            .await
+            .expect("POST");
+        let body = response.body().await.expect("body");
+        serde_json::from_slice(&body).expect("JSON")
+    }
+
+    pub async fn register(&self, name: &str) -> Identity {
+        let body = self
+            .post(
+                "/api/auth/register",
+                json!({"username": name, "password": "correct horse"}),
+            )
+            .await;
+        identity(&body)
+    }
+
+    pub async fn guest(&self) -> Identity {
+        identity(&self.post("/api/auth/guest", json!({})).await)
+    }
+
+    /// Opens a socket for `who` on this node (resuming its session).
+    pub async fn connect(&self, who: &Identity) -> Client {
+        Client::connect(&format!(
+            "ws://127.0.0.1:{}/ws?token={}&session={}",
+            self.port, who.token, who.session
+        ))
+        .await
+    }
+
+    /// How many games this node hosts right now.
+    pub async fn hosted_games(&self) -> u64 {
+        let (_, ready) = self.get("/readyz").await;
+        ready["hosted"]["games"].as_u64().unwrap_or(0)
+    }
+}
+
+impl Drop for NodeProc {
+    fn drop(&mut self) {
+        self.kill9();
+    }
+}
+
+fn identity(body: &Value) -> Identity {
+    Identity {
+        token: body["token"].as_str().expect("token").to_owned(),
+        session: body["session"].as_str().expect("session").to_owned(),
+        name: body["user"]["name"].as_str().expect("name").to_owned(),
+        user_id: body["user"]["id"].as_str().expect("id").to_owned(),
+    }
+}
+
+/// Reads until `client/RESUME_SESSION` and returns it.
+pub async fn resumed(client: &mut Client) -> Value {
+    client.next_is("client/RESUME_SESSION").await
+}
+
+/// Sends a move and returns its acknowledgement, retrying on `unavailable` (a dependency or an
+/// owner is briefly away) the way a client should: same seq, same move.
+pub async fn move_acked(client: &mut Client, game: &str, seq: u64, mv: Value) -> Value {
+    let deadline = Instant::now() + WAIT;
+    loop {
+        let reference = format!("m{seq}-{}", rand::random::<u16>());
+        client.send(json!({"type": "game/PLAYER_MOVE", "game": game, "seq": seq, "move": mv, "ref": reference})).await;
+        loop {
+            let message = client.recv().await;
+            if message["ref"] != reference.as_str() {
+                continue;
+            }
+            if message["type"] == "client/UPDATE_GAME" {
+                assert_eq!(message["seq"], seq + 1, "{message}");
+                return message;
+            }
+            assert_eq!(
+                message["code"], "unavailable",
+                "only `unavailable` is retried: {message}"
+            );
+            break;
+        }
+        assert!(Instant::now() < deadline, "move {seq} never acknowledged");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// Two players of a running game, by side.
+pub struct Duel {
+    pub game: String,
+    pub first: Client,
+    pub second: Client,
+    pub first_who: Identity,
+    pub second_who: Identity,
+    /// Which of the two was `a` (the first to queue).
+    pub a_is_first: bool,
+}
+
+/// `a` (on `a_node`) queues first, so the queue and the game live on `a_node`; `b` joins
+/// from `b_node`; both accept and get ready.
+pub async fn duel(
+    a_node: &NodeProc,
+    a: Identity,
+    b_node: &NodeProc,
+    b: Identity,
+    queue: Value,
+) -> Duel {
+    let mut ca = a_node.connect(&a).await;
+    resumed(&mut ca).await;
+    let mut cb = b_node.connect(&b).await;
+    resumed(&mut cb).await;
+    ca.send(json!({"type": "server/START_MATCHMAKING", "queue": queue}))
+        .await;
+    ca.next_is("client/QUEUED").await;
+    cb.send(json!({"type": "server/START_MATCHMAKING", "queue": queue}))
+        .await;
+    cb.next_is("client/QUEUED").await;
+    let matchup = ca.next_is("client/PROPOSE_MATCHUP").await["matchup"].clone();
+    assert_eq!(
+        cb.next_is("client/PROPOSE_MATCHUP").await["matchup"],
+        matchup
+    );
+    for c in [&mut ca, &mut cb] {
+        c.send(json!({"type": "server/REPLY_MATCHUP", "matchup": matchup, "accept": true}))
+            .await;
+    }
+    let start = ca.expect("client/START_GAME").await;
+    cb.expect("client/START_GAME").await;
+    let game = start["game"].as_str().unwrap().to_owned();
+    for c in [&mut ca, &mut cb] {
+        c.send(json!({"type": "game/PLAYER_READY", "game": game}))
+            .await;
+    }
+    for c in [&mut ca, &mut cb] {
+        assert_eq!(c.expect("client/UPDATE_GAME").await["status"], "playing");
+    }
+    let a_is_first = start["you"] == "first";
+    let (first, second, first_who, second_who) = if a_is_first {
+        (ca, cb, a, b)
+    } else {
+        (cb, ca, b, a)
+    };
+    Duel {
+        game,
+        first,
+        second,
+        first_who,
+        second_who,
+        a_is_first,
+    }
+}
+
+/// Polls `probe` until it yields a value.
+pub async fn eventually<T, F, Fut>(what: &str, mut probe: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        if let Some(value) = probe().await {
+            return value;
+        }
+        assert!(Instant::now() < deadline, "{what}: not within 20 s");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}

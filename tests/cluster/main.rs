@@ -1,0 +1,13 @@
+//! Multi-node tests: the real `rookery` binary as separate OS processes sharing one Redis and
+//! one FerretDB; nodes killed with SIGKILL, drained with SIGTERM, dependencies restarted.
+
+#[allow(dead_code)]
+#[path = "../api/helpers.rs"]
+mod helpers;
+#[path = "../support/servers.rs"]
+mod servers;
+
+mod harness;
+
+mod failover;
+mod faults;
