@@ -162,7 +162,7 @@ impl Seams {
         let redis =
             RedisCluster::new(url.expose(), &config.redis_prefix).map_err(StartupError::Redis)?;
         let bus = redis
-            .bus()
+            .bus(node_id)
             .await
             .map_err(|e| StartupError::Redis(SaveError::Unavailable(e.to_string())))?;
         let outbox = Arc::new(RedisOutbox::new(redis.clone()));

@@ -131,7 +131,8 @@ impl RedisCluster {
     }
 
     /// A bus endpoint: its own RESP3 connection for subscriptions.
-    pub async fn bus(self: &Arc<Self>) -> Result<RedisBus, BusError> {
+    /// The subscriber connection is named `<prefix>bus-<node>` (see CLIENT LIST).
+    pub async fn bus(self: &Arc<Self>, node: &str) -> Result<RedisBus, BusError> {
         let fail = |e: redis::RedisError| BusError::Unavailable(e.to_string());
         let info = self.url.as_str().into_connection_info().map_err(fail)?;
         let settings = info
@@ -152,6 +153,16 @@ impl RedisCluster {
             .map_err(fail)?;
         // A subscriber only listens, so nothing would notice that a reconnect after Redis went
         // away gave up: a ping every second makes the manager reconnect (and resubscribe).
+        let mut named = subscriber.clone();
+        let name = format!("{}bus-{node}", self.prefix).replace(|c: char| c.is_whitespace(), "_");
+        if let Err(e) = redis::cmd("CLIENT")
+            .arg("SETNAME")
+            .arg(&name)
+            .query_async::<()>(&mut named)
+            .await
+        {
+            tracing::debug!(error = %e, "could not name the bus connection");
+        }
         let keepalive = subscriber.clone();
         tokio::spawn(async move {
             loop {

@@ -208,3 +208,73 @@ async fn nodes_racing_to_activate_one_game_end_with_exactly_one_owner() {
     move_acked(&mut first, &game, 0, json!(4)).await;
     move_acked(&mut second, &game, 1, json!(0)).await;
 }
+
+#[actix_web::test]
+async fn a_frozen_owner_that_wakes_up_cannot_overwrite_the_new_owners_state() {
+    let cluster = Cluster::start();
+    let (n1, n2) = (cluster.node("n1").await, cluster.node("n2").await);
+    let (a, b) = (n1.guest().await, n2.guest().await);
+    let duel = duel(
+        &n1,
+        a,
+        &n2,
+        b,
+        json!({"game": "tictactoe", "clock": null, "rated": false}),
+    )
+    .await;
+    let game = duel.game.clone();
+    // `a` (on n1, with the game) and `b` (on n2).
+    let (mut on_n1, mut on_n2) = if duel.a_is_first {
+        (duel.first, duel.second)
+    } else {
+        (duel.second, duel.first)
+    };
+    let n1_moves_first = duel.a_is_first;
+
+    n1.freeze(true);
+    cluster.cut_bus_connection("n1").await;
+    // While n1 is frozen and cut off, its lease runs out; n2 takes the game over on the next
+    // state change.
+    on_n2
+        .send(json!({"type": "game/OFFER_DRAW", "game": game, "ref": "offer"}))
+        .await;
+    let offer = on_n2.expect("client/OFFER_DRAW").await;
+    assert_eq!(offer["ref"], "offer");
+    assert_eq!(n2.hosted_games().await, 1, "n2 owns the game now");
+    // A move reaches the frozen node's socket; it is handled when n1 wakes up.
+    let mover_on_n1 = n1_moves_first;
+    if mover_on_n1 {
+        on_n1.send(json!({"type": "game/PLAYER_MOVE", "game": game, "seq": 0, "move": 4, "ref": "late"})).await;
+    }
+    n1.freeze(false);
+
+    // Whatever n1 does on waking (renewal fails, or a fenced write is refused), the state n2
+    // wrote stands: the draw offer exists until the move, and the move is applied once.
+    let (mover, other) = if mover_on_n1 {
+        (&mut on_n1, &mut on_n2)
+    } else {
+        (&mut on_n2, &mut on_n1)
+    };
+    let ack = move_acked(mover, &game, 0, json!(4)).await;
+    assert_eq!(ack["position"], json!(["...", ".x.", "..."]));
+    assert_eq!(other.expect("client/UPDATE_GAME").await["lastMove"], 4);
+    let refreshed = move_acked(other, &game, 1, json!(0)).await;
+    assert_eq!(
+        refreshed["position"],
+        json!(["o..", ".x.", "..."]),
+        "one x, one o: nothing twice, nothing lost"
+    );
+    assert_eq!(
+        n1.hosted_games().await,
+        0,
+        "the woken node gave the game up"
+    );
+    let log = n1.log_text();
+    let fenced = log.contains("game snapshot write refused");
+    let lost = log.contains("lease lost");
+    assert!(
+        fenced || lost,
+        "n1 noticed it no longer owns the game: {log}"
+    );
+    println!("the woken owner: fenced write refused = {fenced}, lease renewal refused = {lost}");
+}

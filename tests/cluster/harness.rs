@@ -85,6 +85,35 @@ impl Cluster {
     }
 }
 
+impl Cluster {
+    /// Has Redis drop `node`'s bus connection, as a network partition would end it.
+    pub async fn cut_bus_connection(&self, node: &str) {
+        let client = redis::Client::open(self.redis.url()).unwrap();
+        let mut conn = client.get_multiplexed_async_connection().await.unwrap();
+        let list: String = redis::cmd("CLIENT")
+            .arg("LIST")
+            .query_async(&mut conn)
+            .await
+            .unwrap();
+        let name = format!("name=rookery:bus-{node} ");
+        let line = list
+            .lines()
+            .find(|l| l.contains(&name))
+            .unwrap_or_else(|| panic!("no bus connection of {node}: {list}"));
+        let id = line
+            .split_whitespace()
+            .find_map(|f| f.strip_prefix("id="))
+            .unwrap();
+        let _: i64 = redis::cmd("CLIENT")
+            .arg("KILL")
+            .arg("ID")
+            .arg(id)
+            .query_async(&mut conn)
+            .await
+            .unwrap();
+    }
+}
+
 impl NodeProc {
     pub fn url(&self, path: &str) -> String {
         format!("http://127.0.0.1:{}{path}", self.port)
@@ -107,6 +136,17 @@ impl NodeProc {
         if let Some(child) = &self.child {
             let _ = Command::new("kill")
                 .arg("-TERM")
+                .arg(child.id().to_string())
+                .status();
+        }
+    }
+
+    /// SIGSTOP / SIGCONT: a node frozen in place (a long GC pause, a partition), then thawed.
+    pub fn freeze(&self, frozen: bool) {
+        if let Some(child) = &self.child {
+            let signal = if frozen { "-STOP" } else { "-CONT" };
+            let _ = Command::new("kill")
+                .arg(signal)
                 .arg(child.id().to_string())
                 .status();
         }

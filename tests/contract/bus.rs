@@ -53,5 +53,5 @@ async fn the_redis_bus_keeps_the_contract() {
     let url = &crate::servers::shared().redis_url;
     let a = rookery::cluster::redis::RedisCluster::new(url, &prefix).unwrap();
     let b = rookery::cluster::redis::RedisCluster::new(url, &prefix).unwrap();
-    contract(&a.bus().await.unwrap(), &b.bus().await.unwrap(), "c").await;
+    contract(&a.bus("a").await.unwrap(), &b.bus("b").await.unwrap(), "c").await;
 }
