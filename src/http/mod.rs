@@ -5,6 +5,9 @@ pub mod api;
 pub mod error;
 pub mod ops;
 pub mod ws;
+// The page and SDK (src/http/web.rs); `web` itself would clash with `actix_web::web` below.
+#[path = "web.rs"]
+pub mod page;
 
 use actix_web::web;
 
@@ -30,6 +33,10 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     .route("/api/users/{name}/games", web::get().to(api::user_games))
     .route("/api/games/{id}", web::get().to(api::game))
     .route("/api/queues", web::get().to(api::queues))
+    .route("/", web::get().to(page::index))
+    .route("/static/{file}", web::get().to(page::asset))
+    .route("/sdk/rookery.js", web::get().to(page::sdk))
+    .route("/sdk/rookery.d.ts", web::get().to(page::sdk_types))
     .default_service(web::to(error::not_found));
 }
 

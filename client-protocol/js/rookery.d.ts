@@ -1,0 +1,650 @@
+// Type declarations for rookery.js, the JavaScript SDK of the rookery wire protocol v1.
+// The wire types between the markers are generated from the JSON Schema (npm run gen-types);
+// the SDK's own API follows them.
+
+// ---- BEGIN GENERATED from client-protocol/schema/rookery.schema.json (npm run gen-types): do not edit ----
+/** Every HTTP error body. */
+export interface ApiError {
+  code: ErrorCode;
+  message: string;
+}
+
+/** Answer of the three `POST /api/auth/...` routes. */
+export interface AuthResponse {
+  session: string;
+  token: string;
+  user: UserView;
+}
+
+/** A time control. `null` on the wire means an untimed game. */
+export interface ClockSpec {
+  incrementMs: number;
+  initialMs: number;
+}
+
+/** Remaining time per side, and whose clock is running (null when none is). */
+export interface Clocks {
+  first: number;
+  running?: Side | null;
+  second: number;
+}
+
+/** Body of `POST /api/auth/register` and `POST /api/auth/login`. */
+export interface Credentials {
+  password: string;
+  username: string;
+}
+
+/** Why a game ended. */
+export type EndReason = "checkmate" | "resign" | "timeout" | "draw_agreed" | "stalemate" | "repetition" | "fifty_moves" | "insufficient_material" | "abandoned" | "board_full" | "line";
+
+/** Every `client/ERROR` code. The protocol fixes the first seventeen; the rest are additions. */
+export type ErrorCode = "bad_frame" | "unknown_type" | "invalid_field" | "unauthenticated" | "forbidden" | "not_started" | "not_your_turn" | "illegal_move" | "stale_seq" | "game_over" | "not_in_game" | "no_such_game" | "no_such_matchup" | "rate_limited" | "username_taken" | "bad_credentials" | "unavailable" | "already_in_game" | "not_in_queue" | "no_draw_offer" | "not_found" | "internal";
+
+/** The games a node can host. */
+export type GameKind = "tictactoe" | "connect4" | "chess";
+
+/** A finished game: `GET /api/games/{id}` and the items of `/api/users/{name}/games`. */
+export interface GameRecord {
+  clock?: ClockSpec | null;
+  /** Each side's remaining time when the game ended. */
+  clocks: Clocks;
+  endedAt: number;
+  finalPosition: Position;
+  game: string;
+  kind: GameKind;
+  moves: Move[];
+  players: GameRecordPlayer[];
+  rated: boolean;
+  reason: EndReason;
+  result: GameResult;
+  startedAt: number;
+}
+
+/** A player of a finished game, with the rating change it brought (rated games only). */
+export interface GameRecordPlayer {
+  name: string;
+  rating: number;
+  ratingChange?: RatingDelta | null;
+  side: Side;
+  userId: string;
+}
+
+/** Who won: a side, a draw, or nobody (`aborted`: the game never really started). */
+export type GameResult = "first" | "second" | "draw" | "aborted";
+
+export type GameStatus = "waiting_ready" | "playing" | "over";
+
+/** `client/UPDATE_GAME`: the state after a move, a ready, or a declined draw. */
+export interface GameUpdate {
+  clocks: Clocks;
+  /** Added: the side whose draw offer is pending, or null. */
+  drawOffer?: Side | null;
+  game: string;
+  lastMove?: Move | null;
+  position: Position;
+  seq: number;
+  status: GameStatus;
+  toMove: Side;
+}
+
+/** The full game view of `client/START_GAME` and `client/RESUME_GAME`. */
+export interface GameView {
+  /** Added: the time control (null for an untimed game). */
+  clock?: ClockSpec | null;
+  clocks: Clocks;
+  drawOffer?: Side | null;
+  game: string;
+  kind: GameKind;
+  moves: Move[];
+  players: PlayerView[];
+  position: Position;
+  rated: boolean;
+  seq: number;
+  status: GameStatus;
+  toMove: Side;
+  you: Side;
+}
+
+/** Why a proposed matchup did not become a game. */
+export type MatchupCancelReason = "declined" | "timeout";
+
+/**
+ * A move on the wire: chess in UCI (`"e2e4"`), tic-tac-toe a cell 0-8, connect-four a
+ * column 0-6. Nodes accept a cell or column as a number or a numeric string and always
+ * send numbers for those games.
+ */
+export type Move = number | string;
+
+/** The opponent in a matchup proposal. */
+export interface Opponent {
+  name: string;
+  rating: number;
+}
+
+/** A player seated in a game. */
+export interface PlayerView {
+  name: string;
+  rating: number;
+  side: Side;
+}
+
+/**
+ * A game position: a FEN string for chess, rows (top row first) for the other games,
+ * where `x` is the first side's mark, `o` the second's and `.` an empty cell.
+ */
+export type Position = string | string[];
+
+/** Why a player left a queue. */
+export type QueueLeftReason = "cancelled" | "matched" | "declined" | "timeout";
+
+/** One queue in `GET /api/queues`. */
+export interface QueueSize {
+  queue: QueueSpec;
+  /** Players waiting (not counting those in a pending matchup). */
+  waiting: number;
+}
+
+/** A matchmaking queue: which game, which clock, rated or not. */
+export interface QueueSpec {
+  clock?: ClockSpec | null;
+  game: GameKind;
+  rated?: boolean;
+}
+
+/** Both players' rating changes after a rated game, keyed by side. */
+export interface RatingChange {
+  first: RatingDelta;
+  second: RatingDelta;
+}
+
+/** One player's rating before and after a rated game. */
+export interface RatingDelta {
+  after: number;
+  before: number;
+  delta: number;
+}
+
+/** A seat at the table. Chess: `first` is white. The first side moves first. */
+export type Side = "first" | "second";
+
+/** `GET /api/users/{name}` and `GET /api/me`. */
+export interface UserProfile {
+  createdAt: number;
+  gamesPlayed: number;
+  guest: boolean;
+  id: string;
+  name: string;
+  rating: number;
+  /** Glicko-2 rating deviation: how sure the rating is (350 for a new player). */
+  ratingDeviation: number;
+}
+
+/** A user as clients see them. */
+export interface UserView {
+  guest: boolean;
+  id: string;
+  name: string;
+  rating: number;
+}
+
+/** `server/REGISTER_USER` */
+export interface ServerRegisterUserMessage {
+  type: "server/REGISTER_USER";
+  /** Echoed on replies to a message that carried it. */
+  ref?: string | null;
+  password: string;
+  username: string;
+}
+
+/** `server/LOGIN` */
+export interface ServerLoginMessage {
+  type: "server/LOGIN";
+  /** Echoed on replies to a message that carried it. */
+  ref?: string | null;
+  password: string;
+  username: string;
+}
+
+/** `server/GUEST` */
+export interface ServerGuestMessage {
+  type: "server/GUEST";
+  /** Echoed on replies to a message that carried it. */
+  ref?: string | null;
+}
+
+/** `server/START_MATCHMAKING` */
+export interface ServerStartMatchmakingMessage {
+  type: "server/START_MATCHMAKING";
+  /** Echoed on replies to a message that carried it. */
+  ref?: string | null;
+  queue: QueueSpec;
+}
+
+/** `server/CANCEL_MATCHMAKING` */
+export interface ServerCancelMatchmakingMessage {
+  type: "server/CANCEL_MATCHMAKING";
+  /** Echoed on replies to a message that carried it. */
+  ref?: string | null;
+}
+
+/** `server/REPLY_MATCHUP` */
+export interface ServerReplyMatchupMessage {
+  type: "server/REPLY_MATCHUP";
+  /** Echoed on replies to a message that carried it. */
+  ref?: string | null;
+  accept: boolean;
+  matchup: string;
+}
+
+/** `game/PLAYER_READY` */
+export interface GamePlayerReadyMessage {
+  type: "game/PLAYER_READY";
+  /** Echoed on replies to a message that carried it. */
+  ref?: string | null;
+  game: string;
+}
+
+/** `game/PLAYER_MOVE` */
+export interface GamePlayerMoveMessage {
+  type: "game/PLAYER_MOVE";
+  /** Echoed on replies to a message that carried it. */
+  ref?: string | null;
+  game: string;
+  move: Move;
+  seq: number;
+}
+
+/** `game/OFFER_DRAW` */
+export interface GameOfferDrawMessage {
+  type: "game/OFFER_DRAW";
+  /** Echoed on replies to a message that carried it. */
+  ref?: string | null;
+  game: string;
+}
+
+/** `game/DECLINE_DRAW` */
+export interface GameDeclineDrawMessage {
+  type: "game/DECLINE_DRAW";
+  /** Echoed on replies to a message that carried it. */
+  ref?: string | null;
+  game: string;
+}
+
+/** `game/CONCEDE` */
+export interface GameConcedeMessage {
+  type: "game/CONCEDE";
+  /** Echoed on replies to a message that carried it. */
+  ref?: string | null;
+  game: string;
+}
+
+/** One client frame: an optional `ref` the replies echo, and the message itself. */
+export type ClientFrame =
+  | ServerRegisterUserMessage
+  | ServerLoginMessage
+  | ServerGuestMessage
+  | ServerStartMatchmakingMessage
+  | ServerCancelMatchmakingMessage
+  | ServerReplyMatchupMessage
+  | GamePlayerReadyMessage
+  | GamePlayerMoveMessage
+  | GameOfferDrawMessage
+  | GameDeclineDrawMessage
+  | GameConcedeMessage;
+
+/** Each `ClientFrame` type by its wire `type`. */
+export interface ClientMessageMap {
+  "server/REGISTER_USER": ServerRegisterUserMessage;
+  "server/LOGIN": ServerLoginMessage;
+  "server/GUEST": ServerGuestMessage;
+  "server/START_MATCHMAKING": ServerStartMatchmakingMessage;
+  "server/CANCEL_MATCHMAKING": ServerCancelMatchmakingMessage;
+  "server/REPLY_MATCHUP": ServerReplyMatchupMessage;
+  "game/PLAYER_READY": GamePlayerReadyMessage;
+  "game/PLAYER_MOVE": GamePlayerMoveMessage;
+  "game/OFFER_DRAW": GameOfferDrawMessage;
+  "game/DECLINE_DRAW": GameDeclineDrawMessage;
+  "game/CONCEDE": GameConcedeMessage;
+}
+
+/** `client/SESSION_STARTED` */
+export interface ClientSessionStartedMessage {
+  type: "client/SESSION_STARTED";
+  /** Echoed on replies to a message that carried it. */
+  ref?: string | null;
+  session: string;
+  token: string;
+  user: UserView;
+}
+
+/** `client/RESUME_SESSION` */
+export interface ClientResumeSessionMessage {
+  type: "client/RESUME_SESSION";
+  /** Echoed on replies to a message that carried it. */
+  ref?: string | null;
+  game?: string | null;
+  /** The pending matchup's id; its `client/PROPOSE_MATCHUP` is sent again right after. */
+  matchup?: string | null;
+  queue?: QueueSpec | null;
+  session: string;
+  user: UserView;
+}
+
+/** `client/QUEUED` */
+export interface ClientQueuedMessage {
+  type: "client/QUEUED";
+  /** Echoed on replies to a message that carried it. */
+  ref?: string | null;
+  queue: QueueSpec;
+  queuedAt: number;
+}
+
+/** `client/ALREADY_IN_QUEUE` */
+export interface ClientAlreadyInQueueMessage {
+  type: "client/ALREADY_IN_QUEUE";
+  /** Echoed on replies to a message that carried it. */
+  ref?: string | null;
+  queue: QueueSpec;
+}
+
+/** `client/QUEUE_LEFT` */
+export interface ClientQueueLeftMessage {
+  type: "client/QUEUE_LEFT";
+  /** Echoed on replies to a message that carried it. */
+  ref?: string | null;
+  queue: QueueSpec;
+  reason: QueueLeftReason;
+}
+
+/** `client/PROPOSE_MATCHUP` */
+export interface ClientProposeMatchupMessage {
+  type: "client/PROPOSE_MATCHUP";
+  /** Echoed on replies to a message that carried it. */
+  ref?: string | null;
+  expiresAt: number;
+  matchup: string;
+  opponent: Opponent;
+  queue: QueueSpec;
+}
+
+/** `client/MATCHUP_CANCELLED` */
+export interface ClientMatchupCancelledMessage {
+  type: "client/MATCHUP_CANCELLED";
+  /** Echoed on replies to a message that carried it. */
+  ref?: string | null;
+  matchup: string;
+  reason: MatchupCancelReason;
+}
+
+/** `client/START_GAME` */
+export type ClientStartGameMessage = { type: "client/START_GAME"; ref?: string | null; } & GameView;
+
+/** `client/RESUME_GAME` */
+export type ClientResumeGameMessage = { type: "client/RESUME_GAME"; ref?: string | null; } & GameView;
+
+/** `client/UPDATE_GAME` */
+export type ClientUpdateGameMessage = { type: "client/UPDATE_GAME"; ref?: string | null; } & GameUpdate;
+
+/** `client/OFFER_DRAW` */
+export interface ClientOfferDrawMessage {
+  type: "client/OFFER_DRAW";
+  /** Echoed on replies to a message that carried it. */
+  ref?: string | null;
+  from: Side;
+  game: string;
+}
+
+/** `client/OPPONENT_PRESENCE` */
+export interface ClientOpponentPresenceMessage {
+  type: "client/OPPONENT_PRESENCE";
+  /** Echoed on replies to a message that carried it. */
+  ref?: string | null;
+  connected: boolean;
+  game: string;
+  graceMs: number;
+}
+
+/** `client/GAME_OVER` */
+export interface ClientGameOverMessage {
+  type: "client/GAME_OVER";
+  /** Echoed on replies to a message that carried it. */
+  ref?: string | null;
+  game: string;
+  ratingChange?: RatingChange | null;
+  reason: EndReason;
+  result: GameResult;
+}
+
+/** `client/ERROR` */
+export interface ClientErrorMessage {
+  type: "client/ERROR";
+  /** Echoed on replies to a message that carried it. */
+  ref?: string | null;
+  code: ErrorCode;
+  message: string;
+}
+
+/** One frame to a client: the message plus the `ref` of the client message it answers. */
+export type ServerFrame =
+  | ClientSessionStartedMessage
+  | ClientResumeSessionMessage
+  | ClientQueuedMessage
+  | ClientAlreadyInQueueMessage
+  | ClientQueueLeftMessage
+  | ClientProposeMatchupMessage
+  | ClientMatchupCancelledMessage
+  | ClientStartGameMessage
+  | ClientResumeGameMessage
+  | ClientUpdateGameMessage
+  | ClientOfferDrawMessage
+  | ClientOpponentPresenceMessage
+  | ClientGameOverMessage
+  | ClientErrorMessage;
+
+/** Each `ServerFrame` type by its wire `type`. */
+export interface ServerMessageMap {
+  "client/SESSION_STARTED": ClientSessionStartedMessage;
+  "client/RESUME_SESSION": ClientResumeSessionMessage;
+  "client/QUEUED": ClientQueuedMessage;
+  "client/ALREADY_IN_QUEUE": ClientAlreadyInQueueMessage;
+  "client/QUEUE_LEFT": ClientQueueLeftMessage;
+  "client/PROPOSE_MATCHUP": ClientProposeMatchupMessage;
+  "client/MATCHUP_CANCELLED": ClientMatchupCancelledMessage;
+  "client/START_GAME": ClientStartGameMessage;
+  "client/RESUME_GAME": ClientResumeGameMessage;
+  "client/UPDATE_GAME": ClientUpdateGameMessage;
+  "client/OFFER_DRAW": ClientOfferDrawMessage;
+  "client/OPPONENT_PRESENCE": ClientOpponentPresenceMessage;
+  "client/GAME_OVER": ClientGameOverMessage;
+  "client/ERROR": ClientErrorMessage;
+}
+// ---- END GENERATED ----
+
+// ---------------------------------------------------------------------------------------------
+// The SDK
+
+/** Every `type` a client may send (`server/` and `game/`). */
+export declare const CLIENT_MESSAGE_TYPES: ReadonlyArray<keyof ClientMessageMap>;
+/** Every `type` a node sends (`client/`); each is also an event of `RookeryClient`. */
+export declare const SERVER_MESSAGE_TYPES: ReadonlyArray<keyof ServerMessageMap>;
+/** The `RookeryClient` method that sends each client message type. */
+export declare const HELPERS: Readonly<Record<keyof ClientMessageMap, string>>;
+/** Close codes after which the client does not reconnect: 1008 (policy) and 4001 (taken over). */
+export declare const FINAL_CLOSE_CODES: Readonly<{ POLICY: 1008; TAKEN_OVER: 4001 }>;
+/** 1012: the node is restarting or draining; the client reconnects and resumes. */
+export declare const RESTART_CLOSE_CODE: 1012;
+
+/** Error codes of the SDK itself, besides the node's `ErrorCode`s. */
+export type SdkErrorCode = "timeout" | "disconnected" | "closed" | "taken_over" | "not_in_game" | "http_error";
+
+/** A `client/ERROR`, an HTTP error body, or an SDK error. */
+export declare class RookeryError extends Error {
+  constructor(code: string, message: string, details?: { ref?: string; frame?: object; status?: number });
+  readonly code: ErrorCode | SdkErrorCode;
+  /** The `ref` of the message that caused it. */
+  readonly ref?: string;
+  /** The `client/ERROR` frame, for node errors. */
+  readonly frame?: ClientErrorMessage;
+  /** The HTTP status, for HTTP errors. */
+  readonly status?: number;
+}
+
+/** Where the node is and how to reach it over HTTP. */
+export interface HttpOptions {
+  /** The node's base URL, e.g. `http://127.0.0.1:8080`; default: the page's own location. */
+  baseUrl?: string;
+  /** Sent as `Authorization: Bearer`. */
+  token?: string;
+  fetch?: typeof fetch;
+}
+
+export declare function guest(options?: HttpOptions): Promise<AuthResponse>;
+export declare function register(username: string, password: string, options?: HttpOptions): Promise<AuthResponse>;
+export declare function login(username: string, password: string, options?: HttpOptions): Promise<AuthResponse>;
+export declare function me(options?: HttpOptions): Promise<UserProfile>;
+export declare function getUser(name: string, options?: HttpOptions): Promise<UserProfile>;
+export declare function getUserGames(name: string, options?: HttpOptions & { limit?: number }): Promise<GameRecord[]>;
+export declare function getGame(id: string, options?: HttpOptions): Promise<GameRecord>;
+export declare function getQueues(options?: HttpOptions): Promise<QueueSize[]>;
+
+/** The game as the client sees it: the last full view with every update folded in. */
+export interface GameState extends Omit<GameView, "clock"> {
+  clock?: ClockSpec | null;
+  lastMove: Move | null;
+  /** `performance.now()` when the last clocks arrived (see `remainingMs`). */
+  receivedAt: number;
+  /** Set by `client/GAME_OVER`. */
+  result: GameResult | null;
+  reason: EndReason | null;
+  ratingChange: RatingChange | null;
+  /** The last `client/OPPONENT_PRESENCE`, with `at` its `performance.now()` arrival. */
+  opponentPresence: { connected: boolean; graceMs: number; at: number } | null;
+  /** The game ended while this client was away; look it up with `getUserGames`. */
+  endedWhileAway?: boolean;
+}
+
+/** Milliseconds left on `side`'s clock now, counting down locally while it runs. */
+export declare function remainingMs(game: GameState | null, side: Side, now?: number): number;
+/** Milliseconds before a disconnected opponent loses by abandonment, or null if connected. */
+export declare function opponentGraceLeftMs(game: GameState | null, now?: number): number | null;
+
+export interface ReconnectPolicy {
+  /** First delay (default 250 ms). */
+  initialDelayMs?: number;
+  /** Largest delay (default 10 000 ms). */
+  maxDelayMs?: number;
+  /** Growth per attempt (default 2). */
+  factor?: number;
+  /** Up to this share of each delay is taken away at random (default 0.5). */
+  jitter?: number;
+  /** Attempts in a row before giving up (default: never give up). */
+  maxAttempts?: number;
+}
+
+/** The delay before reconnect attempt `attempt` (0-based). */
+export declare function backoffDelay(attempt: number, policy?: ReconnectPolicy, random?: () => number): number;
+
+export interface ClientOptions {
+  baseUrl?: string;
+  token?: string | null;
+  session?: string | null;
+  /** A WebSocket implementation (default: the global one). */
+  WebSocket?: typeof WebSocket;
+  /** How long a request waits for its answer (default 10 000 ms). */
+  requestTimeoutMs?: number;
+  /** `false` to never reconnect; default: reconnect forever with backoff and jitter. */
+  reconnect?: boolean | ReconnectPolicy;
+  /** Random numbers in [0, 1) for the jitter and refs (default Math.random). */
+  random?: () => number;
+}
+
+export interface RequestOptions {
+  timeoutMs?: number;
+  /** Also settle on a frame this accepts (for messages the node answers without the ref). */
+  settle?: (frame: ServerFrame) => boolean;
+  /** Send again after a reconnect if unanswered (default true; false rejects with `disconnected`). */
+  resend?: boolean;
+}
+
+export type ConnectionState = "idle" | "connecting" | "open" | "reconnecting" | "closed";
+
+/** Events besides the `client/...` message types. */
+export interface LifecycleEvents {
+  /** Every frame from the node. */
+  message: ServerFrame;
+  /** A session was started or resumed on a (new) socket. */
+  connected: { resumed: boolean; frame: ClientSessionStartedMessage | ClientResumeSessionMessage | null };
+  /** The socket dropped. */
+  disconnected: { code: number; reason: string; willReconnect: boolean; delayMs?: number };
+  /** A reconnect attempt is scheduled. */
+  reconnecting: { attempt: number; delayMs: number; code: number };
+  /** The client stopped for good (closed, taken over, refused, or out of attempts). */
+  closed: { code: number; reason: string; error: RookeryError };
+  /** The token or session changed: store them to resume after a reload. */
+  session: { token: string | null; session: string | null; user: UserView | null };
+  /** The current game changed. */
+  game: GameState;
+}
+
+export type ClientEvents = { [K in keyof ServerMessageMap]: ServerMessageMap[K] } & LifecycleEvents;
+
+export declare class RookeryClient {
+  constructor(options?: ClientOptions);
+  readonly state: ConnectionState;
+  readonly token: string | null;
+  readonly session: string | null;
+  readonly user: UserView | null;
+  /** The queue this session is in. */
+  readonly queue: QueueSpec | null;
+  /** The pending matchup proposal. */
+  readonly matchup: ClientProposeMatchupMessage | null;
+  /** The current (or last) game. */
+  readonly game: GameState | null;
+
+  on<K extends keyof ClientEvents>(type: K, listener: (payload: ClientEvents[K]) => void): () => void;
+  off<K extends keyof ClientEvents>(type: K, listener: (payload: ClientEvents[K]) => void): void;
+  once<K extends keyof ClientEvents>(
+    type: K,
+    options?: { filter?: (payload: ClientEvents[K]) => boolean; timeoutMs?: number },
+  ): Promise<ClientEvents[K]>;
+
+  /** Opens the socket; resolves with the opening frame (null for an anonymous socket). */
+  connect(): Promise<ClientSessionStartedMessage | ClientResumeSessionMessage | null>;
+  /** Closes for good. */
+  close(): void;
+  /** The `/ws` URL with the current token and session. */
+  socketUrl(): string;
+
+  /** Sends with a fresh `ref`; resolves with the reply echoing it, rejects on its `client/ERROR`. */
+  request(message: ClientFrame, options?: RequestOptions): Promise<ServerFrame>;
+  /** Sends without a ref and without waiting. */
+  send(message: ClientFrame): void;
+
+  registerUser(username: string, password: string, options?: RequestOptions): Promise<ClientSessionStartedMessage>;
+  login(username: string, password: string, options?: RequestOptions): Promise<ClientSessionStartedMessage>;
+  guest(options?: RequestOptions): Promise<ClientSessionStartedMessage>;
+  startMatchmaking(
+    queue: { game: GameKind; clock?: ClockSpec | null; rated?: boolean },
+    options?: RequestOptions,
+  ): Promise<ClientQueuedMessage | ClientAlreadyInQueueMessage>;
+  cancelMatchmaking(options?: RequestOptions): Promise<ClientQueueLeftMessage>;
+  /** Resolves when the matchup resolves: accepted, `client/START_GAME` or `client/MATCHUP_CANCELLED`; declined, `client/QUEUE_LEFT`. */
+  replyMatchup(
+    matchup: string,
+    accept: boolean,
+    options?: RequestOptions,
+  ): Promise<ClientStartGameMessage | ClientMatchupCancelledMessage | ClientQueueLeftMessage>;
+  /** Resolves with the `client/UPDATE_GAME` that starts the game (or `client/GAME_OVER`). */
+  playerReady(game?: string, options?: RequestOptions): Promise<ClientUpdateGameMessage | ClientGameOverMessage>;
+  /** Resolves with the acknowledging `client/UPDATE_GAME`; re-sent with the same seq after a reconnect. */
+  playerMove(game: string, seq: number, move: Move, options?: RequestOptions): Promise<ClientUpdateGameMessage>;
+  /** `playerMove` in the current game at its current seq. */
+  move(move: Move, options?: RequestOptions): Promise<ClientUpdateGameMessage>;
+  offerDraw(game?: string, options?: RequestOptions): Promise<ClientOfferDrawMessage | ClientGameOverMessage>;
+  declineDraw(game?: string, options?: RequestOptions): Promise<ClientUpdateGameMessage>;
+  concede(game?: string, options?: RequestOptions): Promise<ClientGameOverMessage>;
+}
+
+/** `new RookeryClient(options)` and `connect()`. */
+export declare function connect(options?: ClientOptions): Promise<RookeryClient>;

@@ -1,0 +1,114 @@
+// The SDK against the JSON Schema (generated from the Rust types): every message type has its
+// event or helper, every helper sends a frame the schema accepts, and the TypeScript
+// declarations are generated from the schema and compile.
+import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
+import { readFileSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import { test } from "node:test";
+
+import { CLIENT_MESSAGE_TYPES, HELPERS, RookeryClient, SERVER_MESSAGE_TYPES } from "../rookery.js";
+import { currentSection, DTS_PATH, generate } from "../gen-types.mjs";
+import { SCHEMA, validator } from "./helpers.mjs";
+
+const typesOf = (frame) => SCHEMA.$defs[frame].oneOf.map((v) => v.properties.type.const);
+const clientTypes = typesOf("ClientFrame");
+const serverTypes = typesOf("ServerFrame");
+
+test("the schema holds every message of the protocol, in both directions", () => {
+  assert.equal(clientTypes.length, 11);
+  assert.equal(serverTypes.length, 14);
+  assert.ok(clientTypes.every((t) => t.startsWith("server/") || t.startsWith("game/")));
+  assert.ok(serverTypes.every((t) => t.startsWith("client/")));
+});
+
+test("every client/ type in the schema is an SDK event, and nothing else is", () => {
+  assert.deepEqual([...SERVER_MESSAGE_TYPES].sort(), [...serverTypes].sort());
+});
+
+test("every server/ and game/ type in the schema has an SDK helper", () => {
+  assert.deepEqual([...CLIENT_MESSAGE_TYPES].sort(), [...clientTypes].sort());
+  for (const type of clientTypes) {
+    assert.equal(typeof RookeryClient.prototype[HELPERS[type]], "function", `${type}: ${HELPERS[type]}`);
+  }
+});
+
+/** A WebSocket stand-in that opens at once and keeps what is sent. */
+class FakeSocket {
+  static OPEN = 1;
+  static last = null;
+  constructor(url) {
+    this.url = url;
+    this.readyState = 0;
+    this.sent = [];
+    FakeSocket.last = this;
+    setTimeout(() => {
+      this.readyState = 1;
+      this.onopen?.();
+      this.deliver({ type: "client/SESSION_STARTED", session: "s".repeat(22), token: "t", user: { id: "u", name: "ann", rating: 1500, guest: true } });
+    });
+  }
+  send(text) {
+    this.sent.push(JSON.parse(text));
+  }
+  deliver(frame) {
+    this.onmessage?.({ data: JSON.stringify(frame) });
+  }
+  close() {
+    this.readyState = 3;
+  }
+}
+
+test("every helper sends a frame of its type that the schema accepts", async () => {
+  const client = new RookeryClient({ baseUrl: "http://127.0.0.1:9", token: "t", WebSocket: FakeSocket, requestTimeoutMs: 50 });
+  const opening = await client.connect();
+  assert.equal(opening.type, "client/SESSION_STARTED");
+  const socket = FakeSocket.last;
+  assert.equal(socket.url, "ws://127.0.0.1:9/ws?token=t");
+  const calls = {
+    "server/REGISTER_USER": () => client.registerUser("ann", "password1"),
+    "server/LOGIN": () => client.login("ann", "password1"),
+    "server/GUEST": () => client.guest(),
+    "server/START_MATCHMAKING": () => client.startMatchmaking({ game: "chess", clock: { initialMs: 60_000, incrementMs: 0 } }),
+    "server/CANCEL_MATCHMAKING": () => client.cancelMatchmaking(),
+    "server/REPLY_MATCHUP": () => client.replyMatchup("m1", true, { timeoutMs: 50 }),
+    "game/PLAYER_READY": () => client.playerReady("g1", { timeoutMs: 50 }),
+    "game/PLAYER_MOVE": () => client.playerMove("g1", 0, "e2e4"),
+    "game/OFFER_DRAW": () => client.offerDraw("g1"),
+    "game/DECLINE_DRAW": () => client.declineDraw("g1"),
+    "game/CONCEDE": () => client.concede("g1"),
+  };
+  assert.deepEqual(Object.keys(calls).sort(), [...clientTypes].sort());
+  const valid = validator("ClientFrame");
+  for (const [type, call] of Object.entries(calls)) {
+    const reply = call();
+    const frame = socket.sent.at(-1);
+    assert.equal(frame.type, type);
+    assert.equal(valid(frame), null);
+    assert.match(frame.ref, /^[a-z0-9]+-\d+$/);
+    socket.deliver({ type: "client/ERROR", code: "internal", message: "test", ref: frame.ref });
+    await assert.rejects(reply, { code: "internal", ref: frame.ref });
+  }
+  const refs = socket.sent.map((f) => f.ref);
+  assert.equal(new Set(refs).size, refs.length, "refs are unique");
+  client.close();
+});
+
+test("a request with no answer times out", async () => {
+  const client = new RookeryClient({ baseUrl: "http://127.0.0.1:9", token: "t", WebSocket: FakeSocket });
+  await client.connect();
+  await assert.rejects(client.offerDraw("g1", { timeoutMs: 20 }), { code: "timeout" });
+  client.close();
+  await assert.rejects(client.offerDraw("g1"), { code: "closed" });
+});
+
+test("rookery.d.ts holds exactly the types generated from the schema", () => {
+  const dts = readFileSync(DTS_PATH, "utf8");
+  assert.equal(currentSection(dts), generate(SCHEMA), "out of date: run `npm run gen-types` in client-protocol/js");
+});
+
+test("the declarations compile with strict TypeScript, with an example use", () => {
+  const tsc = fileURLToPath(new URL("../node_modules/typescript/bin/tsc", import.meta.url));
+  const project = fileURLToPath(new URL("./tsconfig.json", import.meta.url));
+  execFileSync(process.execPath, [tsc, "-p", project], { stdio: "pipe", timeout: 120_000 });
+});

@@ -1,0 +1,27 @@
+// Compiled (not run) by schema.test.mjs: the declarations describe what a game developer writes.
+import { RookeryClient, guest, remainingMs, type GameState, type ServerFrame } from "../rookery.js";
+
+export async function example(): Promise<void> {
+  const auth = await guest({ baseUrl: "http://127.0.0.1:8080" });
+  const client = new RookeryClient({ baseUrl: "http://127.0.0.1:8080", token: auth.token, session: auth.session });
+  const opening = await client.connect();
+  const session: string | undefined = opening?.session;
+  client.on("client/PROPOSE_MATCHUP", (p) => void client.replyMatchup(p.matchup, true));
+  client.on("client/START_GAME", (view) => void client.playerReady(view.game));
+  client.on("client/GAME_OVER", (over) => {
+    const delta: number | undefined = over.ratingChange?.first.delta;
+    console.log(over.result, over.reason, delta, session);
+  });
+  client.on("game", (game: GameState) => {
+    const mine = remainingMs(game, game.you);
+    if (game.status === "playing" && game.toMove === game.you) void client.move(4);
+    console.log(mine, game.moves.length);
+  });
+  client.on("closed", ({ code, error }) => console.log(code, error.code));
+  const queued = await client.startMatchmaking({ game: "tictactoe", clock: { initialMs: 60_000, incrementMs: 0 } });
+  if (queued.type === "client/QUEUED") console.log(queued.queuedAt);
+  const frame: ServerFrame = queued;
+  console.log(frame.type);
+  const ack = await client.playerMove("g", 0, "e2e4");
+  console.log(ack.seq, ack.position);
+}
