@@ -391,6 +391,8 @@ pub struct GameActor {
     state: GameState,
     board: Board,
     timer: Option<SpawnHandle>,
+    /// When the move being committed arrived, for the move-latency histogram.
+    move_started: Option<Instant>,
 }
 
 impl GameActor {
@@ -410,6 +412,7 @@ impl GameActor {
             state,
             board,
             timer: None,
+            move_started: None,
         })
     }
 
@@ -892,7 +895,12 @@ impl GameActor {
         };
         ctx.wait(write.into_actor(self).map(move |result, act, ctx| match result {
             Ok(next) => {
+                let moved = next.moves.len() > act.state.moves.len();
                 act.state = next;
+                if let (true, Some(started)) = (moved, act.move_started.take()) {
+                    metrics::counter!(names::MOVES, "kind" => act.state.kind.as_str()).increment(1);
+                    metrics::histogram!(names::MOVE_SECONDS).record(started.elapsed().as_secs_f64());
+                }
                 act.board = board;
                 act.send(outs);
                 if let Some(finished) = finished {
@@ -1011,15 +1019,10 @@ impl Handler<GameCommand> for GameActor {
         let is_move = matches!(command.action, GameAction::Move { .. });
         let requester = command.from.clone();
         let decision = self.decide(command, now_ms());
-        let committed = matches!(decision, Decision::Commit { .. });
+        // Recorded when the commit succeeds (the move is acknowledged only then).
+        self.move_started =
+            (is_move && matches!(decision, Decision::Commit { .. })).then_some(started);
         self.run(decision, requester, ctx);
-        if is_move && committed {
-            metrics::counter!(names::MOVES, "kind" => self.state.kind.as_str()).increment(1);
-            // Measured once the commit (snapshot write) has run: ctx.wait resumes after it.
-            ctx.wait(async {}.into_actor(self).map(move |(), _, _| {
-                metrics::histogram!(names::MOVE_SECONDS).record(started.elapsed().as_secs_f64())
-            }));
-        }
     }
 }
 

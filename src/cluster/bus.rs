@@ -27,4 +27,11 @@ pub trait Bus: Send + Sync + 'static {
     async fn unsubscribe(&self, channel: &str) -> Result<(), BusError>;
     /// The stream of everything this node receives. Taken once, by the router.
     fn take_incoming(&self) -> Option<mpsc::UnboundedReceiver<Incoming>>;
+
+    /// Counts the times this node's subscriptions were restored after a lost connection;
+    /// messages published meanwhile were missed, so the router resyncs its sessions. None for
+    /// a bus that cannot lose its connection.
+    fn resubscriptions(&self) -> Option<tokio::sync::watch::Receiver<u64>> {
+        None
+    }
 }

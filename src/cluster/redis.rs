@@ -110,6 +110,15 @@ impl RedisCluster {
             .map_err(unavailable)
     }
 
+    /// Runs a pipeline with the command timeout.
+    async fn run_pipe(&self, pipe: &redis::Pipeline) -> Result<(), SaveError> {
+        let mut conn = self.conn().await?;
+        tokio::time::timeout(COMMAND_TIMEOUT, pipe.query_async::<()>(&mut *conn))
+            .await
+            .map_err(|_| unavailable("redis command timed out"))?
+            .map_err(unavailable)
+    }
+
     async fn invoke<T: redis::FromRedisValue>(
         &self,
         invocation: redis::ScriptInvocation<'_>,
@@ -181,27 +190,37 @@ impl RedisCluster {
             }
         });
         let (tx, rx) = mpsc::unbounded_channel();
+        let (resubscribed, resubscriptions) = tokio::sync::watch::channel(0u64);
         let prefix = self.prefix.clone();
         tokio::spawn(async move {
+            let mut disconnected = false;
             while let Some(push) = push_rx.recv().await {
-                if push.kind != PushKind::Message {
-                    continue;
-                }
-                let (Some(Value::BulkString(channel)), Some(Value::BulkString(payload))) =
-                    (push.data.first(), push.data.get(1))
-                else {
-                    continue;
-                };
-                let channel = String::from_utf8_lossy(channel);
-                let channel = channel.strip_prefix(&prefix).unwrap_or(&channel).to_owned();
-                if tx
-                    .send(Incoming {
-                        channel,
-                        payload: payload.clone(),
-                    })
-                    .is_err()
-                {
-                    return;
+                match push.kind {
+                    PushKind::Disconnection => disconnected = true,
+                    // The first confirmation after a disconnection: subscriptions are back.
+                    PushKind::Subscribe if disconnected => {
+                        disconnected = false;
+                        resubscribed.send_modify(|n| *n += 1);
+                    }
+                    PushKind::Message => {
+                        let (Some(Value::BulkString(channel)), Some(Value::BulkString(payload))) =
+                            (push.data.first(), push.data.get(1))
+                        else {
+                            continue;
+                        };
+                        let channel = String::from_utf8_lossy(channel);
+                        let channel = channel.strip_prefix(&prefix).unwrap_or(&channel).to_owned();
+                        if tx
+                            .send(Incoming {
+                                channel,
+                                payload: payload.clone(),
+                            })
+                            .is_err()
+                        {
+                            return;
+                        }
+                    }
+                    _ => {}
                 }
             }
         });
@@ -209,6 +228,7 @@ impl RedisCluster {
             cluster: self.clone(),
             subscriber,
             incoming: Mutex::new(Some(rx)),
+            resubscriptions,
         })
     }
 
@@ -271,11 +291,7 @@ impl SnapshotStore for RedisCluster {
             .arg(&key)
             .arg(ttl.as_millis() as u64)
             .ignore();
-        let mut conn = self.conn().await?;
-        tokio::time::timeout(COMMAND_TIMEOUT, pipe.query_async::<()>(&mut *conn))
-            .await
-            .map_err(|_| unavailable("redis command timed out"))?
-            .map_err(unavailable)
+        self.run_pipe(&pipe).await
     }
 
     async fn delete(&self, key: &str) -> Result<(), SaveError> {
@@ -357,11 +373,7 @@ impl Membership for RedisCluster {
             .arg("-inf")
             .arg(now)
             .ignore();
-        let mut conn = self.conn().await?;
-        tokio::time::timeout(COMMAND_TIMEOUT, pipe.query_async::<()>(&mut *conn))
-            .await
-            .map_err(|_| unavailable("redis command timed out"))?
-            .map_err(unavailable)
+        self.run_pipe(&pipe).await
     }
 
     async fn leave(&self, node: &str) -> Result<(), SaveError> {
@@ -387,6 +399,7 @@ pub struct RedisBus {
     /// Subscriptions only; reconnects and resubscribes by itself.
     subscriber: ConnectionManager,
     incoming: Mutex<Option<mpsc::UnboundedReceiver<Incoming>>>,
+    resubscriptions: tokio::sync::watch::Receiver<u64>,
 }
 
 fn bus_error(e: SaveError) -> BusError {
@@ -426,5 +439,9 @@ impl Bus for RedisBus {
 
     fn take_incoming(&self) -> Option<mpsc::UnboundedReceiver<Incoming>> {
         self.incoming.lock().expect("poisoned").take()
+    }
+
+    fn resubscriptions(&self) -> Option<tokio::sync::watch::Receiver<u64>> {
+        Some(self.resubscriptions.clone())
     }
 }

@@ -167,6 +167,7 @@ impl Router {
     ) -> Router {
         let (outgoing, outgoing_rx) = mpsc::unbounded_channel();
         let incoming = bus.take_incoming();
+        let resubscriptions = bus.resubscriptions();
         let router = Router {
             inner: Arc::new(Inner {
                 node_id,
@@ -182,6 +183,21 @@ impl Router {
         router.spawn(router.clone().publish_loop(outgoing_rx));
         if let Some(incoming) = incoming {
             router.spawn(router.clone().listen_loop(incoming));
+        }
+        if let Some(mut resubscriptions) = resubscriptions {
+            let resync = router.clone();
+            router.spawn(async move {
+                while resubscriptions.changed().await.is_ok() {
+                    let sessions = resync.local_sessions();
+                    tracing::info!(
+                        sessions = sessions.len(),
+                        "bus resubscribed: resyncing sessions"
+                    );
+                    for session in sessions {
+                        session.do_send(SessionEvent::Resync);
+                    }
+                }
+            });
         }
         router
     }
@@ -254,6 +270,7 @@ impl Router {
             Some(Slot::Active(actor)) => match actor.deliver(envelope) {
                 Ok(()) => Ok(()),
                 Err(envelope) => {
+                    tracing::debug!(%key, "local actor gone");
                     local.remove(&key);
                     Err(envelope)
                 }
@@ -279,6 +296,7 @@ impl Router {
             event: takeover.clone(),
         };
         self.publish(envelope).await;
+        tracing::debug!(%session, connection, "registering session");
         let previous = {
             let mut local = self.inner.local.lock().expect("poisoned");
             local.insert(key.clone(), Slot::Active(LocalActor::Session(addr.clone())))
@@ -300,6 +318,7 @@ impl Router {
             let mut local = self.inner.local.lock().expect("poisoned");
             match local.get(&key) {
                 Some(Slot::Active(actor)) if actor.same(&LocalActor::Session(addr.clone())) => {
+                    tracing::debug!(%session, "unregistering session");
                     local.remove(&key);
                     true
                 }
@@ -401,6 +420,7 @@ impl Router {
             }
             match envelope {
                 Envelope::Session { session, event } => {
+                    tracing::debug!(%session, "session connected nowhere: updating its snapshot");
                     let host = self.host().clone();
                     self.spawn(async move { host.deliver_offline(session, event).await });
                 }

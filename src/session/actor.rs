@@ -39,6 +39,9 @@ pub enum SessionEvent {
     /// The same session connected on another socket (`by`, its connection id): close this
     /// one, unless it is the one that connected.
     TakenOver { by: u64 },
+    /// Messages for this session may have been missed (the bus reconnected): resend the live
+    /// game's state (`client/RESUME_GAME`).
+    Resync,
 }
 
 /// The node is draining: close with 1012 so the client reconnects elsewhere.
@@ -255,15 +258,36 @@ impl SessionActor {
     }
 
     /// Becomes the player of `state`: registered on the router, so actors can reach it.
-    fn become_player(&mut self, state: SessionState, ctx: &mut Context<Self>) {
+    /// Becomes the player of `state`: registers it on the router (so actors can reach it) and
+    /// saves it, in ONE future, then runs `then`. One future matters: actix polls `ctx.wait`
+    /// futures last-in first-out, so two waits queued by one handler would run in reverse and
+    /// `then` could speak for a session that is not yet reachable.
+    fn become_player(
+        &mut self,
+        state: SessionState,
+        ctx: &mut Context<Self>,
+        then: impl FnOnce(&mut Self, &mut Context<Self>) + 'static,
+    ) {
         if let Identity::Player(old) = &self.identity {
             self.node.router.unregister_session(&old.id, &ctx.address());
         }
         let router = self.node.router.clone();
+        let sessions = self.node.sessions.clone();
         let (id, addr, connection) = (state.id.clone(), ctx.address(), self.connection);
-        self.identity = Identity::Player(Box::new(state));
+        self.identity = Identity::Player(Box::new(state.clone()));
+        let register_and_save = async move {
+            router.register_session(&id, addr, connection).await;
+            sessions.save(&state).await
+        };
         ctx.wait(
-            async move { router.register_session(&id, addr, connection).await }.into_actor(self),
+            register_and_save
+                .into_actor(self)
+                .map(move |saved, act, ctx| {
+                    if let Err(e) = saved {
+                        tracing::warn!(error = %e, "session snapshot not saved");
+                    }
+                    then(act, ctx);
+                }),
         );
     }
 
@@ -371,13 +395,12 @@ impl SessionActor {
                             auth.user.id.clone(),
                             auth.user.view(),
                         );
-                        act.become_player(state.clone(), ctx);
                         let started = ServerMessage::SessionStarted {
                             session: state.id.to_string(),
                             token: auth.token,
                             user: state.user.clone(),
                         };
-                        act.save_then(state, ctx, move |act, ctx| {
+                        act.become_player(state, ctx, move |act, ctx| {
                             act.reply(started, reference, ctx)
                         });
                     }
@@ -542,21 +565,19 @@ impl SessionActor {
                 self.close(CloseCode::Policy, "forbidden session", ctx);
             }
             Opening::Started { state, token } => {
-                self.become_player(state.clone(), ctx);
                 let started = ServerMessage::SessionStarted {
                     session: state.id.to_string(),
                     token,
                     user: state.user.clone(),
                 };
-                self.save_then(state, ctx, move |act, ctx| act.reply(started, None, ctx));
+                self.become_player(state, ctx, move |act, ctx| act.reply(started, None, ctx));
             }
             Opening::Resumed(state) => {
-                self.become_player(state.clone(), ctx);
                 let resume = state.resume_message();
                 let matchup = state.matchup.clone();
                 let game = state.game.clone();
                 let queued = state.queue.clone();
-                self.save_then(state, ctx, move |act, ctx| {
+                self.become_player(state, ctx, move |act, ctx| {
                     act.reply(resume, None, ctx);
                     if let Some(queue) = queued.as_ref().and_then(|q| QueueKey::from_spec(q).ok()) {
                         let from = act.sender(None).expect("a player");
@@ -674,6 +695,18 @@ impl Handler<SessionEvent> for SessionActor {
                 );
             }
             SessionEvent::TakenOver { .. } => {}
+            SessionEvent::Resync => {
+                if let Some(game) = self.state().and_then(|s| s.game.clone()) {
+                    let from = self.sender(None);
+                    self.node.router.send_game(
+                        &game,
+                        GameCommand {
+                            from,
+                            action: GameAction::Join,
+                        },
+                    );
+                }
+            }
         }
     }
 }

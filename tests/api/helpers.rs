@@ -54,7 +54,8 @@ pub struct Identity {
 }
 
 impl Identity {
-    fn from(body: &Value) -> Identity {
+    /// From the body of a `/api/auth/*` answer.
+    pub fn from_auth(body: &Value) -> Identity {
         Identity {
             token: body["token"].as_str().expect("token").to_owned(),
             session: body["session"].as_str().expect("session").to_owned(),
@@ -64,57 +65,51 @@ impl Identity {
     }
 }
 
+/// GET `url`: the status and the body as text.
+pub async fn http_get(url: &str) -> (u16, String) {
+    let client = awc::Client::builder().timeout(WAIT).finish();
+    let mut response = client.get(url).send().await.expect("GET");
+    let body = response.body().await.expect("body");
+    (
+        response.status().as_u16(),
+        String::from_utf8_lossy(&body).into_owned(),
+    )
+}
+
+/// POST `body` as JSON to `url`: the status and the body as JSON (null if it is not JSON).
+pub async fn http_post(url: &str, body: &Value) -> (u16, Value) {
+    let client = awc::Client::builder().timeout(WAIT).finish();
+    let mut response = client.post(url).send_json(body).await.expect("POST");
+    let bytes = response.body().await.expect("body");
+    (
+        response.status().as_u16(),
+        serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+    )
+}
+
 impl TestApp {
+    /// An HTTP client with the test timeout.
     pub fn http(&self) -> awc::Client {
         awc::Client::builder().timeout(WAIT).finish()
     }
 
     pub async fn get(&self, path: &str) -> (u16, Value) {
-        let mut response = self
-            .http()
-            .get(format!("{}{path}", self.address))
-            .send()
-            .await
-            .expect("GET");
-        let body = response.body().await.expect("body");
-        (
-            response.status().as_u16(),
-            serde_json::from_slice(&body).unwrap_or(Value::Null),
-        )
+        let (status, text) = http_get(&format!("{}{path}", self.address)).await;
+        (status, serde_json::from_str(&text).unwrap_or(Value::Null))
     }
 
     pub async fn get_text(&self, path: &str) -> (u16, String) {
-        let mut response = self
-            .http()
-            .get(format!("{}{path}", self.address))
-            .send()
-            .await
-            .expect("GET");
-        let body = response.body().await.expect("body");
-        (
-            response.status().as_u16(),
-            String::from_utf8_lossy(&body).into_owned(),
-        )
+        http_get(&format!("{}{path}", self.address)).await
     }
 
     pub async fn post(&self, path: &str, body: Value) -> (u16, Value) {
-        let mut response = self
-            .http()
-            .post(format!("{}{path}", self.address))
-            .send_json(&body)
-            .await
-            .expect("POST");
-        let body = response.body().await.expect("body");
-        (
-            response.status().as_u16(),
-            serde_json::from_slice(&body).unwrap_or(Value::Null),
-        )
+        http_post(&format!("{}{path}", self.address), &body).await
     }
 
     pub async fn guest(&self) -> Identity {
         let (status, body) = self.post("/api/auth/guest", json!({})).await;
         assert_eq!(status, 200, "{body}");
-        Identity::from(&body)
+        Identity::from_auth(&body)
     }
 
     pub async fn register(&self, name: &str) -> Identity {
@@ -125,7 +120,7 @@ impl TestApp {
             )
             .await;
         assert_eq!(status, 200, "{body}");
-        Identity::from(&body)
+        Identity::from_auth(&body)
     }
 
     /// Opens a socket resuming this identity's session; expects `client/RESUME_SESSION` first.

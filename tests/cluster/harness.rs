@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 
-use crate::helpers::{Client, Identity, WAIT};
+use crate::helpers::{http_get, http_post, Client, Identity, WAIT};
 use crate::servers::{free_port, FerretServer, RedisServer};
 
 /// Lease TTL of test nodes: a dead node's games move within about this long.
@@ -166,30 +166,12 @@ impl NodeProc {
     }
 
     pub async fn get(&self, path: &str) -> (u16, Value) {
-        let mut response = awc::Client::builder()
-            .timeout(WAIT)
-            .finish()
-            .get(self.url(path))
-            .send()
-            .await
-            .expect("GET");
-        let body = response.body().await.expect("body");
-        (
-            response.status().as_u16(),
-            serde_json::from_slice(&body).unwrap_or(Value::Null),
-        )
+        let (status, text) = http_get(&self.url(path)).await;
+        (status, serde_json::from_str(&text).unwrap_or(Value::Null))
     }
 
     pub async fn post(&self, path: &str, body: Value) -> Value {
-        let mut response = awc::Client::builder()
-            .timeout(WAIT)
-            .finish()
-            .post(self.url(path))
-            .send_json(&body)
-            .await
-            .expect("POST");
-        let body = response.body().await.expect("body");
-        serde_json::from_slice(&body).expect("JSON")
+        http_post(&self.url(path), &body).await.1
     }
 
     pub async fn register(&self, name: &str) -> Identity {
@@ -199,11 +181,11 @@ impl NodeProc {
                 json!({"username": name, "password": "correct horse"}),
             )
             .await;
-        identity(&body)
+        Identity::from_auth(&body)
     }
 
     pub async fn guest(&self) -> Identity {
-        identity(&self.post("/api/auth/guest", json!({})).await)
+        Identity::from_auth(&self.post("/api/auth/guest", json!({})).await)
     }
 
     /// Opens a socket for `who` on this node (resuming its session).
@@ -225,15 +207,6 @@ impl NodeProc {
 impl Drop for NodeProc {
     fn drop(&mut self) {
         self.kill9();
-    }
-}
-
-fn identity(body: &Value) -> Identity {
-    Identity {
-        token: body["token"].as_str().expect("token").to_owned(),
-        session: body["session"].as_str().expect("session").to_owned(),
-        name: body["user"]["name"].as_str().expect("name").to_owned(),
-        user_id: body["user"]["id"].as_str().expect("id").to_owned(),
     }
 }
 
@@ -347,5 +320,26 @@ where
         }
         assert!(Instant::now() < deadline, "{what}: not within 20 s");
         tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// Waits until `client` has seen move number `seq`: as its `client/UPDATE_GAME`, or, when the
+/// update was missed while the bus reconnected, inside the `client/RESUME_GAME` of the resync.
+pub async fn sees_move(client: &mut Client, seq: u64, mv: Value) {
+    loop {
+        let message = client.recv().await;
+        if message["type"] == "client/UPDATE_GAME" && message["seq"] == seq + 1 {
+            assert_eq!(message["lastMove"], mv, "{message}");
+            return;
+        }
+        if message["type"] == "client/RESUME_GAME" {
+            if let Some(played) = message["moves"]
+                .as_array()
+                .and_then(|m| m.get(seq as usize))
+            {
+                assert_eq!(played, &mv, "{message}");
+                return;
+            }
+        }
     }
 }

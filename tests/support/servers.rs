@@ -59,12 +59,19 @@ fn spawn_watched(program: &str, args: &[String], log: &Path) -> Child {
         .unwrap_or_else(|e| panic!("cannot start {program}: {e} (run scripts/test to install it)"))
 }
 
-fn stop_child(child: &mut Child) {
-    let _ = Command::new("kill")
-        .arg("-TERM")
-        .arg(child.id().to_string())
-        .status();
-    let _ = child.wait();
+/// Stops a server and waits until its port is closed.
+fn stop_server(child: &mut Option<Child>, port: u16) {
+    if let Some(mut child) = child.take() {
+        let _ = Command::new("kill")
+            .arg("-TERM")
+            .arg(child.id().to_string())
+            .status();
+        let _ = child.wait();
+    }
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while TcpStream::connect(("127.0.0.1", port)).is_ok() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(50));
+    }
 }
 
 /// A redis-server of a test's own, with an append-only file so a restart keeps its data.
@@ -113,13 +120,7 @@ impl RedisServer {
     }
 
     pub fn stop(&mut self) {
-        if let Some(mut child) = self.child.take() {
-            stop_child(&mut child);
-        }
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while TcpStream::connect(("127.0.0.1", self.port)).is_ok() && Instant::now() < deadline {
-            std::thread::sleep(Duration::from_millis(50));
-        }
+        stop_server(&mut self.child, self.port);
     }
 }
 
@@ -184,13 +185,7 @@ impl FerretServer {
     }
 
     pub fn stop(&mut self) {
-        if let Some(mut child) = self.child.take() {
-            stop_child(&mut child);
-        }
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while TcpStream::connect(("127.0.0.1", self.port)).is_ok() && Instant::now() < deadline {
-            std::thread::sleep(Duration::from_millis(50));
-        }
+        stop_server(&mut self.child, self.port);
     }
 }
 
