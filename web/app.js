@@ -81,7 +81,9 @@ const errorText = (error) => ERROR_TEXT[error?.code] ?? error?.message ?? String
 
 /** Starts a client for stored or fresh credentials; it reconnects by itself from then on. */
 function start(auth) {
-  ui.client?.close();
+  const previous = ui.client;
+  ui.client = null;
+  previous?.close();
   const client = new rookery.RookeryClient({ token: auth.token, session: auth.session ?? null });
   ui.client = client;
   ui.user = auth.user ?? null;
@@ -144,7 +146,7 @@ function onClosed(client, { error }) {
       sticky: true,
       action: { label: "Use it here", run: () => start(loadJson(AUTH_KEY) ?? auth) },
     });
-  } else if (error?.code !== "closed" || client.state === "closed") {
+  } else if (error?.code !== "closed") {
     notify(`Disconnected: ${errorText(error)}`, { kind: "error", sticky: true, action: { label: "Reconnect", run: () => start(loadJson(AUTH_KEY) ?? auth) } });
   }
   render();
@@ -335,6 +337,7 @@ function reasonText(reason, kind, cls) {
   if (reason === "line") return kind === "tictactoe" ? "three in a row" : "four in a row";
   if (reason === "timeout") return cls === "draw" ? "on time, no mating material" : "on time";
   if (reason === "abandoned") return cls === "won" ? "opponent left" : "abandoned";
+  if (reason === "board_full") return "the board is full";
   return REASON[reason] ? `by ${REASON[reason]}` : reason;
 }
 

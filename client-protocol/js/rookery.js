@@ -337,6 +337,7 @@ export class RookeryClient {
 
   /** Closes the socket for good: no reconnect; pending requests reject with `closed`. */
   close() {
+    if (this.state === "closed") return;
     this._closedByUser = true;
     clearTimeout(this._timer);
     const socket = this._socket;

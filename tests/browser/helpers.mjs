@@ -119,12 +119,19 @@ export async function playMoves({ first, second }, moves, clicks, startSeq = 0) 
   let seq = startSeq;
   for (const [i, move] of moves.entries()) {
     const mover = (startSeq + i) % 2 === 0 ? first : second;
-    await waitForSeq(mover, seq);
-    await mover.page.locator('[data-testid="game-status"].your-turn').waitFor();
-    for (const selector of clicks(move)) await mover.page.locator(selector).click();
-    seq += 1;
-    await waitForSeq(first, seq);
-    await waitForSeq(second, seq);
+    try {
+      await waitForSeq(mover, seq);
+      await mover.page.locator('[data-testid="game-status"].your-turn').waitFor();
+      for (const selector of clicks(move)) await mover.page.locator(selector).click();
+      seq += 1;
+      await waitForSeq(first, seq);
+      await waitForSeq(second, seq);
+    } catch (error) {
+      // Leave the evidence: what each page showed when the move got stuck.
+      await screenshot(first, `failed-move-${seq}-first`).catch(() => {});
+      await screenshot(second, `failed-move-${seq}-second`).catch(() => {});
+      throw error;
+    }
   }
 }
 

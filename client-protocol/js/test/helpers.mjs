@@ -72,8 +72,10 @@ const BIN = process.env.ROOKERY_BIN ?? join(REPO, "target/debug/rookery");
 
 /** Environment for a test node: short match interval, no auth rate limit in the way. */
 export function nodeEnv(extra = {}) {
+  // A single embedded node, whatever cluster settings the environment carries.
+  const { REDIS_URL: _redis, MONGODB_URI: _mongo, ...inherited } = process.env;
   return {
-    ...process.env,
+    ...inherited,
     ROOKERY_LOG_FORMAT: "json",
     ROOKERY_MATCH_INTERVAL_MS: "50",
     ROOKERY_LOGIN_PER_IP_PER_MIN: "100000",
