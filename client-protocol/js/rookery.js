@@ -445,7 +445,7 @@ export class RookeryClient {
     // Requests on the wire: the idempotent ones go again after the reconnect, the others fail.
     for (const [ref, pending] of this._pending) {
       if (pending.unsent) continue;
-      if (RESEND_AFTER_RECONNECT.has(pending.frame.type) && !pending.noResend) {
+      if (this._retryable(pending)) {
         pending.resend = true;
       } else {
         this._settle(ref, null, new RookeryError("disconnected", `connection lost (${code}) before the answer`, { ref }));
@@ -548,7 +548,15 @@ export class RookeryClient {
     if (type) this._emit(type, frame);
     const byRef = frame.ref ? this._pending.get(frame.ref) : null;
     if (byRef) {
-      if (type === "client/ERROR") {
+      if (type === "client/ERROR" && frame.code === "unavailable" && this._retryable(byRef)) {
+        // A dependency of the node is down: the same message (a move with the same seq) is
+        // safe to send again, after a backoff, until the request times out.
+        const delayMs = backoffDelay(byRef.retries, this.reconnectPolicy ?? {}, this._random);
+        byRef.retries += 1;
+        byRef.retryTimer = setTimeout(() => {
+          if (this._pending.get(frame.ref) === byRef) this._write(byRef.frame);
+        }, delayMs);
+      } else if (type === "client/ERROR") {
         this._settle(frame.ref, null, new RookeryError(frame.code, frame.message, { ref: frame.ref, frame }));
       } else if (!byRef.settle) {
         this._settle(frame.ref, frame, null);
@@ -559,11 +567,16 @@ export class RookeryClient {
     }
   }
 
+  _retryable(pending) {
+    return RESEND_AFTER_RECONNECT.has(pending.frame.type) && !pending.noResend;
+  }
+
   _settle(ref, frame, error) {
     const pending = this._pending.get(ref);
     if (!pending) return;
     this._pending.delete(ref);
     clearTimeout(pending.timer);
+    clearTimeout(pending.retryTimer);
     if (error) pending.reject(error);
     else pending.resolve(frame);
   }
@@ -721,7 +734,7 @@ export class RookeryClient {
     const ref = this._nextRef();
     const frame = { ...message, ref };
     return new Promise((resolve, reject) => {
-      const pending = { frame, resolve, reject, settle, unsent: false, resend: false, noResend: !resend };
+      const pending = { frame, resolve, reject, settle, unsent: false, resend: false, noResend: !resend, retries: 0 };
       pending.timer = setTimeout(() => {
         this._settle(ref, null, new RookeryError("timeout", `no answer to ${message.type} within ${timeoutMs} ms`, { ref }));
       }, timeoutMs);

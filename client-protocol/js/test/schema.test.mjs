@@ -102,6 +102,32 @@ test("a request with no answer times out", async () => {
   await assert.rejects(client.offerDraw("g1"), { code: "closed" });
 });
 
+test("a move refused as unavailable goes again, same seq and ref, until it is acknowledged", async () => {
+  const client = new RookeryClient({
+    baseUrl: "http://127.0.0.1:9",
+    token: "t",
+    WebSocket: FakeSocket,
+    reconnect: { initialDelayMs: 5, maxDelayMs: 20 },
+  });
+  await client.connect();
+  const socket = FakeSocket.last;
+  const ack = client.playerMove("g1", 3, "e2e4", { timeoutMs: 5_000 });
+  const frame = socket.sent.at(-1);
+  for (let attempt = 1; attempt <= 2; attempt += 1) {
+    socket.deliver({ type: "client/ERROR", code: "unavailable", message: "store down", ref: frame.ref });
+    for (let i = 0; i < 200 && socket.sent.length <= attempt; i += 1) await new Promise((r) => setTimeout(r, 5));
+    assert.deepEqual(socket.sent.at(-1), frame, `retry ${attempt}: the same frame`);
+  }
+  const update = { type: "client/UPDATE_GAME", ref: frame.ref, game: "g1", seq: 4, lastMove: "e2e4", position: "fen", clocks: { first: 0, second: 0, running: null }, toMove: "second", status: "playing", drawOffer: null };
+  socket.deliver(update);
+  assert.equal((await ack).seq, 4);
+  // Messages that are not safe to repeat are not retried.
+  const resign = client.concede("g1");
+  socket.deliver({ type: "client/ERROR", code: "unavailable", message: "store down", ref: socket.sent.at(-1).ref });
+  await assert.rejects(resign, { code: "unavailable" });
+  client.close();
+});
+
 test("rookery.d.ts holds exactly the types generated from the schema", () => {
   const dts = readFileSync(DTS_PATH, "utf8");
   assert.equal(currentSection(dts), generate(SCHEMA), "out of date: run `npm run gen-types` in client-protocol/js");
