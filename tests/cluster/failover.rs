@@ -17,14 +17,7 @@ async fn players_on_different_nodes_are_matched_and_their_rated_game_reaches_mon
     let (n1, n2) = (cluster.node("n1").await, cluster.node("n2").await);
     let (alice, bob) = (n1.register("alice").await, n2.register("bob").await);
     let mut duel = duel(&n1, alice, &n2, bob, tictactoe(true)).await;
-    for (seq, cell) in [0, 3, 1, 4, 2].into_iter().enumerate() {
-        let mover = if seq % 2 == 0 {
-            &mut duel.first
-        } else {
-            &mut duel.second
-        };
-        move_acked(mover, &duel.game, seq as u64, json!(cell)).await;
-    }
+    duel.play(&[0, 3, 1, 4, 2].map(|c| json!(c))).await;
     let over = duel.first.expect("client/GAME_OVER").await;
     assert_eq!(
         (over["result"].clone(), over["reason"].clone()),
@@ -72,16 +65,7 @@ async fn killing_the_node_that_owns_a_game_loses_no_acknowledged_move() {
         "the game lives where its queue lives"
     );
 
-    let mut acknowledged = Vec::new();
-    for (seq, column) in [3, 3, 4].into_iter().enumerate() {
-        let mover = if seq % 2 == 0 {
-            &mut duel.first
-        } else {
-            &mut duel.second
-        };
-        let ack = move_acked(mover, &duel.game, seq as u64, json!(column)).await;
-        acknowledged.push(ack["lastMove"].clone());
-    }
+    let mut acknowledged = duel.play(&[3, 3, 4].map(|c| json!(c))).await;
 
     n1.kill9();
     let killed = Instant::now();

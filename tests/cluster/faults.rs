@@ -46,14 +46,7 @@ async fn games_that_finish_while_mongodb_is_down_are_stored_once_it_returns() {
 
     let rated = json!({"game": "tictactoe", "clock": null, "rated": true});
     let mut duel = duel(&n1, alice.clone(), &n2, bob.clone(), rated).await;
-    for (seq, cell) in [0, 3, 1, 4, 2].into_iter().enumerate() {
-        let mover = if seq % 2 == 0 {
-            &mut duel.first
-        } else {
-            &mut duel.second
-        };
-        move_acked(mover, &duel.game, seq as u64, json!(cell)).await;
-    }
+    duel.play(&[0, 3, 1, 4, 2].map(|c| json!(c))).await;
     let over = duel.first.expect("client/GAME_OVER").await;
     let (status, ready) = n1.get("/readyz").await;
     assert_eq!(

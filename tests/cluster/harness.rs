@@ -253,6 +253,24 @@ pub struct Duel {
     pub a_is_first: bool,
 }
 
+impl Duel {
+    /// Plays `moves` alternately from seq 0 (first moves first), each acknowledged; returns
+    /// the acknowledged moves as the game recorded them.
+    pub async fn play(&mut self, moves: &[Value]) -> Vec<Value> {
+        let mut acknowledged = Vec::new();
+        for (seq, mv) in moves.iter().enumerate() {
+            let mover = if seq % 2 == 0 {
+                &mut self.first
+            } else {
+                &mut self.second
+            };
+            let ack = move_acked(mover, &self.game, seq as u64, mv.clone()).await;
+            acknowledged.push(ack["lastMove"].clone());
+        }
+        acknowledged
+    }
+}
+
 /// `a` (on `a_node`) queues first, so the queue and the game live on `a_node`; `b` joins
 /// from `b_node`; both accept and get ready.
 pub async fn duel(
