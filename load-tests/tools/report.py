@@ -204,6 +204,18 @@ def summarize(args, ph, nodes):
                 round(fig(p, "moves_per_sec") or 0), "/s", round(floor), None, e)
             row("Redis snapshot compare-and-set EVAL", "redis-benchmark", round(fig(e, "rps")), "/s", None, None, e)
             row("Redis PUBLISH", "redis-benchmark", round(fig(pub, "rps")), "/s", None, None, pub)
+        node_cpu = sum(v for l, v in (p.get("cpu_percent") or {}).items() if l.startswith("node") and v)
+        echo_cpu = (pf or {}).get("cpu_percent", {}).get("echo")
+        mps, fmps = fig(p, "moves_per_sec"), fig(pf, "moves_per_sec")
+        us = round(node_cpu / 100 / mps * 1e6, 1) if mps and node_cpu else None
+        fus = round(echo_cpu / 100 / fmps * 1e6, 1) if fmps and echo_cpu else None
+        row("server CPU per persisted move at the peak (all nodes)", "loadgen + /proc", us, "µs", fus, None, p)
+        if us:
+            row("moves/s one server core would persist (1 s / CPU per move)", "derived", round(1e6 / us), "/s",
+                round(1e6 / fus) if fus else None, ">= 20,000/s per node", p)
+        lg = fig(p, "loadgen_cpu_secs")
+        if lg:
+            row("load generator CPU during the peak (core 1, shared with Redis and FerretDB)", "loadgen", round(100 * lg / p["seconds"], 1), "%", None, None, p)
     if "half-node" in ph:
         h, hf = ph["half-node"], ph.get("half-floor")
         cross = args.scenario == "moves-cross"

@@ -65,6 +65,7 @@ struct Report {
     first_frame: Summary,
     held_secs: u64,
     errors: Vec<String>,
+    loadgen_cpu_secs: Option<f64>,
 }
 
 #[derive(Default)]
@@ -220,6 +221,7 @@ pub async fn run(args: HoldArgs) -> Result<(), String> {
         first_frame: counters.first_frame.lock().expect("poisoned").summary(),
         held_secs: args.hold_secs,
         errors: counters.errors.lock().expect("poisoned").clone(),
+        loadgen_cpu_secs: stats::own_cpu_secs(),
     };
     stats::report(&report, args.out.as_deref())
 }

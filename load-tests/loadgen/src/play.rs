@@ -52,7 +52,8 @@ pub struct PlayArgs {
     /// Play through the bare relay of `loadgen echo` (the transport floor).
     #[arg(long)]
     floor: bool,
-    /// Offsets the tables' time controls, so that runs against one cluster use fresh queues.
+    /// Offsets the tables' time controls (60 s + (base + table) s, at most 3 h), so that runs
+    /// against one cluster use fresh queues.
     #[arg(long, default_value_t = 0)]
     clock_base: u64,
     /// Allow targets that are not loopback addresses.
@@ -80,6 +81,7 @@ struct Report {
     tables_failed: usize,
     errors: BTreeMap<String, u64>,
     first_failures: Vec<String>,
+    loadgen_cpu_secs: Option<f64>,
 }
 
 struct Shared {
@@ -203,6 +205,7 @@ pub async fn run(args: PlayArgs) -> Result<(), String> {
         tables_failed: shared.tables_failed.load(Ordering::Relaxed),
         errors: shared.errors.lock().expect("poisoned").clone(),
         first_failures: shared.failures.lock().expect("poisoned").clone(),
+        loadgen_cpu_secs: stats::own_cpu_secs(),
     };
     stats::report(&report, args.out.as_deref())
 }
@@ -358,7 +361,7 @@ impl Table {
             let queue = QueueSpec {
                 game: GameKind::Connect4,
                 clock: Some(ClockSpec {
-                    initial_ms: 1_000_000 + (self.shared.clock_base + self.i as u64) * 1000,
+                    initial_ms: 60_000 + (self.shared.clock_base + self.i as u64) * 1000,
                     increment_ms: 0,
                 }),
                 rated: false,

@@ -71,3 +71,11 @@ pub fn report<T: Serialize>(report: &T, path: Option<&Path>) -> Result<(), Strin
     );
     Ok(())
 }
+
+/// CPU seconds (user + system) this process has used so far, from /proc/self/stat.
+pub fn own_cpu_secs() -> Option<f64> {
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
+    let ticks: f64 = fields.get(11)?.parse::<f64>().ok()? + fields.get(12)?.parse::<f64>().ok()?;
+    Some(ticks / 100.0)
+}
