@@ -192,16 +192,23 @@ impl Host for NodeHost {
 
     fn refuse(&self, envelope: Envelope, refusal: Refusal) {
         let Some(node) = self.node() else { return };
-        let (from, what) = match envelope {
-            Envelope::Game { game, command } => (command.from, format!("game {game}")),
-            Envelope::Queue { queue, command } => (Some(command.from), format!("queue {queue}")),
+        // What was not found: a game the client named (`no_such_game`), or a queue it could
+        // only have named through a field (`invalid_field`).
+        let (from, what, not_found) = match envelope {
+            Envelope::Game { game, command } => {
+                (command.from, format!("game {game}"), ErrorCode::NoSuchGame)
+            }
+            Envelope::Queue { queue, command } => (
+                Some(command.from),
+                format!("queue {queue}"),
+                ErrorCode::InvalidField,
+            ),
             Envelope::Session { .. } => return,
         };
         let Some(from) = from else { return };
-        let (code, message) = match (refusal, what.starts_with("game")) {
-            (Refusal::NotFound, true) => (ErrorCode::NoSuchGame, format!("no {what}")),
-            (Refusal::NotFound, false) => (ErrorCode::InvalidField, format!("no {what}")),
-            (Refusal::Unavailable, _) => (
+        let (code, message) = match refusal {
+            Refusal::NotFound => (not_found, format!("no {what}")),
+            Refusal::Unavailable => (
                 ErrorCode::Unavailable,
                 format!("{what} is unavailable, retry"),
             ),
