@@ -321,6 +321,11 @@ class Seat {
     if (this.timer) clearTimeout(this.timer);
     this.timer = setTimeout(() => {
       if (this.pending !== p || this.table.done) return;
+      // A move that was chosen but never sent (its think time ran over the drop) starts now.
+      if (!p.sentAt) {
+        p.sentAt = Date.now();
+        this.table.sentAt[p.seq] = p.sentAt;
+      }
       this.send({ type: 'game/PLAYER_MOVE', game: this.table.game, seq: p.seq, move: p.move, ref: `m${p.seq}` });
     }, delay);
   }
@@ -335,7 +340,7 @@ class Seat {
     if (u.seq > this.acked && u.lastMove !== null && u.lastMove !== undefined) {
       const moved = u.seq - 1;
       if (this.pending && this.pending.seq === moved) {
-        metrics.moveAck.add(now - this.pending.sentAt);
+        if (this.pending.sentAt) metrics.moveAck.add(now - this.pending.sentAt);
         metrics.movesAcked.add(1);
         if (this.lostAt !== null) {
           metrics.playableAgain.add(now - this.lostAt);

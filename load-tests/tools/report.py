@@ -47,7 +47,8 @@ def before(samples, label, start):
 
 
 def cpu_percent(samples, label, start, end):
-    w = window(samples, label, start, end)
+    b = before(samples, label, start)
+    w = ([b] if b else []) + window(samples, label, start, end)
     if len(w) < 2:
         return None
     return round(100 * (w[-1]["cpu_s"] - w[0]["cpu_s"]) / max(0.001, w[-1]["t"] - w[0]["t"]), 1)
@@ -109,7 +110,9 @@ def main():
         "date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "machine": machine(),
         "cluster": {"nodes": int(args.nodes), "build": args.profile or "release",
-                    "pinned": args.pin == "1", "target": args.target},
+                    "pinned": args.pin == "1", "target": args.target,
+                    # Node settings given to this run (the runner's own defaults are in its help).
+                    "settings": {k: v for k, v in sorted(os.environ.items()) if k.startswith("ROOKERY_")}},
         "phases": [],
     }
     kill = os.path.join(args.work, "kill.json")
@@ -137,8 +140,11 @@ def main():
             if not w:
                 continue
             peak = max(w, key=lambda s: s["rss_kb"])
+            # The plateau: the last sample with the most sockets (sessions for a node, fds otherwise).
+            plateau = max(reversed(w), key=lambda s: (s.get("sessions") or 0, s["fds"]))
             mem[l] = {"rss_kb_before": b["rss_kb"] if b else None, "rss_kb_peak": peak["rss_kb"],
-                      "sessions_at_peak": peak.get("sessions"), "fds_peak": max(s["fds"] for s in w)}
+                      "rss_kb_plateau": plateau["rss_kb"], "sessions_at_plateau": plateau.get("sessions"),
+                      "fds_at_plateau": plateau["fds"], "fds_peak": max(s["fds"] for s in w)}
         entry["memory"] = mem
         result["phases"].append(entry)
         by_name[p["name"]] = entry
@@ -162,7 +168,7 @@ def per_socket_kib(entry, label, opened):
     m = (entry or {}).get("memory", {}).get(label)
     if not m or not opened or m["rss_kb_before"] is None:
         return None
-    return round((m["rss_kb_peak"] - m["rss_kb_before"]) / opened, 2)
+    return round((m["rss_kb_plateau"] - m["rss_kb_before"]) / opened, 2)
 
 
 def ratio(a, b):
@@ -233,7 +239,8 @@ def summarize(args, ph, nodes):
                             ("resume_latency", "resume latency"), ("playable_again", "lost socket -> next move acknowledged"),
                             ("move_ack", "move acknowledged"), ("ws_connect", "socket -> first frame")):
             if name in f:
-                target = {"resume_latency": "p99 <= 50 ms", "playable_again": "<= 2 s after kill -9"}.get(name)
+                target = {("reconnect", "resume_latency"): "p99 <= 50 ms",
+                          ("failover", "playable_again"): "<= 2 s after kill -9"}.get((args.scenario, name))
                 row(f"{label} p99 (max {f[name]['max']})", "k6", f[name]["p(99)"], "ms", None, target, k6)
         for name in ("games_completed", "games_failed", "games_resumed", "lost_acked_moves", "sockets_opened",
                      "sockets_failed", "sockets_dropped"):
@@ -259,7 +266,8 @@ def markdown(r):
         f"# {r['scenario']}: {r['date']}",
         "",
         f"{c['nodes']} node(s), {c['build']} build, {'nodes pinned to core 0, load on core 1' if c['pinned'] else 'not pinned'}; "
-        f"commit {r['machine']['commit']}; {r['machine']['nproc']} x {r['machine']['cpu']}.",
+        f"commit {r['machine']['commit']}; {r['machine']['nproc']} x {r['machine']['cpu']}."
+        + (f" Settings: {' '.join(f'{k}={v}' for k, v in c['settings'].items())}." if c.get("settings") else ""),
         "",
         "| figure | tool | measured | floor | ratio | target | load avg before |",
         "|---|---|---|---|---|---|---|",
