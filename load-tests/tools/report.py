@@ -242,6 +242,12 @@ def summarize(args, ph, nodes):
                 target = {("reconnect", "resume_latency"): "p99 <= 50 ms",
                           ("failover", "playable_again"): "<= 2 s after kill -9"}.get((args.scenario, name))
                 row(f"{label} p99 (max {f[name]['max']})", "k6", f[name]["p(99)"], "ms", None, target, k6)
+        if args.scenario == "hold" and "sockets_opened" in f:
+            opened = f["sockets_opened"]["count"]
+            kib = [per_socket_kib(k6, l, opened) for l in nodes]
+            kib = [v for v in kib if v is not None]
+            if kib and len(nodes) == 1:
+                row("node RSS per held socket (k6 hold)", "k6 + /proc", kib[0], "KiB", None, "<= 8 KiB", k6)
         for name in ("games_completed", "games_failed", "games_resumed", "lost_acked_moves", "sockets_opened",
                      "sockets_failed", "sockets_dropped"):
             if name in f:
