@@ -82,7 +82,7 @@ pub struct Config {
 
     /// How long a node owns a game or queue without renewing (it renews every third of it).
     /// After a node dies, its games move elsewhere within about this long.
-    #[arg(long, env = "ROOKERY_LEASE_TTL_MS", default_value_t = 3_000)]
+    #[arg(long, env = "ROOKERY_LEASE_TTL_MS", default_value_t = 1_500)]
     pub lease_ttl_ms: u64,
 
     /// Log output format.

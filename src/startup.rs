@@ -189,19 +189,19 @@ async fn shared_secret(redis: &RedisCluster) -> Result<Vec<u8>, StartupError> {
     rand::rng().fill_bytes(&mut bytes);
     let candidate = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes);
     let key = redis.key("jwt-secret");
-    let mut conn = redis.conn().await.map_err(StartupError::Redis)?;
+    let mut conn = redis.conn();
     let redis_err =
         |e: redis::RedisError| StartupError::Redis(SaveError::Unavailable(e.to_string()));
     let _: bool = redis::cmd("SET")
         .arg(&key)
         .arg(&candidate)
         .arg("NX")
-        .query_async(&mut *conn)
+        .query_async(&mut conn)
         .await
         .map_err(redis_err)?;
     let secret: String = redis::cmd("GET")
         .arg(&key)
-        .query_async(&mut *conn)
+        .query_async(&mut conn)
         .await
         .map_err(redis_err)?;
     tracing::warn!("no ROOKERY_JWT_SECRET: nodes share a generated secret kept in Redis; set one in production");
@@ -282,6 +282,9 @@ impl Application {
         let server =
             HttpServer::new(move || App::new().app_data(data.clone()).configure(http::routes))
                 .workers(workers)
+                // Every frame is a whole message to send now: Nagle's algorithm would hold a
+                // small frame behind the peer's delayed ACK (~40 ms tails, see BENCHMARKS.md).
+                .tcp_nodelay(true)
                 .disable_signals()
                 .shutdown_timeout(config.shutdown_timeout_secs)
                 .listen(listener)

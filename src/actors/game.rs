@@ -991,7 +991,7 @@ impl Actor for GameActor {
 
     fn started(&mut self, ctx: &mut Self::Context) {
         metrics::gauge!(names::GAMES_LIVE).increment(1.0);
-        keep_lease(ctx, self.node.clone(), self.lease.clone());
+        keep_lease(ctx, &self.node, self.lease.clone());
         if let Some(finish) = &self.state.finish {
             if !finish.recorded {
                 if let Some(record) = self.state.record(&self.board) {

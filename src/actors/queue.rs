@@ -503,7 +503,7 @@ impl Actor for QueueActor {
     type Context = Context<Self>;
 
     fn started(&mut self, ctx: &mut Self::Context) {
-        keep_lease(ctx, self.node.clone(), self.lease.clone());
+        keep_lease(ctx, &self.node, self.lease.clone());
         let every = Duration::from_millis(self.node.config.match_interval_ms.max(10));
         ctx.run_interval(every, |_, ctx| ctx.notify(Tick));
     }

@@ -21,6 +21,15 @@ pub enum BusError {
 pub trait Bus: Send + Sync + 'static {
     /// Publishes to a channel; returns how many subscribers received it (0: nobody hosts it).
     async fn publish(&self, channel: &str, payload: Vec<u8>) -> Result<usize, BusError>;
+    /// Publishes several messages, in order (in one round trip where the bus allows): one
+    /// receiver count per message, in order.
+    async fn publish_many(&self, messages: Vec<(String, Vec<u8>)>) -> Result<Vec<usize>, BusError> {
+        let mut receivers = Vec::with_capacity(messages.len());
+        for (channel, payload) in messages {
+            receivers.push(self.publish(&channel, payload).await?);
+        }
+        Ok(receivers)
+    }
     /// Starts receiving a channel's messages on this node's incoming stream.
     async fn subscribe(&self, channel: &str) -> Result<(), BusError>;
     /// Stops receiving a channel.

@@ -53,11 +53,7 @@ impl RedisOutbox {
     /// One round: make sure the group exists, claim what dead consumers left, read new
     /// entries (blocking up to a second), record and acknowledge each.
     async fn round(&self, store: &Arc<dyn Store>, consumer: &str) -> Result<(), StoreError> {
-        let mut conn = self
-            .cluster
-            .conn()
-            .await
-            .map_err(|e| StoreError::Unavailable(e.to_string()))?;
+        let mut conn = self.cluster.conn();
         let fail = |e: redis::RedisError| StoreError::Unavailable(e.to_string());
         let created: redis::RedisResult<()> = redis::cmd("XGROUP")
             .arg("CREATE")
@@ -65,7 +61,7 @@ impl RedisOutbox {
             .arg(GROUP)
             .arg("0")
             .arg("MKSTREAM")
-            .query_async(&mut *conn)
+            .query_async(&mut conn)
             .await;
         if let Err(e) = created {
             if e.code() != Some("BUSYGROUP") {
@@ -82,7 +78,7 @@ impl RedisOutbox {
             .arg("STREAMS")
             .arg(&self.stream)
             .arg("0")
-            .query_async(&mut *conn)
+            .query_async(&mut conn)
             .await
             .map_err(fail)?;
         let mut entries = entries_of(mine);
@@ -94,7 +90,7 @@ impl RedisOutbox {
             .arg("0")
             .arg("COUNT")
             .arg(64)
-            .query_async(&mut *conn)
+            .query_async(&mut conn)
             .await
             .map_err(fail)?;
         entries.extend(claimed_entries(claimed));
@@ -132,16 +128,12 @@ impl RedisOutbox {
                     tracing::error!(entry = %id, error = %e, "undecodable outbox entry dropped")
                 }
             }
-            let mut conn = self
-                .cluster
-                .conn()
-                .await
-                .map_err(|e| StoreError::Unavailable(e.to_string()))?;
+            let mut conn = self.cluster.conn();
             redis::cmd("XACK")
                 .arg(&self.stream)
                 .arg(GROUP)
                 .arg(&id)
-                .query_async::<()>(&mut *conn)
+                .query_async::<()>(&mut conn)
                 .await
                 .map_err(fail)?;
         }
@@ -200,17 +192,13 @@ impl Outbox for RedisOutbox {
     async fn append(&self, game: &FinishedGame) -> Result<(), StoreError> {
         let payload =
             serde_json::to_vec(game).map_err(|e| StoreError::Unavailable(e.to_string()))?;
-        let mut conn = self
-            .cluster
-            .conn()
-            .await
-            .map_err(|e| StoreError::Unavailable(e.to_string()))?;
+        let mut conn = self.cluster.conn();
         redis::cmd("XADD")
             .arg(&self.stream)
             .arg("*")
             .arg("game")
             .arg(payload)
-            .query_async::<String>(&mut *conn)
+            .query_async::<String>(&mut conn)
             .await
             .map(|_| ())
             .map_err(|e| StoreError::Unavailable(e.to_string()))

@@ -1,12 +1,12 @@
 //! Redis implementations of the cluster seams: snapshots (compare-and-set by Lua), leases with
-//! fencing numbers, node heartbeats, and the bus over pub/sub. Commands go through a bb8 pool;
-//! the bus listens on a RESP3 connection manager that reconnects and resubscribes by itself.
+//! fencing numbers, node heartbeats, and the bus over pub/sub. Commands share one multiplexed
+//! connection (concurrent commands are pipelined on it, and it reconnects by itself); the bus
+//! listens on a RESP3 connection manager of its own that also resubscribes.
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use async_trait::async_trait;
-use bb8_redis::RedisConnectionManager;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use redis::{IntoConnectionInfo, ProtocolVersion, PushKind, Script, Value};
 use tokio::sync::mpsc;
@@ -49,6 +49,20 @@ if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[
 return 0
 "#;
 
+/// Renews many leases: KEYS the leases; ARGV[1] ttl ms, ARGV[1 + i] the holder of KEYS[i].
+/// One 1/0 per key, in order.
+const RENEW_MANY: &str = r#"
+local renewed = {}
+for i, key in ipairs(KEYS) do
+  if redis.call('GET', key) == ARGV[i + 1] then
+    renewed[i] = redis.call('PEXPIRE', key, ARGV[1])
+  else
+    renewed[i] = 0
+  end
+end
+return renewed
+"#;
+
 /// Deletes a lease still held as node|fence. KEYS[1] lease; ARGV holder.
 const RELEASE: &str = r#"
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
@@ -63,31 +77,37 @@ fn unavailable(e: impl std::fmt::Display) -> SaveError {
 pub struct RedisCluster {
     url: String,
     prefix: String,
-    pool: bb8::Pool<RedisConnectionManager>,
+    /// Every non-blocking command goes through this one connection, cloned per caller:
+    /// commands issued concurrently are written back to back and their replies matched in
+    /// order, so no connection is checked out (or pinged) per command.
+    commands: ConnectionManager,
     save: Script,
     acquire: Script,
     renew: Script,
+    renew_many: Script,
     release: Script,
 }
 
-type Pooled<'a> = bb8::PooledConnection<'a, RedisConnectionManager>;
-
 impl RedisCluster {
-    /// Builds the pool. Connections are made on demand, so a node starts while Redis is
-    /// down and reports it in `/readyz`.
+    /// Builds the shared connection lazily: it is made at the first command, so a node starts
+    /// while Redis is down and reports it in `/readyz`. Must run inside a tokio runtime.
     pub fn new(url: &str, prefix: &str) -> Result<Arc<Self>, SaveError> {
-        let manager = RedisConnectionManager::new(url).map_err(unavailable)?;
-        let pool = bb8::Pool::builder()
-            .max_size(32)
-            .connection_timeout(COMMAND_TIMEOUT)
-            .build_unchecked(manager);
+        let client = redis::Client::open(url).map_err(unavailable)?;
+        let config = ConnectionManagerConfig::new()
+            .set_connection_timeout(Some(COMMAND_TIMEOUT))
+            .set_response_timeout(Some(COMMAND_TIMEOUT))
+            .set_number_of_retries(2)
+            .set_max_delay(Duration::from_millis(500));
+        let commands =
+            ConnectionManager::new_lazy_with_config(client, config).map_err(unavailable)?;
         Ok(Arc::new(RedisCluster {
             url: url.to_owned(),
             prefix: prefix.to_owned(),
-            pool,
+            commands,
             save: Script::new(SAVE),
             acquire: Script::new(ACQUIRE),
             renew: Script::new(RENEW),
+            renew_many: Script::new(RENEW_MANY),
             release: Script::new(RELEASE),
         }))
     }
@@ -97,23 +117,27 @@ impl RedisCluster {
         format!("{}{name}", self.prefix)
     }
 
-    pub async fn conn(&self) -> Result<Pooled<'_>, SaveError> {
-        self.pool.get().await.map_err(unavailable)
+    /// The shared command connection (a cheap handle; never for blocking commands).
+    pub fn conn(&self) -> ConnectionManager {
+        self.commands.clone()
     }
 
     /// Runs a command with the command timeout.
     async fn run<T: redis::FromRedisValue>(&self, cmd: &redis::Cmd) -> Result<T, SaveError> {
-        let mut conn = self.conn().await?;
-        tokio::time::timeout(COMMAND_TIMEOUT, cmd.query_async::<T>(&mut *conn))
+        let mut conn = self.conn();
+        tokio::time::timeout(COMMAND_TIMEOUT, cmd.query_async::<T>(&mut conn))
             .await
             .map_err(|_| unavailable("redis command timed out"))?
             .map_err(unavailable)
     }
 
     /// Runs a pipeline with the command timeout.
-    async fn run_pipe(&self, pipe: &redis::Pipeline) -> Result<(), SaveError> {
-        let mut conn = self.conn().await?;
-        tokio::time::timeout(COMMAND_TIMEOUT, pipe.query_async::<()>(&mut *conn))
+    async fn run_pipe<T: redis::FromRedisValue>(
+        &self,
+        pipe: &redis::Pipeline,
+    ) -> Result<T, SaveError> {
+        let mut conn = self.conn();
+        tokio::time::timeout(COMMAND_TIMEOUT, pipe.query_async::<T>(&mut conn))
             .await
             .map_err(|_| unavailable("redis command timed out"))?
             .map_err(unavailable)
@@ -123,8 +147,8 @@ impl RedisCluster {
         &self,
         invocation: redis::ScriptInvocation<'_>,
     ) -> Result<T, SaveError> {
-        let mut conn = self.conn().await?;
-        tokio::time::timeout(COMMAND_TIMEOUT, invocation.invoke_async::<T>(&mut *conn))
+        let mut conn = self.conn();
+        tokio::time::timeout(COMMAND_TIMEOUT, invocation.invoke_async::<T>(&mut conn))
             .await
             .map_err(|_| unavailable("redis script timed out"))?
             .map_err(unavailable)
@@ -350,6 +374,26 @@ impl Leases for RedisCluster {
         Ok(renewed == 1)
     }
 
+    async fn renew_many(
+        &self,
+        leases: &[Lease],
+        node: &str,
+        ttl: Duration,
+    ) -> Result<Vec<bool>, SaveError> {
+        if leases.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut invocation = self.renew_many.prepare_invoke();
+        invocation.arg(ttl.as_millis() as u64);
+        for lease in leases {
+            invocation
+                .key(self.key(&format!("lease:{}", lease.key)))
+                .arg(holder(node, lease));
+        }
+        let renewed: Vec<i64> = self.invoke(invocation).await?;
+        Ok(renewed.into_iter().map(|n| n == 1).collect())
+    }
+
     async fn release(&self, lease: &Lease, node: &str) -> Result<(), SaveError> {
         let mut invocation = self.release.key(self.key(&format!("lease:{}", lease.key)));
         invocation.arg(holder(node, lease));
@@ -413,6 +457,18 @@ impl Bus for RedisBus {
         cmd.arg(self.cluster.key(channel)).arg(payload);
         let receivers: i64 = self.cluster.run(&cmd).await.map_err(bus_error)?;
         Ok(receivers.max(0) as usize)
+    }
+
+    /// One pipeline on the shared connection: the messages leave in order, back to back.
+    async fn publish_many(&self, messages: Vec<(String, Vec<u8>)>) -> Result<Vec<usize>, BusError> {
+        let mut pipe = redis::pipe();
+        for (channel, payload) in messages {
+            pipe.cmd("PUBLISH")
+                .arg(self.cluster.key(&channel))
+                .arg(payload);
+        }
+        let receivers: Vec<i64> = self.cluster.run_pipe(&pipe).await.map_err(bus_error)?;
+        Ok(receivers.into_iter().map(|n| n.max(0) as usize).collect())
     }
 
     async fn subscribe(&self, channel: &str) -> Result<(), BusError> {

@@ -19,11 +19,14 @@ use tokio::sync::mpsc;
 use super::bus::{Bus, Incoming};
 use super::snapshot::{Lease, Leases};
 use crate::actors::game::{GameActor, GameCommand};
+use crate::actors::lease::LeaseKeeper;
 use crate::actors::queue::{QueueActor, QueueCommand};
 use crate::domain::{GameId, QueueKey, SessionId};
 use crate::session::actor::{SessionActor, SessionEvent};
 use crate::telemetry::names;
 
+/// At most this many envelopes go to the bus in one round trip.
+const PUBLISH_BATCH: usize = 256;
 /// Messages for an actor another node owns are retried this often while its lease lives.
 const OWNED_ELSEWHERE_RETRY: Duration = Duration::from_millis(100);
 
@@ -148,6 +151,8 @@ struct Inner {
     runtime: tokio::runtime::Handle,
     /// How long a lease lives without renewal.
     lease_ttl: Duration,
+    /// Renews the leases of every game and queue hosted here.
+    keeper: Arc<LeaseKeeper>,
 }
 
 /// Cheap to clone; one per node.
@@ -168,11 +173,13 @@ impl Router {
         let (outgoing, outgoing_rx) = mpsc::unbounded_channel();
         let incoming = bus.take_incoming();
         let resubscriptions = bus.resubscriptions();
+        let keeper = LeaseKeeper::start(leases.clone(), node_id.clone(), lease_ttl);
         let router = Router {
             inner: Arc::new(Inner {
                 node_id,
                 bus,
                 leases,
+                keeper,
                 local: Mutex::new(HashMap::new()),
                 outgoing,
                 host: OnceLock::new(),
@@ -229,6 +236,10 @@ impl Router {
         self.inner.lease_ttl
     }
 
+    pub fn lease_keeper(&self) -> &LeaseKeeper {
+        &self.inner.keeper
+    }
+
     pub fn send_session(&self, session: &SessionId, event: SessionEvent) {
         self.deliver(Envelope::Session {
             session: session.clone(),
@@ -280,7 +291,9 @@ impl Router {
     }
 
     /// Makes a websocket session reachable here. A previous socket of the same session, on this
-    /// node or another, is told it was taken over by `connection`.
+    /// node or another, is told it was taken over by `connection`. The takeover notice and the
+    /// subscription go to Redis together (one round trip, not two): if the subscription lands
+    /// first, this socket hears its own notice, which names its connection and is ignored.
     pub async fn register_session(
         &self,
         session: &SessionId,
@@ -295,7 +308,6 @@ impl Router {
             session: session.clone(),
             event: takeover.clone(),
         };
-        self.publish(envelope).await;
         tracing::debug!(%session, connection, "registering session");
         let previous = {
             let mut local = self.inner.local.lock().expect("poisoned");
@@ -306,7 +318,8 @@ impl Router {
                 old.do_send(takeover);
             }
         }
-        if let Err(e) = self.inner.bus.subscribe(&key).await {
+        let (_, subscribed) = tokio::join!(self.publish(envelope), self.inner.bus.subscribe(&key));
+        if let Err(e) = subscribed {
             tracing::warn!(error = %e, channel = %key, "could not subscribe session channel");
         }
     }
@@ -337,6 +350,7 @@ impl Router {
     pub fn deactivated(&self, address: &Address, lease: &Lease) {
         let key = address.key();
         self.inner.local.lock().expect("poisoned").remove(&key);
+        self.inner.keeper.forget(lease);
         let inner = self.inner.clone();
         let lease = lease.clone();
         self.spawn(async move {
@@ -384,15 +398,21 @@ impl Router {
             .collect()
     }
 
-    /// Publishes one envelope; returns how many nodes received it (0 on bus failure).
-    async fn publish(&self, envelope: Envelope) -> usize {
-        let key = envelope.address().key();
-        let payload = match serde_json::to_vec(&envelope) {
-            Ok(p) => p,
+    /// The channel and bytes of an envelope on the bus.
+    fn encode(envelope: &Envelope) -> Option<(String, Vec<u8>)> {
+        match serde_json::to_vec(envelope) {
+            Ok(payload) => Some((envelope.address().key(), payload)),
             Err(e) => {
                 tracing::error!(error = %e, "unserialisable envelope");
-                return 0;
+                None
             }
+        }
+    }
+
+    /// Publishes one envelope; returns how many nodes received it (0 on bus failure).
+    async fn publish(&self, envelope: Envelope) -> usize {
+        let Some((key, payload)) = Self::encode(&envelope) else {
+            return 0;
         };
         match self.inner.bus.publish(&key, payload).await {
             Ok(n) => {
@@ -408,23 +428,47 @@ impl Router {
         }
     }
 
+    /// Sends remote envelopes in the order they were delivered. Whatever queued up while the
+    /// previous batch was on the wire goes out as the next batch, in one round trip (group
+    /// commit): under load a node's cross-node traffic costs a round trip per batch, not per
+    /// message, and a message never waits behind more than one batch.
     async fn publish_loop(self, mut outgoing: mpsc::UnboundedReceiver<Envelope>) {
-        while let Some(envelope) = outgoing.recv().await {
-            // It may have become local while it waited.
-            let Err(envelope) = self.try_local(envelope) else {
-                continue;
-            };
-            let envelope = *envelope;
-            if self.publish(envelope.clone()).await > 0 {
+        let mut batch = Vec::new();
+        while outgoing.recv_many(&mut batch, PUBLISH_BATCH).await > 0 {
+            let mut remote = Vec::with_capacity(batch.len());
+            let mut messages = Vec::with_capacity(batch.len());
+            for envelope in batch.drain(..) {
+                // It may have become local while it waited.
+                let Err(envelope) = self.try_local(envelope) else {
+                    continue;
+                };
+                if let Some(message) = Self::encode(&envelope) {
+                    messages.push(message);
+                    remote.push(*envelope);
+                }
+            }
+            if remote.is_empty() {
                 continue;
             }
-            match envelope {
-                Envelope::Session { session, event } => {
-                    tracing::debug!(%session, "session connected nowhere: updating its snapshot");
-                    let host = self.host().clone();
-                    self.spawn(async move { host.deliver_offline(session, event).await });
+            let receivers = match self.inner.bus.publish_many(messages).await {
+                Ok(receivers) => receivers,
+                Err(e) => {
+                    tracing::warn!(error = %e, messages = remote.len(), "bus publish failed");
+                    vec![0; remote.len()]
                 }
-                other => self.activate(other),
+            };
+            let delivered = receivers.iter().filter(|n| **n > 0).count();
+            metrics::counter!(names::BUS_PUBLISHED).increment(delivered as u64);
+            // Nobody received it (or the bus is down): the target is hosted nowhere.
+            for (envelope, _) in remote.into_iter().zip(receivers).filter(|(_, n)| *n == 0) {
+                match envelope {
+                    Envelope::Session { session, event } => {
+                        tracing::debug!(%session, "session connected nowhere: updating its snapshot");
+                        let host = self.host().clone();
+                        self.spawn(async move { host.deliver_offline(session, event).await });
+                    }
+                    other => self.activate(other),
+                }
             }
         }
     }

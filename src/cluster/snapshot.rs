@@ -71,6 +71,20 @@ pub trait Leases: Send + Sync + 'static {
     ) -> Result<Option<Lease>, SaveError>;
     /// Extends a held lease; false if it is no longer ours.
     async fn renew(&self, lease: &Lease, node: &str, ttl: Duration) -> Result<bool, SaveError>;
+    /// Extends many held leases at once (in one round trip where the store allows): one
+    /// answer per lease, in order.
+    async fn renew_many(
+        &self,
+        leases: &[Lease],
+        node: &str,
+        ttl: Duration,
+    ) -> Result<Vec<bool>, SaveError> {
+        let mut renewed = Vec::with_capacity(leases.len());
+        for lease in leases {
+            renewed.push(self.renew(lease, node, ttl).await?);
+        }
+        Ok(renewed)
+    }
     /// Gives a lease back (no-op if it is no longer ours).
     async fn release(&self, lease: &Lease, node: &str) -> Result<(), SaveError>;
 }

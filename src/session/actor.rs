@@ -221,9 +221,10 @@ impl SessionActor {
     fn push(&mut self, frame: ServerFrame, ctx: &mut Context<Self>) {
         if matches!(
             frame.message,
-            ServerMessage::Queued { .. } | ServerMessage::AlreadyInQueue { .. }
-        ) || matches!(&frame.message, ServerMessage::QueueLeft { .. })
-        {
+            ServerMessage::Queued { .. }
+                | ServerMessage::AlreadyInQueue { .. }
+                | ServerMessage::QueueLeft { .. }
+        ) {
             self.queue_pending = None;
         }
         let changed = match &mut self.identity {
@@ -257,11 +258,11 @@ impl SessionActor {
         );
     }
 
-    /// Becomes the player of `state`: registered on the router, so actors can reach it.
     /// Becomes the player of `state`: registers it on the router (so actors can reach it) and
     /// saves it, in ONE future, then runs `then`. One future matters: actix polls `ctx.wait`
     /// futures last-in first-out, so two waits queued by one handler would run in reverse and
-    /// `then` could speak for a session that is not yet reachable.
+    /// `then` could speak for a session that is not yet reachable. Registering and saving
+    /// touch different keys, so they run concurrently: one Redis round trip, not two.
     fn become_player(
         &mut self,
         state: SessionState,
@@ -276,8 +277,8 @@ impl SessionActor {
         let (id, addr, connection) = (state.id.clone(), ctx.address(), self.connection);
         self.identity = Identity::Player(Box::new(state.clone()));
         let register_and_save = async move {
-            router.register_session(&id, addr, connection).await;
-            sessions.save(&state).await
+            let register = router.register_session(&id, addr, connection);
+            tokio::join!(register, sessions.save(&state)).1
         };
         ctx.wait(
             register_and_save

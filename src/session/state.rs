@@ -44,6 +44,9 @@ impl SessionState {
 
     /// Applies a message sent to this session; true if the state changed.
     pub fn apply(&mut self, frame: &ServerFrame) -> bool {
+        if !Self::may_change(&frame.message) {
+            return false;
+        }
         let before = self.clone();
         match &frame.message {
             ServerMessage::Queued { queue, .. } => self.queue = Some(queue.clone()),
@@ -94,6 +97,21 @@ impl SessionState {
             self.updated_at = now_ms();
         }
         changed
+    }
+
+    /// Whether `apply` can change anything for this kind of message. Most frames a session
+    /// sees are game updates, which never do, so they skip the clone and compare.
+    fn may_change(message: &ServerMessage) -> bool {
+        matches!(
+            message,
+            ServerMessage::Queued { .. }
+                | ServerMessage::QueueLeft { .. }
+                | ServerMessage::ProposeMatchup { .. }
+                | ServerMessage::MatchupCancelled { .. }
+                | ServerMessage::StartGame(_)
+                | ServerMessage::ResumeGame(_)
+                | ServerMessage::GameOver { .. }
+        )
     }
 
     /// The `client/RESUME_SESSION` for this state.

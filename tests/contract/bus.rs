@@ -1,5 +1,6 @@
 //! The bus contract: a publish reaches every subscribed node and reports how many; nobody
-//! subscribed means 0; unsubscribing stops delivery.
+//! subscribed means 0; a batch arrives in order with one count per message; unsubscribing
+//! stops delivery.
 
 use std::time::Duration;
 
@@ -35,6 +36,21 @@ pub async fn contract(a: &dyn Bus, b: &dyn Bus, ns: &str) {
     assert_eq!(b.publish(&channel, b"both".to_vec()).await.unwrap(), 2);
     assert_eq!(next(&mut a_in).await.payload, b"both");
     assert_eq!(next(&mut b_in).await.payload, b"both");
+
+    let quiet = format!("{ns}:game:nobody");
+    let batch = (0..20)
+        .map(|i| {
+            let to = if i == 7 { &quiet } else { &channel };
+            (to.clone(), format!("m{i}").into_bytes())
+        })
+        .collect();
+    let receivers = a.publish_many(batch).await.unwrap();
+    let expected: Vec<usize> = (0..20).map(|i| if i == 7 { 0 } else { 2 }).collect();
+    assert_eq!(receivers, expected, "one count per message, in order");
+    for i in (0..20).filter(|i| *i != 7) {
+        assert_eq!(next(&mut a_in).await.payload, format!("m{i}").into_bytes());
+        assert_eq!(next(&mut b_in).await.payload, format!("m{i}").into_bytes());
+    }
 
     b.unsubscribe(&channel).await.unwrap();
     assert_eq!(a.publish(&channel, b"only a".to_vec()).await.unwrap(), 1);

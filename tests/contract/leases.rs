@@ -1,5 +1,5 @@
 //! The lease contract: one holder at a time, a larger fence at every acquisition, renewal
-//! and release only by the holder, expiry.
+//! (one at a time or in a batch) and release only by the holder, expiry.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -42,6 +42,24 @@ pub async fn contract(leases: Arc<dyn Leases>, ns: &str) {
     assert!(
         !leases.renew(&a, "node-a", ttl).await.unwrap(),
         "a's lease is gone"
+    );
+
+    // A batch renews what is still ours and answers, in order, for each lease.
+    let other = leases
+        .acquire(&format!("{ns}:game:other"), "node-b", ttl)
+        .await
+        .unwrap()
+        .expect("free lease");
+    assert_eq!(
+        leases
+            .renew_many(&[b.clone(), a.clone(), other.clone()], "node-b", ttl)
+            .await
+            .unwrap(),
+        vec![true, false, true]
+    );
+    assert_eq!(
+        leases.renew_many(&[], "node-b", ttl).await.unwrap(),
+        Vec::<bool>::new()
     );
 
     let short = format!("{ns}:queue:lease");
