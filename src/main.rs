@@ -3,6 +3,11 @@
 use clap::Parser;
 use rookery::{telemetry, Application, Config};
 
+/// glibc's allocator took about a fifth of a node's CPU under load (malloc, free and chunk
+/// consolidation in the profiles of BENCHMARKS.md); mimalloc's per-thread free lists cost less.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[actix_web::main]
 async fn main() -> std::process::ExitCode {
     let config = Config::parse();
