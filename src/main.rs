@@ -5,6 +5,8 @@ use rookery::{telemetry, Application, Config};
 
 /// glibc's allocator took about a fifth of a node's CPU under load (malloc, free and chunk
 /// consolidation in the profiles of BENCHMARKS.md); mimalloc's per-thread free lists cost less.
+/// Built without transparent huge pages (`no_thp`): with them an idle socket cost 8 KiB more
+/// resident memory.
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 

@@ -2,7 +2,7 @@
 //! implementations of every seam), binds the server, and runs it until told to stop. `main`
 //! and the tests both go through [`Application::build`], so tests exercise the real wiring.
 
-use std::net::TcpListener;
+use std::net::{SocketAddr, TcpListener};
 use std::path::Path;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
@@ -182,6 +182,20 @@ impl Seams {
     }
 }
 
+/// Connections the kernel queues before they are accepted. The standard library asks for 128,
+/// which a burst of connects overflows: the kernel drops the SYNs and clients retry a second
+/// later (measured in BENCHMARKS.md), so ask for as many as actix-web would.
+const LISTEN_BACKLOG: i32 = 2048;
+
+fn listen(addr: SocketAddr) -> std::io::Result<TcpListener> {
+    use socket2::{Domain, Socket, Type};
+    let socket = Socket::new(Domain::for_address(addr), Type::STREAM, None)?;
+    socket.set_reuse_address(true)?;
+    socket.bind(&addr.into())?;
+    socket.listen(LISTEN_BACKLOG)?;
+    Ok(socket.into())
+}
+
 /// Every node of a cluster must sign tokens alike: without a configured secret, the first
 /// node to start stores a random one in Redis and the others read it.
 async fn shared_secret(redis: &RedisCluster) -> Result<Vec<u8>, StartupError> {
@@ -264,7 +278,7 @@ impl Application {
         });
         spawn_heartbeat(seams.membership, node_id.clone());
 
-        let listener = TcpListener::bind(config.bind).map_err(|source| StartupError::Bind {
+        let listener = listen(config.bind).map_err(|source| StartupError::Bind {
             addr: config.bind.to_string(),
             source,
         })?;

@@ -197,6 +197,13 @@ def summarize(args, ph, nodes):
             "/s", round(fig(f, "connect_per_sec") or 0) or None, ">= 5,000/s", c)
         row("connect to SESSION_STARTED p99", "loadgen", fig(c, "first_frame", "p99_ms"), "ms",
             fig(f, "first_frame", "p99_ms"), None, c)
+    if "connect-node-registered" in ph:
+        c, f = ph["connect-node-registered"], ph.get("connect-floor")
+        row("new authenticated sockets per second, registered users (store read on connect)", "loadgen",
+            round(fig(c, "connect_per_sec") or 0), "/s", round(fig(f, "connect_per_sec") or 0) or None,
+            ">= 5,000/s", c)
+        row("connect to SESSION_STARTED p99, registered users", "loadgen", fig(c, "first_frame", "p99_ms"),
+            "ms", fig(f, "first_frame", "p99_ms"), None, c)
     if "peak-node" in ph:
         p, pf = ph["peak-node"], ph.get("peak-floor")
         cross = args.scenario == "moves-cross"

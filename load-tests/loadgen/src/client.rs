@@ -1,11 +1,11 @@
-//! The client side of the wire protocol: targets, guests over HTTP, websocket connections
+//! The client side of the wire protocol: targets, guests and accounts over HTTP, websocket connections
 //! from a chosen loopback source address, and frames as `client-protocol` types.
 
 use std::net::{IpAddr, SocketAddr};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-use client_protocol::http::AuthResponse;
+use client_protocol::http::{AuthResponse, Credentials};
 use client_protocol::{ClientFrame, ClientMessage, ServerFrame};
 use futures_util::SinkExt;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -102,10 +102,37 @@ async fn tcp(target: &Target, source: IpAddr) -> Result<TcpStream, String> {
 
 /// `POST /api/auth/guest`: a guest account, its token and a session.
 pub async fn guest(target: &Target, source: IpAddr) -> Result<AuthResponse, String> {
+    auth(target, source, "guest", "").await
+}
+
+/// `POST /api/auth/register`: a registered account (username and password), its token and
+/// a session.
+pub async fn register(
+    target: &Target,
+    source: IpAddr,
+    username: &str,
+    password: &str,
+) -> Result<AuthResponse, String> {
+    let body = serde_json::to_string(&Credentials {
+        username: username.to_owned(),
+        password: password.to_owned(),
+    })
+    .map_err(|e| e.to_string())?;
+    auth(target, source, "register", &body).await
+}
+
+/// One `POST /api/auth/<route>` with a JSON body (or none), over a connection of its own.
+async fn auth(
+    target: &Target,
+    source: IpAddr,
+    route: &str,
+    body: &str,
+) -> Result<AuthResponse, String> {
     let mut stream = tcp(target, source).await?;
     let request = format!(
-        "POST /api/auth/guest HTTP/1.1\r\nHost: {}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
-        target.addr
+        "POST /api/auth/{route} HTTP/1.1\r\nHost: {}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        target.addr,
+        body.len()
     );
     stream
         .write_all(request.as_bytes())
@@ -114,20 +141,20 @@ pub async fn guest(target: &Target, source: IpAddr) -> Result<AuthResponse, Stri
     let mut response = Vec::new();
     tokio::time::timeout(Duration::from_secs(10), stream.read_to_end(&mut response))
         .await
-        .map_err(|_| "guest: timed out".to_owned())?
+        .map_err(|_| format!("{route}: timed out"))?
         .map_err(|e| e.to_string())?;
     let text = String::from_utf8_lossy(&response);
     let (head, body) = text
         .split_once("\r\n\r\n")
-        .ok_or("guest: malformed HTTP response")?;
+        .ok_or_else(|| format!("{route}: malformed HTTP response"))?;
     if !head.starts_with("HTTP/1.1 200") {
         return Err(format!(
-            "guest: {} {}",
+            "{route}: {} {}",
             head.lines().next().unwrap_or(""),
             body.trim()
         ));
     }
-    serde_json::from_str(body).map_err(|e| format!("guest: {e}"))
+    serde_json::from_str(body).map_err(|e| format!("{route}: {e}"))
 }
 
 /// Opens a websocket to `target` at `path_and_query` from `source`.

@@ -33,9 +33,13 @@ pub struct HoldArgs {
     /// Seconds to hold the sockets once all are open (0: close at once).
     #[arg(long, default_value_t = 30)]
     hold_secs: u64,
-    /// Guest accounts the sockets share (each socket gets a session of its own).
+    /// Accounts the sockets share (each socket gets a session of its own).
     #[arg(long, default_value_t = 100)]
     users: usize,
+    /// Registered accounts instead of guests: a registered user's socket reads the account
+    /// store on connect (for the current rating), a guest's does not.
+    #[arg(long)]
+    registered: bool,
     /// Source addresses, comma-separated (127.0.0.1,127.0.0.2,... are all loopback).
     #[arg(long, default_value = "127.0.0.1")]
     sources: String,
@@ -56,6 +60,7 @@ struct Report {
     mode: &'static str,
     target: String,
     floor: bool,
+    registered: bool,
     requested: usize,
     opened: usize,
     failed: usize,
@@ -94,9 +99,21 @@ pub async fn run(args: HoldArgs) -> Result<(), String> {
     let sources = Arc::new(Sources::parse(&args.sources)?);
     let mut tokens = Vec::new();
     if !args.floor {
-        eprintln!("hold: creating {} guests", args.users.max(1));
-        for _ in 0..args.users.max(1) {
-            tokens.push(client::guest(&target, sources.next()).await?.token);
+        let kind = if args.registered {
+            "registered users"
+        } else {
+            "guests"
+        };
+        eprintln!("hold: creating {} {kind}", args.users.max(1));
+        let run = std::process::id();
+        for i in 0..args.users.max(1) {
+            let auth = if args.registered {
+                let name = format!("lg{run}x{i}");
+                client::register(&target, sources.next(), &name, "load-test-password").await?
+            } else {
+                client::guest(&target, sources.next()).await?
+            };
+            tokens.push(auth.token);
         }
     }
     let tokens = Arc::new(tokens);
@@ -212,6 +229,7 @@ pub async fn run(args: HoldArgs) -> Result<(), String> {
         mode: "hold",
         target: target.base.clone(),
         floor: args.floor,
+        registered: args.registered,
         requested: args.sockets,
         opened,
         failed: counters.failed.load(Ordering::Relaxed),
