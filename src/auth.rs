@@ -292,9 +292,15 @@ impl Accounts {
 
     /// The user a valid token names, as stored (a deleted user is refused).
     pub async fn user_from_token(&self, token: &str) -> Result<User, AuthError> {
+        let (id, _) = self.verify(token)?;
+        self.store.user_by_id(&id).await?.ok_or(AuthError::BadToken)
+    }
+
+    /// The user id and claims of a token whose signature and expiry are valid.
+    fn verify(&self, token: &str) -> Result<(UserId, Claims), AuthError> {
         let claims = self.tokens.verify(token)?;
         let id = UserId::parse(&claims.sub).ok_or(AuthError::BadToken)?;
-        self.store.user_by_id(&id).await?.ok_or(AuthError::BadToken)
+        Ok((id, claims))
     }
 
     /// Who a valid token names, for a socket that opens with it.
@@ -305,8 +311,7 @@ impl Accounts {
     /// rating, and refused if deleted; when the store is down the signature is proof enough
     /// and they play on (`user` None).
     pub async fn identify(&self, token: &str) -> Result<TokenHolder, AuthError> {
-        let claims = self.tokens.verify(token)?;
-        let id = UserId::parse(&claims.sub).ok_or(AuthError::BadToken)?;
+        let (id, claims) = self.verify(token)?;
         if claims.guest {
             return Ok(TokenHolder {
                 id,
