@@ -55,13 +55,20 @@ impl LeaseKeeper {
         keeper
     }
 
-    /// Renews `lease` until `forget`; `lost` hears `LeaseLost` if a renewal is refused.
+    /// Renews `lease` until `forget`; `lost` hears `LeaseLost` if a renewal is refused. An
+    /// older lease of the same key held here is superseded (this node took the key again, with
+    /// a new fence): its actor hears `LeaseLost` at once, as its own renewal would have told it.
     pub fn keep(&self, lease: Lease, lost: Recipient<LeaseLost>) {
         let key = lease.key.clone();
-        self.held
+        let superseded = self
+            .held
             .lock()
             .expect("poisoned")
             .insert(key, Held { lease, lost });
+        if let Some(old) = superseded {
+            tracing::info!(key = %old.lease.key, "lease taken again here: stopping the old actor");
+            old.lost.do_send(LeaseLost);
+        }
     }
 
     /// Stops renewing `lease` (a newer acquisition of the same key is left alone).

@@ -17,6 +17,8 @@ use super::snapshot::{Lease, Leases, SaveError, SnapshotStore, Stored};
 
 /// A Redis command may take this long before the caller hears `unavailable`.
 const COMMAND_TIMEOUT: Duration = Duration::from_secs(2);
+/// How long after its subscriptions start coming back a node resyncs its sessions.
+const RESYNC_AFTER_RESUBSCRIBE: Duration = Duration::from_millis(300);
 /// How often the bus subscriber pings Redis, so that a lost connection is noticed and rebuilt.
 const SUBSCRIBER_KEEPALIVE: Duration = Duration::from_secs(1);
 
@@ -221,10 +223,17 @@ impl RedisCluster {
             while let Some(push) = push_rx.recv().await {
                 match push.kind {
                     PushKind::Disconnection => disconnected = true,
-                    // The first confirmation after a disconnection: subscriptions are back.
+                    // The first confirmation after a disconnection: subscriptions are coming
+                    // back, one channel per command. The sessions resync a little later, once
+                    // the rest have landed too, or an update published to a channel not yet
+                    // restored would be missed after the resync.
                     PushKind::Subscribe if disconnected => {
                         disconnected = false;
-                        resubscribed.send_modify(|n| *n += 1);
+                        let resubscribed = resubscribed.clone();
+                        tokio::spawn(async move {
+                            tokio::time::sleep(RESYNC_AFTER_RESUBSCRIBE).await;
+                            resubscribed.send_modify(|n| *n += 1);
+                        });
                     }
                     PushKind::Message => {
                         let (Some(Value::BulkString(channel)), Some(Value::BulkString(payload))) =

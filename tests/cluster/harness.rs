@@ -216,7 +216,12 @@ pub async fn resumed(client: &mut Client) -> Value {
 }
 
 /// Sends a move and returns its acknowledgement, retrying on `unavailable` (a dependency or an
-/// owner is briefly away) the way a client should: same seq, same move.
+/// owner is briefly away) the way a client should: same seq, same move. An acknowledgement
+/// missed while this node's bus reconnected arrives as the resync's `client/RESUME_GAME`, with
+/// the move in its list; that is returned then. `stale_seq` is retried too: a node that was
+/// cut off from Redis can answer from its old state until its next lease renewal tells it the
+/// game moved on (ARCHITECTURE.md, Known limits); nothing is applied, and the retry reaches
+/// the owner.
 pub async fn move_acked(client: &mut Client, game: &str, seq: u64, mv: Value) -> Value {
     let deadline = Instant::now() + WAIT;
     loop {
@@ -224,6 +229,11 @@ pub async fn move_acked(client: &mut Client, game: &str, seq: u64, mv: Value) ->
         client.send(json!({"type": "game/PLAYER_MOVE", "game": game, "seq": seq, "move": mv, "ref": reference})).await;
         loop {
             let message = client.recv().await;
+            if message["type"] == "client/RESUME_GAME"
+                && message["moves"].get(seq as usize) == Some(&mv)
+            {
+                return message;
+            }
             if message["ref"] != reference.as_str() {
                 continue;
             }
@@ -231,9 +241,9 @@ pub async fn move_acked(client: &mut Client, game: &str, seq: u64, mv: Value) ->
                 assert_eq!(message["seq"], seq + 1, "{message}");
                 return message;
             }
-            assert_eq!(
-                message["code"], "unavailable",
-                "only `unavailable` is retried: {message}"
+            assert!(
+                message["code"] == "unavailable" || message["code"] == "stale_seq",
+                "only `unavailable` and `stale_seq` are retried: {message}"
             );
             break;
         }
