@@ -1016,27 +1016,6 @@ impl Handler<GameCommand> for GameActor {
     fn handle(&mut self, command: GameCommand, ctx: &mut Self::Context) {
         let _span = tracing::info_span!("game", game = %self.state.id).entered();
         let started = Instant::now();
-        // A player can only be ahead of this actor if another copy of the game, on a node
-        // that owned it meanwhile, applied a move this one has not seen (its state was loaded
-        // before that copy's last write). Start again from the store rather than answer from
-        // stale state: the sender retries and the next activation loads the latest snapshot.
-        if let (GameAction::Move { seq, .. }, Some(from)) = (&command.action, &command.from) {
-            if *seq as usize > self.state.moves.len() {
-                tracing::warn!(
-                    seq,
-                    known = self.state.moves.len(),
-                    "a player is ahead of this game's state: reloading"
-                );
-                let refusal =
-                    ServerMessage::error(ErrorCode::Unavailable, "the game is reloading, retry");
-                self.send(vec![self.out(
-                    &from.session,
-                    refusal,
-                    from.reference.clone(),
-                )]);
-                return ctx.stop();
-            }
-        }
         let is_move = matches!(command.action, GameAction::Move { .. });
         let requester = command.from.clone();
         let decision = self.decide(command, now_ms());
