@@ -45,12 +45,6 @@ redis.call('SET', KEYS[1], ARGV[1] .. '|' .. fence, 'PX', ARGV[2])
 return fence
 "#;
 
-/// Extends a lease still held as node|fence. KEYS[1] lease; ARGV holder, ttl ms.
-const RENEW: &str = r#"
-if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
-return 0
-"#;
-
 /// Renews many leases: KEYS the leases; ARGV[1] ttl ms, ARGV[1 + i] the holder of KEYS[i].
 /// One 1/0 per key, in order.
 const RENEW_MANY: &str = r#"
@@ -85,7 +79,6 @@ pub struct RedisCluster {
     commands: ConnectionManager,
     save: Script,
     acquire: Script,
-    renew: Script,
     renew_many: Script,
     release: Script,
 }
@@ -108,7 +101,6 @@ impl RedisCluster {
             commands,
             save: Script::new(SAVE),
             acquire: Script::new(ACQUIRE),
-            renew: Script::new(RENEW),
             renew_many: Script::new(RENEW_MANY),
             release: Script::new(RELEASE),
         }))
@@ -375,12 +367,10 @@ impl Leases for RedisCluster {
     }
 
     async fn renew(&self, lease: &Lease, node: &str, ttl: Duration) -> Result<bool, SaveError> {
-        let mut invocation = self.renew.key(self.key(&format!("lease:{}", lease.key)));
-        invocation
-            .arg(holder(node, lease))
-            .arg(ttl.as_millis() as u64);
-        let renewed: i64 = self.invoke(invocation).await?;
-        Ok(renewed == 1)
+        let renewed = self
+            .renew_many(std::slice::from_ref(lease), node, ttl)
+            .await?;
+        Ok(renewed.first().copied().unwrap_or(false))
     }
 
     async fn renew_many(
