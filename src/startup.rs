@@ -13,21 +13,27 @@ use actix_web::{dev::ServerHandle, web, App, HttpServer};
 use base64::Engine;
 use rand::RngCore;
 
-use crate::actors::lease::Passivate;
+use crate::actors::game::GameActor;
+use crate::actors::queue::QueueActor;
+use crate::actors::{register, Services};
 use crate::auth::{Accounts, Tokens};
 use crate::cluster::membership::{HEARTBEAT_EVERY, HEARTBEAT_TTL};
 use crate::cluster::memory::MemoryCluster;
 use crate::cluster::outbox::RedisOutbox;
 use crate::cluster::redis::RedisCluster;
-use crate::cluster::router::LocalActor;
-use crate::cluster::{Bus, Leases, Membership, Router, SaveError, SnapshotStore};
+use crate::cluster::{Bus, Leases, Membership, Registry, Router, SaveError, SnapshotStore};
 use crate::config::Config;
 use crate::http;
-use crate::node::{DirectOutbox, Node, NodeParts, Outbox};
-use crate::session::actor::Drain;
+use crate::messages::ActorKind;
+use crate::node::{Node, NodeInner};
+use crate::session::Sessions;
 use crate::store::mongo::MongoStore;
 use crate::store::sqlite::SqliteStore;
-use crate::store::Store;
+use crate::store::{DirectOutbox, Outbox, Store};
+
+/// How long a drain waits for the node's actors to hand back their leases, and then for its
+/// sockets to close, before it goes on regardless.
+const DRAIN_WAIT: Duration = Duration::from_secs(5);
 
 #[derive(Debug, thiserror::Error)]
 pub enum StartupError {
@@ -69,27 +75,30 @@ impl Shutdown {
     /// elsewhere (1012), leave the cluster, then stop the server.
     pub async fn trigger(&self) {
         self.node.draining.store(true, Ordering::SeqCst);
-        let actors = self.node.router.local_actors();
-        let sessions = self.node.router.local_sessions();
-        tracing::info!(actors = actors.len(), sockets = sessions.len(), "draining");
-        for actor in actors {
-            match actor {
-                LocalActor::Game(addr) => addr.do_send(Passivate),
-                LocalActor::Queue(addr) => addr.do_send(Passivate),
-                LocalActor::Session(_) => {}
-            }
-        }
-        // Give actors a moment to stop and release their leases, so that the reconnecting
-        // clients find them free elsewhere.
-        tokio::time::sleep(Duration::from_millis(300)).await;
-        for session in sessions {
-            session.do_send(Drain);
-        }
+        let router = &self.node.router;
+        let actors = router.passivate(false);
+        tracing::info!(actors, sockets = router.hosted_count(true), "draining");
+        // The reconnecting clients must find every game and queue free elsewhere: wait until
+        // each actor has finished its write in flight and released its lease.
+        wait_until("virtual actors stopped", || router.hosted_count(false) == 0).await;
+        router.passivate(true);
+        wait_until("sockets closed", || router.hosted_count(true) == 0).await;
         if let Err(e) = self.node.membership.leave(&self.node.id).await {
             tracing::debug!(error = %e, "could not leave the cluster cleanly");
         }
-        tokio::time::sleep(Duration::from_millis(200)).await;
         self.handle.stop(true).await;
+    }
+}
+
+/// Polls `done` until it holds, at most `DRAIN_WAIT`.
+async fn wait_until(what: &str, done: impl Fn() -> bool) {
+    let deadline = tokio::time::Instant::now() + DRAIN_WAIT;
+    while !done() {
+        if tokio::time::Instant::now() >= deadline {
+            tracing::warn!(what, "drain went on before this finished");
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
     }
 }
 
@@ -255,7 +264,30 @@ impl Application {
             (None, Some(redis)) => shared_secret(redis).await?,
             (None, None) => jwt_secret(&config)?,
         };
-        let router = Router::start(node_id.clone(), seams.bus, seams.leases, config.lease_ttl());
+        let config = Arc::new(config);
+        let arbiters = vec![Arbiter::new()];
+        let services = Services::new(
+            config.clone(),
+            seams.snapshots.clone(),
+            seams.outbox,
+            seams.store.clone(),
+            arbiters.iter().map(|a| a.handle()).collect(),
+        );
+        let sessions = Sessions::new(
+            seams.snapshots.clone(),
+            Duration::from_secs(config.session_ttl_secs),
+        );
+        // Every actor kind, once: what the router does with a message nobody hosts.
+        let registry = Registry::default().offline(ActorKind::Session, sessions.clone());
+        let registry = register::<GameActor>(registry, &services);
+        let registry = register::<QueueActor>(registry, &services);
+        let router = Router::start(
+            node_id.clone(),
+            seams.bus,
+            seams.leases,
+            config.lease_ttl(),
+            registry,
+        );
         let tokens = Tokens::new(&secret, Duration::from_secs(config.token_ttl_secs));
         let accounts = Accounts::new(
             seams.store.clone(),
@@ -263,18 +295,17 @@ impl Application {
             config.login_per_user_per_min,
             config.login_per_ip_per_min,
         );
-        let arbiters = vec![Arbiter::new()];
-        let node = Node::new(NodeParts {
+        let node = Node::new(NodeInner {
             id: node_id.clone(),
             config: config.clone(),
             router,
             snapshots: seams.snapshots,
-            outbox: seams.outbox,
             store: seams.store,
             accounts,
+            sessions,
             membership: seams.membership.clone(),
             mode: seams.mode,
-            arbiters: arbiters.iter().map(|a| a.handle()).collect(),
+            draining: false.into(),
         });
         spawn_heartbeat(seams.membership, node_id.clone());
 

@@ -1,19 +1,157 @@
 //! The virtual actors a node hosts on demand: one per live game and one per matchmaking
-//! queue. They never touch sockets or HTTP; they talk to players through the router.
+//! queue. They never touch sockets or HTTP; they talk to players through the router, and see
+//! only the narrow [`ActorEnv`] (config, router, snapshots, outbox, store).
+//!
+//! A virtual-actor kind implements [`VirtualActor`] in its own file and is registered once in
+//! `startup` with [`register`]; the router activates it through the generic [`Activation`].
 
 pub mod game;
-pub mod lease;
 pub mod queue;
 
-use serde::{Deserialize, Serialize};
+use std::marker::PhantomData;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
 
-use crate::domain::{SessionId, UserId};
+use actix::prelude::*;
+use async_trait::async_trait;
+use serde::de::DeserializeOwned;
 
-/// Who sent a command to an actor, and where its replies go.
-#[derive(Clone, Debug, Serialize, Deserialize)]
-pub struct Sender {
-    pub session: SessionId,
-    pub user: UserId,
-    /// The client message's `ref`, echoed by the reply.
-    pub reference: Option<String>,
+use crate::cluster::{
+    keep_lease, Activator, Lease, LeaseLost, Mailbox, Passivate, Registry, Router, SnapshotStore,
+};
+use crate::config::Config;
+use crate::messages::{Address, Deliverable, Refusal};
+use crate::store::{Outbox, Store};
+
+/// The services a virtual actor may use, whichever node it runs on.
+#[derive(Clone)]
+pub struct Services {
+    pub config: Arc<Config>,
+    pub snapshots: Arc<dyn SnapshotStore>,
+    pub outbox: Arc<dyn Outbox>,
+    pub store: Arc<dyn Store>,
+    arbiters: Arbiters,
+}
+
+impl Services {
+    /// `arbiters` host the actors, round-robin (kept off the HTTP workers' threads).
+    pub fn new(
+        config: Arc<Config>,
+        snapshots: Arc<dyn SnapshotStore>,
+        outbox: Arc<dyn Outbox>,
+        store: Arc<dyn Store>,
+        arbiters: Vec<ArbiterHandle>,
+    ) -> Services {
+        Services {
+            config,
+            snapshots,
+            outbox,
+            store,
+            arbiters: Arbiters(Arc::new((arbiters, AtomicUsize::new(0)))),
+        }
+    }
+}
+
+/// The environment one running actor holds: the services, and the router it talks through.
+#[derive(Clone)]
+pub struct ActorEnv {
+    pub services: Services,
+    pub router: Router,
+}
+
+impl std::ops::Deref for ActorEnv {
+    type Target = Services;
+    fn deref(&self) -> &Services {
+        &self.services
+    }
+}
+
+impl ActorEnv {
+    /// Keeps `lease` renewed for as long as the actor lives.
+    pub fn keep_lease<A>(&self, ctx: &mut Context<A>, lease: Lease)
+    where
+        A: Actor<Context = Context<A>> + Handler<LeaseLost>,
+    {
+        keep_lease(ctx, self.router.lease_keeper(), lease);
+    }
+}
+
+/// Arbiters for actors, handed out round-robin.
+#[derive(Clone)]
+struct Arbiters(Arc<(Vec<ArbiterHandle>, AtomicUsize)>);
+
+impl Arbiters {
+    fn next(&self) -> ArbiterHandle {
+        let (handles, next) = &*self.0;
+        handles[next.fetch_add(1, Ordering::Relaxed) % handles.len()].clone()
+    }
+}
+
+/// An actor addressed by id, activated on demand from its snapshot under a lease.
+pub trait VirtualActor:
+    Actor<Context = Context<Self>>
+    + Handler<Self::Command>
+    + Handler<Passivate>
+    + Handler<LeaseLost>
+    + Send
+{
+    /// What the actor takes out of envelopes; its kind is the actor's kind.
+    type Command: Deliverable;
+    /// Its snapshot, as stored under its address's key.
+    type Snapshot: DeserializeOwned;
+
+    /// Rebuilds the actor from its snapshot (None: nothing stored yet) under a fresh lease.
+    fn rebuild(
+        ctx: ActorEnv,
+        address: &Address,
+        lease: Lease,
+        snapshot: Option<Self::Snapshot>,
+    ) -> Result<Self, Refusal>;
+}
+
+/// Starts a `VirtualActor` kind on this node for the router.
+pub struct Activation<A> {
+    services: Services,
+    actor: PhantomData<fn() -> A>,
+}
+
+#[async_trait]
+impl<A: VirtualActor> Activator for Activation<A> {
+    async fn activate(
+        &self,
+        router: &Router,
+        address: &Address,
+        lease: Lease,
+    ) -> Result<Mailbox, Refusal> {
+        let stored = self
+            .services
+            .snapshots
+            .load(address.key())
+            .await
+            .map_err(|_| Refusal::Unavailable)?;
+        let snapshot = match stored {
+            Some(stored) => Some(serde_json::from_slice(&stored.data).map_err(|e| {
+                tracing::error!(%address, error = %e, "corrupt snapshot");
+                Refusal::NotFound
+            })?),
+            None => None,
+        };
+        let ctx = ActorEnv {
+            services: self.services.clone(),
+            router: router.clone(),
+        };
+        let actor = A::rebuild(ctx, address, lease, snapshot)?;
+        let addr = A::start_in_arbiter(&self.services.arbiters.next(), move |_| actor);
+        tracing::debug!(%address, "activated");
+        Ok(Mailbox::of::<A, A::Command>(&addr))
+    }
+}
+
+/// Registers virtual-actor kind `A`: one line per kind in the composition root.
+pub fn register<A: VirtualActor>(registry: Registry, services: &Services) -> Registry {
+    let activation = Activation::<A> {
+        services: services.clone(),
+        actor: PhantomData,
+    };
+    registry.activate(<A::Command as Deliverable>::KIND, activation)
 }

@@ -11,43 +11,18 @@ use actix::prelude::*;
 use client_protocol::*;
 use serde::{Deserialize, Serialize};
 
-use crate::actors::game::{GameAction, GameCommand, GameState, Seat};
-use crate::actors::lease::{keep_lease, LeaseLost, Passivate};
-use crate::actors::Sender;
-use crate::cluster::router::Address;
-use crate::cluster::{Lease, SaveError};
+use crate::actors::game::{GameState, Seat, LIVE_TTL};
+use crate::actors::{ActorEnv, Services, VirtualActor};
+use crate::cluster::{Lease, LeaseLost, Passivate, SaveError};
 use crate::domain::{now_ms, GameId, MatchupId, QueueKey, SessionId, UserId};
-use crate::node::Node;
-use crate::session::actor::SessionEvent;
+use crate::messages::{
+    Address, Envelope, GameAction, GameCommand, QueueAction, QueueCommand, Refusal, Sender, Ticket,
+};
 use crate::store::Glicko;
 use crate::telemetry::names;
 
 /// The rating window stops widening here.
 const MAX_WINDOW: u32 = 1000;
-
-// ---------------------------------------------------------------------------------------------
-// Messages
-
-/// A command for a queue (it may cross nodes).
-#[derive(Clone, Debug, Serialize, Deserialize, Message)]
-#[rtype(result = "()")]
-pub struct QueueCommand {
-    pub from: Sender,
-    pub action: QueueAction,
-}
-
-#[derive(Clone, Debug, Serialize, Deserialize)]
-pub enum QueueAction {
-    /// Join the queue (`client/QUEUED`, or `client/ALREADY_IN_QUEUE`).
-    Enqueue { ticket: Ticket },
-    /// Leave it (`client/QUEUE_LEFT` with reason `cancelled`); declines a pending matchup.
-    Leave,
-    /// Answer a proposed matchup.
-    Reply { matchup: String, accept: bool },
-    /// A queued player's session resumed: nothing to answer, but it wakes a queue whose
-    /// owner died, so that pairing goes on.
-    Resume,
-}
 
 /// Time to pair players and expire matchups.
 #[derive(Message)]
@@ -56,17 +31,6 @@ struct Tick;
 
 // ---------------------------------------------------------------------------------------------
 // State
-
-/// A waiting player.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct Ticket {
-    pub session: SessionId,
-    pub user_id: UserId,
-    pub name: String,
-    pub rating: i32,
-    pub guest: bool,
-    pub queued_at: u64,
-}
 
 /// Two players asked to accept each other.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -188,20 +152,39 @@ struct NewGame {
 }
 
 pub struct QueueActor {
-    node: Node,
+    ctx: ActorEnv,
     lease: Lease,
     state: QueueState,
 }
 
-impl QueueActor {
-    pub fn new(node: Node, lease: Lease, state: QueueState) -> Self {
-        QueueActor { node, lease, state }
-    }
+impl VirtualActor for QueueActor {
+    type Command = QueueCommand;
+    type Snapshot = QueueState;
 
+    /// A queue with no snapshot yet starts empty: any valid queue key names a queue.
+    fn rebuild(
+        ctx: ActorEnv,
+        address: &Address,
+        lease: Lease,
+        snapshot: Option<QueueState>,
+    ) -> Result<Self, Refusal> {
+        let state = match snapshot {
+            Some(state) => state,
+            None => {
+                let key = QueueKey::parse(address.key()).ok_or(Refusal::NotFound)?;
+                let spec = key.spec().ok_or(Refusal::NotFound)?;
+                QueueState::new(key, spec)
+            }
+        };
+        Ok(QueueActor { ctx, lease, state })
+    }
+}
+
+impl QueueActor {
     fn window(&self) -> Window {
         Window {
-            base: self.node.config.match_window,
-            growth_per_sec: self.node.config.match_window_growth_per_sec,
+            base: self.ctx.config.match_window,
+            growth_per_sec: self.ctx.config.match_window_growth_per_sec,
         }
     }
 
@@ -287,7 +270,7 @@ impl QueueActor {
                         queued_at: now,
                     };
                     outs.push(Self::out(&ticket.session, msg, from.reference.clone()));
-                    next.waiting.push(ticket);
+                    next.waiting.push(*ticket);
                 }
             }
             QueueAction::Leave => {
@@ -378,7 +361,7 @@ impl QueueActor {
                 None,
             ));
         }
-        let config = &self.node.config;
+        let config = &self.ctx.config;
         for matchup in next.pair(
             now,
             self.window(),
@@ -409,7 +392,7 @@ impl QueueActor {
             return self.send(outs);
         }
         next.rev = self.state.rev + 1;
-        let node = self.node.clone();
+        let services = self.ctx.services.clone();
         let lease = self.lease.clone();
         let spec = next.spec.clone();
         let data = serde_json::to_vec(&next).expect("queue state serialises");
@@ -417,12 +400,17 @@ impl QueueActor {
         let waiting = next.waiting.len() as u64;
         let write = async move {
             for game in &games {
-                create_game(&node, &spec, game).await?;
+                create_game(&services, &spec, game).await?;
             }
-            node.snapshots
+            services
+                .snapshots
                 .save(key.as_str(), data, lease.fence, next.rev, None)
                 .await?;
-            if let Err(e) = node.snapshots.set_queue_size(key.as_str(), waiting).await {
+            if let Err(e) = services
+                .snapshots
+                .set_queue_size(key.as_str(), waiting)
+                .await
+            {
                 tracing::debug!(error = %e, "queue size not published");
             }
             Ok::<_, SaveError>((next, games))
@@ -436,7 +424,7 @@ impl QueueActor {
                     for ticket in &game.tickets {
                         act.send(vec![act.left(ticket, QueueLeftReason::Matched, None)]);
                     }
-                    act.node.router.send_game(&game.id, GameCommand { from: None, action: GameAction::Start });
+                    act.ctx.router.send(Envelope::game(&game.id, GameCommand { from: None, action: GameAction::Start }));
                 }
             }
             Err(e) => {
@@ -450,21 +438,20 @@ impl QueueActor {
 
     fn send(&self, outs: Vec<Out>) {
         for out in outs {
-            self.node.router.send_session(
-                &out.to,
-                SessionEvent::Push {
-                    frame: Box::new(out.frame),
-                },
-            );
+            self.ctx.router.send(Envelope::push(&out.to, out.frame));
         }
     }
 }
 
 /// Writes a new game's first snapshot (fence 0: any owner's first write supersedes it).
-async fn create_game(node: &Node, spec: &QueueSpec, game: &NewGame) -> Result<(), SaveError> {
+async fn create_game(
+    services: &Services,
+    spec: &QueueSpec,
+    game: &NewGame,
+) -> Result<(), SaveError> {
     let mut seats = Vec::with_capacity(2);
     for ticket in &game.tickets {
-        let glicko = match node.store.user_by_id(&ticket.user_id).await {
+        let glicko = match services.store.user_by_id(&ticket.user_id).await {
             Ok(Some(user)) => user.glicko,
             // The store is down: rate from the ticket's rating with a fresh deviation.
             _ => Glicko {
@@ -484,18 +471,21 @@ async fn create_game(node: &Node, spec: &QueueSpec, game: &NewGame) -> Result<()
         seats.swap(0, 1);
     }
     let seats: [Seat; 2] = seats.try_into().expect("two tickets make two seats");
-    let mut state = GameState::new(game.id.clone(), spec.game, spec.clock, spec.rated, seats);
+    let now = now_ms();
+    let mut state = GameState::new(
+        game.id.clone(),
+        spec.game,
+        spec.clock,
+        spec.rated,
+        seats,
+        now,
+    );
     state.rev = 1;
     let data = serde_json::to_vec(&state).expect("game state serialises");
     let key = GameState::snapshot_key(&game.id);
-    node.snapshots
-        .save(
-            &key,
-            data,
-            0,
-            state.rev,
-            Some(Duration::from_secs(24 * 3600)),
-        )
+    services
+        .snapshots
+        .save(&key, data, 0, state.rev, Some(LIVE_TTL))
         .await
 }
 
@@ -503,15 +493,15 @@ impl Actor for QueueActor {
     type Context = Context<Self>;
 
     fn started(&mut self, ctx: &mut Self::Context) {
-        keep_lease(ctx, &self.node, self.lease.clone());
-        let every = Duration::from_millis(self.node.config.match_interval_ms.max(10));
+        self.ctx.keep_lease(ctx, self.lease.clone());
+        let every = Duration::from_millis(self.ctx.config.match_interval_ms.max(10));
         ctx.run_interval(every, |_, ctx| ctx.notify(Tick));
     }
 
     fn stopped(&mut self, _: &mut Self::Context) {
-        self.node
+        self.ctx
             .router
-            .deactivated(&Address::Queue(self.state.key.clone()), &self.lease);
+            .deactivated(&Address::queue(&self.state.key), &self.lease);
     }
 }
 

@@ -1,10 +1,12 @@
-//! The cluster seams: the bus, snapshots and leases as traits, with in-process implementations,
-//! and the router that delivers a message to an actor wherever it lives (or activates it here).
+//! The cluster seams: the bus, snapshots and leases as traits, with in-process and Redis
+//! implementations; the lease keeper; and the router that delivers a message to an actor
+//! wherever it lives (or activates it here).
 //!
 //! Actor code talks only to these traits; which implementation backs them (in-process for a
 //! single node, Redis for a cluster) is chosen once, in `startup`.
 
 pub mod bus;
+pub mod lease_keeper;
 pub mod membership;
 pub mod memory;
 pub mod outbox;
@@ -13,6 +15,7 @@ pub mod router;
 pub mod snapshot;
 
 pub use bus::{Bus, BusError, Incoming};
+pub use lease_keeper::{keep_lease, LeaseKeeper, LeaseLost};
 pub use membership::Membership;
-pub use router::{Address, Envelope, Router};
+pub use router::{Activator, Mailbox, Offline, Passivate, Registry, Router};
 pub use snapshot::{Lease, Leases, SaveError, SnapshotStore, Stored};

@@ -12,8 +12,7 @@ use redis::streams::{StreamReadOptions, StreamReadReply};
 use redis::Value;
 
 use super::redis::RedisCluster;
-use crate::node::Outbox;
-use crate::store::{FinishedGame, Store, StoreError};
+use crate::store::{FinishedGame, Outbox, Store, StoreError};
 use crate::telemetry::names;
 
 const GROUP: &str = "recorders";

@@ -2,27 +2,27 @@
 //!
 //! Local first: if this node hosts the target, the message goes straight to its mailbox.
 //! Otherwise it is published on the target's bus channel, in order, by one publisher task.
-//! If nobody received it, the target is active nowhere: a session is offline (the host folds
-//! the event into its snapshot), a game or queue is activated here, under a lease, from its
-//! snapshot (virtual actors, as in Orleans). Messages that arrive while an actor is being
-//! activated wait in its slot and are delivered in order once it runs.
+//! If nobody received it, the target is active nowhere: the kind's registered fallback takes
+//! it. A virtual actor kind (games, queues) is activated here, under a lease, from its snapshot
+//! (as in Orleans); a socket kind (sessions) is updated offline. Messages that arrive while an
+//! actor is being activated wait in its slot and are delivered in order once it runs.
+//!
+//! The router knows actor kinds only through the [`Registry`] it is started with and the
+//! [`Mailbox`] each actor hands it: it never names a concrete actor type.
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex, OnceLock};
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use actix::Addr;
+use actix::prelude::*;
 use async_trait::async_trait;
-use serde::{Deserialize, Serialize};
 use tokio::sync::mpsc;
 
 use super::bus::{Bus, Incoming};
+use super::lease_keeper::LeaseKeeper;
 use super::snapshot::{Lease, Leases};
-use crate::actors::game::{GameActor, GameCommand};
-use crate::actors::lease::LeaseKeeper;
-use crate::actors::queue::{QueueActor, QueueCommand};
-use crate::domain::{GameId, QueueKey, SessionId};
-use crate::session::actor::{SessionActor, SessionEvent};
+use crate::domain::SessionId;
+use crate::messages::{ActorKind, Address, Body, Deliverable, Envelope, Refusal, SessionEvent};
 use crate::telemetry::names;
 
 /// At most this many envelopes go to the bus in one round trip.
@@ -30,112 +30,100 @@ const PUBLISH_BATCH: usize = 256;
 /// Messages for an actor another node owns are retried this often while its lease lives.
 const OWNED_ELSEWHERE_RETRY: Duration = Duration::from_millis(100);
 
-/// Where a message goes.
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
-pub enum Address {
-    Session(SessionId),
-    Game(GameId),
-    Queue(QueueKey),
-}
+/// Sent to every actor of a draining node. A virtual actor stops, releasing its lease, so
+/// that another node takes over at the next message; a socket closes, telling its client to
+/// reconnect elsewhere.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct Passivate;
 
-impl Address {
-    /// The bus channel and snapshot/lease key of this address.
-    pub fn key(&self) -> String {
-        match self {
-            Address::Session(id) => format!("session:{id}"),
-            Address::Game(id) => format!("game:{id}"),
-            Address::Queue(key) => key.to_string(),
-        }
-    }
-}
-
-/// A message to one actor, as it travels between nodes.
-#[derive(Clone, Debug, Serialize, Deserialize)]
-pub enum Envelope {
-    Session {
-        session: SessionId,
-        event: SessionEvent,
-    },
-    Game {
-        game: GameId,
-        command: GameCommand,
-    },
-    Queue {
-        queue: QueueKey,
-        command: QueueCommand,
-    },
-}
-
-impl Envelope {
-    pub fn address(&self) -> Address {
-        match self {
-            Envelope::Session { session, .. } => Address::Session(session.clone()),
-            Envelope::Game { game, .. } => Address::Game(game.clone()),
-            Envelope::Queue { queue, .. } => Address::Queue(queue.clone()),
-        }
-    }
-}
-
-/// An actor hosted on this node.
+/// A local actor as the router holds it: where its messages go, and how to passivate it.
 #[derive(Clone)]
-pub enum LocalActor {
-    Session(Addr<SessionActor>),
-    Game(Addr<GameActor>),
-    Queue(Addr<QueueActor>),
+pub struct Mailbox {
+    deliver: Arc<dyn Fn(Body) -> Result<(), Body> + Send + Sync>,
+    passivate: Recipient<Passivate>,
 }
 
-impl LocalActor {
-    /// Hands the envelope to the actor, or gives it back if the actor has stopped.
-    fn deliver(&self, envelope: Envelope) -> Result<(), Box<Envelope>> {
-        match (self, envelope) {
-            (LocalActor::Session(addr), Envelope::Session { event, .. }) if addr.connected() => {
-                addr.do_send(event);
-                Ok(())
-            }
-            (LocalActor::Game(addr), Envelope::Game { command, .. }) if addr.connected() => {
-                addr.do_send(command);
-                Ok(())
-            }
-            (LocalActor::Queue(addr), Envelope::Queue { command, .. }) if addr.connected() => {
-                addr.do_send(command);
-                Ok(())
-            }
-            (_, envelope) => Err(Box::new(envelope)),
+impl Mailbox {
+    /// The mailbox of an actor that takes `M` out of envelopes.
+    pub fn of<A, M>(addr: &Addr<A>) -> Mailbox
+    where
+        A: Actor<Context = Context<A>> + Handler<M> + Handler<Passivate>,
+        M: Deliverable,
+    {
+        let recipient: Recipient<M> = addr.clone().recipient();
+        Mailbox {
+            deliver: Arc::new(move |body| {
+                if !recipient.connected() {
+                    return Err(body);
+                }
+                match M::from_body(body) {
+                    Ok(message) => {
+                        recipient.do_send(message);
+                        Ok(())
+                    }
+                    Err(body) => {
+                        tracing::error!(kind = ?body.kind(), "message for another kind of actor");
+                        Ok(())
+                    }
+                }
+            }),
+            passivate: addr.clone().recipient(),
         }
     }
 
-    fn same(&self, other: &LocalActor) -> bool {
-        match (self, other) {
-            (LocalActor::Session(a), LocalActor::Session(b)) => a == b,
-            (LocalActor::Game(a), LocalActor::Game(b)) => a == b,
-            (LocalActor::Queue(a), LocalActor::Queue(b)) => a == b,
-            _ => false,
-        }
+    /// Hands the body to the actor, or gives it back if the actor has stopped.
+    fn deliver(&self, body: Body) -> Result<(), Body> {
+        (self.deliver)(body)
     }
 }
 
-/// Why an activation produced no actor.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Refusal {
-    /// There is nothing to host (no snapshot of that game).
-    NotFound,
-    /// A dependency failed; the sender may retry.
-    Unavailable,
-}
-
-/// What the router needs from its node: starting actors, and reaching offline sessions.
+/// How one virtual-actor kind is started on this node.
 #[async_trait]
-pub trait Host: Send + Sync + 'static {
-    /// Starts the actor for `address` under `lease`, from its snapshot.
-    async fn activate(&self, address: &Address, lease: Lease) -> Result<LocalActor, Refusal>;
-    /// Tells the senders of `envelope` that it could not be delivered.
-    fn refuse(&self, envelope: Envelope, refusal: Refusal);
-    /// Applies an event for a session that no node hosts to its snapshot.
-    async fn deliver_offline(&self, session: SessionId, event: SessionEvent);
+pub trait Activator: Send + Sync + 'static {
+    /// Starts the actor for `address` under `lease`, from its snapshot. `router` is the
+    /// router the actor will talk through.
+    async fn activate(
+        &self,
+        router: &Router,
+        address: &Address,
+        lease: Lease,
+    ) -> Result<Mailbox, Refusal>;
+}
+
+/// What to do with a message for a socket kind's actor that is connected nowhere.
+#[async_trait]
+pub trait Offline: Send + Sync + 'static {
+    async fn deliver_offline(&self, envelope: Envelope);
+}
+
+/// What the router does, per actor kind, with a message nobody hosts.
+#[derive(Default)]
+pub struct Registry {
+    activators: HashMap<ActorKind, Arc<dyn Activator>>,
+    offline: HashMap<ActorKind, Arc<dyn Offline>>,
+}
+
+impl Registry {
+    /// `kind` is a virtual actor: activated here when nobody hosts it.
+    pub fn activate(mut self, kind: ActorKind, activator: impl Activator) -> Self {
+        self.activators.insert(kind, Arc::new(activator));
+        self
+    }
+
+    /// `kind` is a socket: its messages update its stored state while it is connected nowhere.
+    pub fn offline(mut self, kind: ActorKind, handler: impl Offline) -> Self {
+        self.offline.insert(kind, Arc::new(handler));
+        self
+    }
 }
 
 enum Slot {
-    Active(LocalActor),
+    /// `socket` is the connection id of a registered socket; None for a virtual actor.
+    Active {
+        mailbox: Mailbox,
+        socket: Option<u64>,
+    },
     Activating(Vec<Envelope>),
 }
 
@@ -143,15 +131,15 @@ struct Inner {
     node_id: String,
     bus: Arc<dyn Bus>,
     leases: Arc<dyn Leases>,
-    local: Mutex<HashMap<String, Slot>>,
+    registry: Registry,
+    local: Mutex<HashMap<Address, Slot>>,
     outgoing: mpsc::UnboundedSender<Envelope>,
-    host: OnceLock<Arc<dyn Host>>,
     /// The runtime the router started on: its background work runs there, whichever
     /// arbiter thread asks (an actor stopping during shutdown may have none of its own).
     runtime: tokio::runtime::Handle,
     /// How long a lease lives without renewal.
     lease_ttl: Duration,
-    /// Renews the leases of every game and queue hosted here.
+    /// Renews the leases of every virtual actor hosted here.
     keeper: Arc<LeaseKeeper>,
 }
 
@@ -163,12 +151,13 @@ pub struct Router {
 
 impl Router {
     /// Creates the router and starts its publisher and bus-listener tasks (on the current
-    /// tokio runtime). `attach_host` must be called before the first message.
+    /// tokio runtime).
     pub fn start(
         node_id: String,
         bus: Arc<dyn Bus>,
         leases: Arc<dyn Leases>,
         lease_ttl: Duration,
+        registry: Registry,
     ) -> Router {
         let (outgoing, outgoing_rx) = mpsc::unbounded_channel();
         let incoming = bus.take_incoming();
@@ -179,10 +168,10 @@ impl Router {
                 node_id,
                 bus,
                 leases,
+                registry,
                 keeper,
                 local: Mutex::new(HashMap::new()),
                 outgoing,
-                host: OnceLock::new(),
                 runtime: tokio::runtime::Handle::current(),
                 lease_ttl,
             }),
@@ -195,13 +184,13 @@ impl Router {
             let resync = router.clone();
             router.spawn(async move {
                 while resubscriptions.changed().await.is_ok() {
-                    let sessions = resync.local_sessions();
+                    let sockets = resync.mailboxes(true);
                     tracing::info!(
-                        sessions = sessions.len(),
+                        sessions = sockets.len(),
                         "bus resubscribed: resyncing sessions"
                     );
-                    for session in sessions {
-                        session.do_send(SessionEvent::Resync);
+                    for mailbox in sockets {
+                        let _ = mailbox.deliver(SessionEvent::Resync.into());
                     }
                 }
             });
@@ -213,23 +202,8 @@ impl Router {
         self.inner.runtime.spawn(task);
     }
 
-    pub fn attach_host(&self, host: Arc<dyn Host>) {
-        let _ = self.inner.host.set(host);
-    }
-
-    fn host(&self) -> &Arc<dyn Host> {
-        self.inner
-            .host
-            .get()
-            .expect("router used before its host was attached")
-    }
-
     pub fn node_id(&self) -> &str {
         &self.inner.node_id
-    }
-
-    pub fn leases(&self) -> &Arc<dyn Leases> {
-        &self.inner.leases
     }
 
     pub fn lease_ttl(&self) -> Duration {
@@ -240,30 +214,9 @@ impl Router {
         &self.inner.keeper
     }
 
-    pub fn send_session(&self, session: &SessionId, event: SessionEvent) {
-        self.deliver(Envelope::Session {
-            session: session.clone(),
-            event,
-        });
-    }
-
-    pub fn send_game(&self, game: &GameId, command: GameCommand) {
-        self.deliver(Envelope::Game {
-            game: game.clone(),
-            command,
-        });
-    }
-
-    pub fn send_queue(&self, queue: &QueueKey, command: QueueCommand) {
-        self.deliver(Envelope::Queue {
-            queue: queue.clone(),
-            command,
-        });
-    }
-
     /// Delivers locally when this node hosts the target, otherwise hands the envelope to the
     /// ordered publisher. Never blocks.
-    pub fn deliver(&self, envelope: Envelope) {
+    pub fn send(&self, envelope: Envelope) {
         if let Err(envelope) = self.try_local(envelope) {
             let _ = self.inner.outgoing.send(*envelope);
         }
@@ -271,19 +224,21 @@ impl Router {
 
     /// Local delivery; Err gives the envelope back when the target is not hosted here.
     fn try_local(&self, envelope: Envelope) -> Result<(), Box<Envelope>> {
-        let key = envelope.address().key();
         let mut local = self.inner.local.lock().expect("poisoned");
-        match local.get_mut(&key) {
+        match local.get_mut(&envelope.to) {
             Some(Slot::Activating(pending)) => {
                 pending.push(envelope);
                 Ok(())
             }
-            Some(Slot::Active(actor)) => match actor.deliver(envelope) {
+            Some(Slot::Active { mailbox, .. }) => match mailbox.deliver(envelope.body) {
                 Ok(()) => Ok(()),
-                Err(envelope) => {
-                    tracing::debug!(%key, "local actor gone");
-                    local.remove(&key);
-                    Err(envelope)
+                Err(body) => {
+                    tracing::debug!(key = %envelope.to, "local actor gone");
+                    local.remove(&envelope.to);
+                    Err(Box::new(Envelope {
+                        to: envelope.to,
+                        body,
+                    }))
                 }
             },
             None => Err(Box::new(envelope)),
@@ -294,45 +249,48 @@ impl Router {
     /// node or another, is told it was taken over by `connection`. The takeover notice and the
     /// subscription go to Redis together (one round trip, not two): if the subscription lands
     /// first, this socket hears its own notice, which names its connection and is ignored.
-    pub async fn register_session(
-        &self,
-        session: &SessionId,
-        addr: Addr<SessionActor>,
-        connection: u64,
-    ) {
-        let address = Address::Session(session.clone());
-        let key = address.key();
-        // Another node's socket for this session, if any, hands over first.
-        let takeover = SessionEvent::TakenOver { by: connection };
-        let envelope = Envelope::Session {
-            session: session.clone(),
-            event: takeover.clone(),
-        };
+    pub async fn register_socket(&self, session: &SessionId, mailbox: Mailbox, connection: u64) {
+        let address = Address::session(session);
+        let takeover = Envelope::session(session, SessionEvent::TakenOver { by: connection });
         tracing::debug!(%session, connection, "registering session");
         let previous = {
             let mut local = self.inner.local.lock().expect("poisoned");
-            local.insert(key.clone(), Slot::Active(LocalActor::Session(addr.clone())))
+            let slot = Slot::Active {
+                mailbox,
+                socket: Some(connection),
+            };
+            local.insert(address.clone(), slot)
         };
-        if let Some(Slot::Active(LocalActor::Session(old))) = previous {
-            if old != addr {
-                old.do_send(takeover);
+        if let Some(Slot::Active {
+            mailbox: old,
+            socket: Some(old_connection),
+        }) = previous
+        {
+            if old_connection != connection {
+                let _ = old.deliver(takeover.body.clone());
             }
         }
-        let (_, subscribed) = tokio::join!(self.publish(envelope), self.inner.bus.subscribe(&key));
+        let (_, subscribed) = tokio::join!(
+            self.publish(takeover),
+            self.inner.bus.subscribe(address.key())
+        );
         if let Err(e) = subscribed {
-            tracing::warn!(error = %e, channel = %key, "could not subscribe session channel");
+            tracing::warn!(error = %e, channel = %address, "could not subscribe session channel");
         }
     }
 
-    /// Removes a session actor, if it is still the one registered.
-    pub fn unregister_session(&self, session: &SessionId, addr: &Addr<SessionActor>) {
-        let key = Address::Session(session.clone()).key();
+    /// Removes a socket, if `connection` is still the one registered for its session.
+    pub fn unregister_socket(&self, session: &SessionId, connection: u64) {
+        let address = Address::session(session);
         let removed = {
             let mut local = self.inner.local.lock().expect("poisoned");
-            match local.get(&key) {
-                Some(Slot::Active(actor)) if actor.same(&LocalActor::Session(addr.clone())) => {
+            match local.get(&address) {
+                Some(Slot::Active {
+                    socket: Some(registered),
+                    ..
+                }) if *registered == connection => {
                     tracing::debug!(%session, "unregistering session");
-                    local.remove(&key);
+                    local.remove(&address);
                     true
                 }
                 _ => false,
@@ -341,67 +299,68 @@ impl Router {
         if removed {
             let bus = self.inner.bus.clone();
             self.spawn(async move {
-                let _ = bus.unsubscribe(&key).await;
+                let _ = bus.unsubscribe(address.key()).await;
             });
         }
     }
 
-    /// Called by a game or queue actor as it stops: frees its slot, channel and lease.
+    /// Called by a virtual actor as it stops: frees its slot, channel and lease.
     pub fn deactivated(&self, address: &Address, lease: &Lease) {
-        let key = address.key();
-        self.inner.local.lock().expect("poisoned").remove(&key);
+        self.inner.local.lock().expect("poisoned").remove(address);
         self.inner.keeper.forget(lease);
         let inner = self.inner.clone();
-        let lease = lease.clone();
+        let (key, lease) = (address.key().to_owned(), lease.clone());
         self.spawn(async move {
             let _ = inner.bus.unsubscribe(&key).await;
             let _ = inner.leases.release(&lease, &inner.node_id).await;
         });
     }
 
-    /// How many actors of each kind this node hosts: (sessions, games, queues).
-    pub fn hosted(&self) -> (usize, usize, usize) {
+    /// How many actors of each kind this node hosts (every kind listed, zeros included).
+    pub fn hosted(&self) -> BTreeMap<ActorKind, usize> {
+        let mut counts: BTreeMap<ActorKind, usize> =
+            ActorKind::ALL.iter().map(|k| (*k, 0)).collect();
         let local = self.inner.local.lock().expect("poisoned");
-        local
-            .values()
-            .fold((0, 0, 0), |(s, g, q), slot| match slot {
-                Slot::Active(LocalActor::Session(_)) => (s + 1, g, q),
-                Slot::Active(LocalActor::Game(_)) => (s, g + 1, q),
-                Slot::Active(LocalActor::Queue(_)) => (s, g, q + 1),
-                Slot::Activating(_) => (s, g, q),
-            })
+        for (address, slot) in local.iter() {
+            if let Slot::Active { .. } = slot {
+                *counts.entry(address.kind()).or_default() += 1;
+            }
+        }
+        counts
     }
 
-    /// Every game and queue actor hosted here (for draining).
-    pub fn local_actors(&self) -> Vec<LocalActor> {
+    /// How many virtual actors (`sockets` false) or sockets (true) this node hosts.
+    pub fn hosted_count(&self, sockets: bool) -> usize {
+        self.mailboxes(sockets).len()
+    }
+
+    fn mailboxes(&self, sockets: bool) -> Vec<Mailbox> {
         let local = self.inner.local.lock().expect("poisoned");
         local
             .values()
             .filter_map(|slot| match slot {
-                Slot::Active(actor @ (LocalActor::Game(_) | LocalActor::Queue(_))) => {
-                    Some(actor.clone())
+                Slot::Active { mailbox, socket } if socket.is_some() == sockets => {
+                    Some(mailbox.clone())
                 }
                 _ => None,
             })
             .collect()
     }
 
-    /// Every session socket hosted here (for draining).
-    pub fn local_sessions(&self) -> Vec<Addr<SessionActor>> {
-        let local = self.inner.local.lock().expect("poisoned");
-        local
-            .values()
-            .filter_map(|slot| match slot {
-                Slot::Active(LocalActor::Session(addr)) => Some(addr.clone()),
-                _ => None,
-            })
-            .collect()
+    /// Tells every virtual actor (`sockets` false) or socket (true) hosted here to passivate;
+    /// returns how many were told.
+    pub fn passivate(&self, sockets: bool) -> usize {
+        let mailboxes = self.mailboxes(sockets);
+        for mailbox in &mailboxes {
+            mailbox.passivate.do_send(Passivate);
+        }
+        mailboxes.len()
     }
 
     /// The channel and bytes of an envelope on the bus.
     fn encode(envelope: &Envelope) -> Option<(String, Vec<u8>)> {
         match serde_json::to_vec(envelope) {
-            Ok(payload) => Some((envelope.address().key(), payload)),
+            Ok(payload) => Some((envelope.to.key().to_owned(), payload)),
             Err(e) => {
                 tracing::error!(error = %e, "unserialisable envelope");
                 None
@@ -461,15 +420,30 @@ impl Router {
             metrics::counter!(names::BUS_PUBLISHED).increment(delivered as u64);
             // Nobody received it (or the bus is down): the target is hosted nowhere.
             for (envelope, _) in remote.into_iter().zip(receivers).filter(|(_, n)| *n == 0) {
-                match envelope {
-                    Envelope::Session { session, event } => {
-                        tracing::debug!(%session, "session connected nowhere: updating its snapshot");
-                        let host = self.host().clone();
-                        self.spawn(async move { host.deliver_offline(session, event).await });
-                    }
-                    other => self.activate(other),
-                }
+                self.absent(envelope);
             }
+        }
+    }
+
+    /// A message nobody received: its kind's fallback takes it.
+    fn absent(&self, envelope: Envelope) {
+        let kind = envelope.to.kind();
+        if let Some(offline) = self.inner.registry.offline.get(&kind) {
+            tracing::debug!(key = %envelope.to, "connected nowhere: updating its stored state");
+            let offline = offline.clone();
+            self.spawn(async move { offline.deliver_offline(envelope).await });
+        } else if self.inner.registry.activators.contains_key(&kind) {
+            self.activate(envelope);
+        } else {
+            tracing::error!(?kind, "no activator registered for this kind of actor");
+            self.refuse(envelope, Refusal::Unavailable);
+        }
+    }
+
+    /// Tells the sender of an undeliverable envelope, if it has one.
+    fn refuse(&self, envelope: Envelope, refusal: Refusal) {
+        if let Some(reply) = envelope.refusal(refusal) {
+            self.send(reply);
         }
     }
 
@@ -491,41 +465,44 @@ impl Router {
 
     /// Starts activating the envelope's target here, buffering the envelope in its slot.
     fn activate(&self, envelope: Envelope) {
-        let address = envelope.address();
-        let key = address.key();
+        let address = envelope.to.clone();
         {
             let mut local = self.inner.local.lock().expect("poisoned");
-            match local.get_mut(&key) {
+            match local.get_mut(&address) {
                 Some(Slot::Activating(pending)) => return pending.push(envelope),
-                Some(Slot::Active(_)) => {
+                Some(Slot::Active { .. }) => {
                     drop(local);
-                    return self.deliver(envelope);
+                    return self.send(envelope);
                 }
                 None => {
-                    local.insert(key.clone(), Slot::Activating(vec![envelope]));
+                    local.insert(address.clone(), Slot::Activating(vec![envelope]));
                 }
             }
         }
         let router = self.clone();
-        self.spawn(async move { router.run_activation(address, key).await });
+        self.spawn(async move { router.run_activation(address).await });
     }
 
-    async fn run_activation(self, address: Address, key: String) {
+    async fn run_activation(self, address: Address) {
         let inner = &self.inner;
+        let key = address.key();
+        let Some(activator) = inner.registry.activators.get(&address.kind()).cloned() else {
+            return;
+        };
         let started = tokio::time::Instant::now();
         let outcome = loop {
             match inner
                 .leases
-                .acquire(&key, &inner.node_id, inner.lease_ttl)
+                .acquire(key, &inner.node_id, inner.lease_ttl)
                 .await
             {
                 Ok(Some(lease)) => {
-                    if let Err(e) = inner.bus.subscribe(&key).await {
+                    if let Err(e) = inner.bus.subscribe(key).await {
                         tracing::warn!(error = %e, channel = %key, "subscribe failed during activation");
                     }
-                    let result = self.host().activate(&address, lease.clone()).await;
+                    let result = activator.activate(&self, &address, lease.clone()).await;
                     if result.is_err() {
-                        let _ = inner.bus.unsubscribe(&key).await;
+                        let _ = inner.bus.unsubscribe(key).await;
                         let _ = inner.leases.release(&lease, &inner.node_id).await;
                     }
                     break result;
@@ -533,7 +510,7 @@ impl Router {
                 // Another node owns it: hand it what waits here. If it does not answer (it
                 // died and its lease has yet to expire), keep the rest and try again.
                 Ok(None) => {
-                    if self.forward_pending(&key).await {
+                    if self.forward_pending(&address).await {
                         return;
                     }
                     if started.elapsed() > inner.lease_ttl * 2 {
@@ -549,31 +526,37 @@ impl Router {
         };
         let pending = {
             let mut local = inner.local.lock().expect("poisoned");
-            let pending = match local.remove(&key) {
+            let pending = match local.remove(&address) {
                 Some(Slot::Activating(pending)) => pending,
                 Some(active) => {
-                    local.insert(key.clone(), active);
+                    local.insert(address.clone(), active);
                     Vec::new()
                 }
                 None => Vec::new(),
             };
-            if let Ok(actor) = &outcome {
-                local.insert(key.clone(), Slot::Active(actor.clone()));
+            if let Ok(mailbox) = &outcome {
+                let slot = Slot::Active {
+                    mailbox: mailbox.clone(),
+                    socket: None,
+                };
+                local.insert(address.clone(), slot);
             }
             pending
         };
         match outcome {
-            Ok(actor) => {
-                metrics::counter!(names::ACTIVATIONS, "kind" => kind_label(&address)).increment(1);
+            Ok(mailbox) => {
+                metrics::counter!(names::ACTIVATIONS, "kind" => address.kind().prefix())
+                    .increment(1);
                 for envelope in pending {
-                    if let Err(envelope) = actor.deliver(envelope) {
-                        self.host().refuse(*envelope, Refusal::Unavailable);
+                    if let Err(body) = mailbox.deliver(envelope.body) {
+                        let to = envelope.to;
+                        self.refuse(Envelope { to, body }, Refusal::Unavailable);
                     }
                 }
             }
             Err(refusal) => {
                 for envelope in pending {
-                    self.host().refuse(envelope, refusal);
+                    self.refuse(envelope, refusal);
                 }
             }
         }
@@ -581,7 +564,7 @@ impl Router {
 
     /// Publishes what waits in an activating slot to the node that owns it. True when all of
     /// it was received (the slot is gone); false when something is still waiting.
-    async fn forward_pending(&self, key: &str) -> bool {
+    async fn forward_pending(&self, key: &Address) -> bool {
         let pending = match self.inner.local.lock().expect("poisoned").get_mut(key) {
             Some(Slot::Activating(pending)) => std::mem::take(pending),
             _ => return true,
@@ -606,13 +589,5 @@ impl Router {
             }
             _ => unanswered.is_empty(),
         }
-    }
-}
-
-fn kind_label(address: &Address) -> &'static str {
-    match address {
-        Address::Session(_) => "session",
-        Address::Game(_) => "game",
-        Address::Queue(_) => "queue",
     }
 }

@@ -106,6 +106,15 @@ impl Rules for Chess {
         side_of(self.board.side_to_move())
     }
 
+    fn parse_move(&self, mv: &Move) -> Result<Move, RuleError> {
+        match mv {
+            Move::Text(text) => {
+                parse_uci(text).map(|_| Move::Text(text.trim().to_ascii_lowercase()))
+            }
+            Move::Index(_) => Err(RuleError::Malformed(format!("{mv} is not UCI"))),
+        }
+    }
+
     fn apply(&mut self, mv: &Move) -> Result<Applied, RuleError> {
         if self.outcome.is_some() {
             return Err(RuleError::GameOver);

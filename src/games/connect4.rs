@@ -70,6 +70,10 @@ impl Rules for Connect4 {
         self.to_move
     }
 
+    fn parse_move(&self, mv: &Move) -> Result<Move, RuleError> {
+        parse_index(mv, COLS as u32).map(|n| Move::Index(n as u32))
+    }
+
     fn apply(&mut self, mv: &Move) -> Result<Applied, RuleError> {
         if self.outcome.is_some() {
             return Err(RuleError::GameOver);

@@ -63,6 +63,9 @@ pub struct Applied {
 pub trait Rules {
     /// Whose turn it is.
     fn to_move(&self) -> Side;
+    /// The canonical spelling of a well-formed move, without applying it: what a retry of an
+    /// applied move compares equal to, however the client spelled it. Legality is `apply`'s.
+    fn parse_move(&self, mv: &Move) -> Result<Move, RuleError>;
     /// Parse and apply a move for the side to move. On error the state is unchanged.
     fn apply(&mut self, mv: &Move) -> Result<Applied, RuleError>;
     /// The position as sent on the wire.
@@ -132,6 +135,10 @@ impl Board {
 impl Rules for Board {
     fn to_move(&self) -> Side {
         self.rules().to_move()
+    }
+
+    fn parse_move(&self, mv: &Move) -> Result<Move, RuleError> {
+        self.rules().parse_move(mv)
     }
 
     fn apply(&mut self, mv: &Move) -> Result<Applied, RuleError> {

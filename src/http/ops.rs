@@ -40,7 +40,12 @@ pub async fn readyz(node: NodeData) -> HttpResponse {
         Ok(Err(e)) => json!({ "ok": false, "error": e.to_string() }),
         Err(_) => json!({ "ok": false, "error": "timed out after 2 s" }),
     };
-    let (sessions, games, queues) = node.router.hosted();
+    let hosted: serde_json::Map<String, serde_json::Value> = node
+        .router
+        .hosted()
+        .into_iter()
+        .map(|(kind, n)| (format!("{}s", kind.prefix()), json!(n)))
+        .collect();
     let draining = node.is_draining();
     let ready = store_ok && snap_ok && !draining;
     let body = json!({
@@ -49,7 +54,7 @@ pub async fn readyz(node: NodeData) -> HttpResponse {
         "mode": node.mode,
         "draining": draining,
         "checks": { "store": store, "snapshots": snapshots, "peers": peers },
-        "hosted": { "sessions": sessions, "games": games, "queues": queues },
+        "hosted": hosted,
     });
     if ready {
         HttpResponse::Ok().json(body)

@@ -10,7 +10,8 @@ use tokio::sync::mpsc;
 use super::api::{bearer, SESSION_COOKIE};
 use super::error::HttpError;
 use super::NodeData;
-use crate::session::actor::{Opening, Outbound, SessionActor};
+use crate::session::actor::{Outbound, SessionActor};
+use crate::session::opening::Opening;
 
 /// Largest message the transport reassembles; past 16 KiB the session answers `bad_frame`,
 /// past this the connection is closed (1009).

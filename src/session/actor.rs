@@ -9,16 +9,18 @@ use std::time::{Duration, Instant};
 use actix::prelude::*;
 use actix_ws::{AggregatedMessage, CloseCode, CloseReason, ProtocolError};
 use client_protocol::*;
-use serde::{Deserialize, Serialize};
 use tokio::sync::mpsc;
 
 use super::frame::{self, RateLimiter, Verdict};
+use super::opening::Opening;
+use super::route::{route, AccountRequest, Route};
 use super::state::SessionState;
-use crate::actors::game::{GameAction, GameCommand};
-use crate::actors::queue::{QueueAction, QueueCommand, Ticket};
-use crate::actors::Sender;
-use crate::auth::{AuthError, Authenticated};
-use crate::domain::{now_ms, GameId, QueueKey, SessionId};
+use crate::auth::AuthError;
+use crate::cluster::{Mailbox, Passivate};
+use crate::domain::{QueueKey, SessionId};
+use crate::messages::{
+    Envelope, GameAction, GameCommand, QueueAction, QueueCommand, Sender, SessionEvent,
+};
 use crate::node::Node;
 use crate::telemetry::names;
 
@@ -27,28 +29,6 @@ const MISSED_HEARTBEATS: u32 = 3;
 /// Close code for a session resumed on another socket (application range 4000-4999).
 const TAKEN_OVER: u16 = 4001;
 
-// ---------------------------------------------------------------------------------------------
-// Messages
-
-/// Something for a session: a frame to push to its client, or a takeover (it may cross nodes).
-#[derive(Clone, Debug, Serialize, Deserialize, Message)]
-#[rtype(result = "()")]
-pub enum SessionEvent {
-    /// Send this frame to the client (the session state folds it first).
-    Push { frame: Box<ServerFrame> },
-    /// The same session connected on another socket (`by`, its connection id): close this
-    /// one, unless it is the one that connected.
-    TakenOver { by: u64 },
-    /// Messages for this session may have been missed (the bus reconnected): resend the live
-    /// game's state (`client/RESUME_GAME`).
-    Resync,
-}
-
-/// The node is draining: close with 1012 so the client reconnects elsewhere.
-#[derive(Message)]
-#[rtype(result = "()")]
-pub struct Drain;
-
 /// What the writer task sends on the socket.
 #[derive(Debug)]
 pub enum Outbound {
@@ -56,53 +36,6 @@ pub enum Outbound {
     Ping,
     Pong(actix_web::web::Bytes),
     Close(Option<CloseReason>),
-}
-
-/// How a connection begins, decided from its token and `?session=` before the actor starts.
-pub enum Opening {
-    /// No token, or a bad one (then the client is told `unauthenticated`).
-    Anonymous { bad_token: bool },
-    /// An existing session of this user.
-    Resumed(SessionState),
-    /// A fresh session for a valid token.
-    Started { state: SessionState, token: String },
-    /// The session belongs to someone else: refused, nothing revealed.
-    Refused,
-}
-
-impl Opening {
-    pub async fn negotiate(node: &Node, token: Option<&str>, session: Option<&str>) -> Opening {
-        let Some(token) = token else {
-            return Opening::Anonymous { bad_token: false };
-        };
-        let holder = match node.accounts.identify(token).await {
-            Ok(holder) => holder,
-            Err(_) => return Opening::Anonymous { bad_token: true },
-        };
-        if let Some(id) = session.and_then(SessionId::parse) {
-            if let Ok(Some(mut state)) = node.sessions.load(&id).await {
-                if state.user_id != holder.id {
-                    return Opening::Refused;
-                }
-                if let Some(user) = &holder.user {
-                    state.user.rating = user.glicko.display();
-                }
-                // A game that ended while the player was away is in their history, not here.
-                if let Some(game) = state.game.clone() {
-                    if !node.game_is_live(&game).await {
-                        state.game = None;
-                        state.side = None;
-                    }
-                }
-                return Opening::Resumed(state);
-            }
-        }
-        let state = SessionState::new(SessionId::generate(), holder.id.clone(), holder.view());
-        Opening::Started {
-            state,
-            token: token.to_owned(),
-        }
-    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -270,14 +203,15 @@ impl SessionActor {
         then: impl FnOnce(&mut Self, &mut Context<Self>) + 'static,
     ) {
         if let Identity::Player(old) = &self.identity {
-            self.node.router.unregister_session(&old.id, &ctx.address());
+            self.node.router.unregister_socket(&old.id, self.connection);
         }
         let router = self.node.router.clone();
         let sessions = self.node.sessions.clone();
-        let (id, addr, connection) = (state.id.clone(), ctx.address(), self.connection);
+        let mailbox = Mailbox::of::<Self, SessionEvent>(&ctx.address());
+        let (id, connection) = (state.id.clone(), self.connection);
         self.identity = Identity::Player(Box::new(state.clone()));
         let register_and_save = async move {
-            let register = router.register_session(&id, addr, connection);
+            let register = router.register_socket(&id, mailbox, connection);
             tokio::join!(register, sessions.save(&state)).1
         };
         ctx.wait(
@@ -317,64 +251,24 @@ impl SessionActor {
         };
         let namespace = message.type_name().split('/').next().unwrap_or("");
         metrics::counter!(names::FRAMES_IN, "namespace" => namespace.to_owned()).increment(1);
-        if self.state().is_none() && !message.allowed_anonymously() {
-            return self.error(
-                ErrorCode::Unauthenticated,
-                "log in first: server/LOGIN, server/REGISTER_USER or server/GUEST",
-                reference,
-                ctx,
-            );
-        }
         let span = match self.state() {
             Some(s) => tracing::info_span!("session", session = %s.id, user = %s.user_id),
             None => tracing::info_span!("session", session = "anonymous"),
         };
         let _entered = span.enter();
-        match message {
-            ClientMessage::RegisterUser { username, password } => {
-                let accounts = self.node.accounts.clone();
-                let peer = self.peer;
-                self.authenticate(
-                    async move { accounts.register(&username, &password, peer).await },
-                    reference,
-                    ctx,
-                )
-            }
-            ClientMessage::Login { username, password } => {
-                let accounts = self.node.accounts.clone();
-                let peer = self.peer;
-                self.authenticate(
-                    async move { accounts.login(&username, &password, peer).await },
-                    reference,
-                    ctx,
-                )
-            }
-            ClientMessage::Guest => {
-                let accounts = self.node.accounts.clone();
-                let peer = self.peer;
-                self.authenticate(async move { accounts.guest(peer).await }, reference, ctx)
-            }
-            ClientMessage::StartMatchmaking { queue } => {
-                self.start_matchmaking(queue, reference, ctx)
-            }
-            ClientMessage::CancelMatchmaking => self.cancel_matchmaking(reference, ctx),
-            ClientMessage::ReplyMatchup { matchup, accept } => {
-                self.reply_matchup(matchup, accept, reference, ctx)
-            }
-            ClientMessage::PlayerReady { game } => {
-                self.forward_to_game(&game, GameAction::Ready, reference, ctx)
-            }
-            ClientMessage::PlayerMove { game, seq, mv } => {
-                self.forward_to_game(&game, GameAction::Move { seq, mv }, reference, ctx)
-            }
-            ClientMessage::OfferDraw { game } => {
-                self.forward_to_game(&game, GameAction::OfferDraw, reference, ctx)
-            }
-            ClientMessage::DeclineDraw { game } => {
-                self.forward_to_game(&game, GameAction::DeclineDraw, reference, ctx)
-            }
-            ClientMessage::Concede { game } => {
-                self.forward_to_game(&game, GameAction::Concede, reference, ctx)
+        let decided = route(
+            message,
+            reference.clone(),
+            self.state(),
+            self.queue_pending.as_ref(),
+        );
+        match decided {
+            Route::Reply(message) => self.reply(message, reference, ctx),
+            Route::Authenticate(request) => self.authenticate(request, reference, ctx),
+            Route::Forward(envelope) => self.node.router.send(envelope),
+            Route::Enqueue { queue, envelope } => {
+                self.queue_pending = Some(queue);
+                self.node.router.send(envelope);
             }
         }
     }
@@ -382,10 +276,23 @@ impl SessionActor {
     /// Runs an account operation (the socket waits for it), then starts a fresh session.
     fn authenticate(
         &mut self,
-        operation: impl std::future::Future<Output = Result<Authenticated, AuthError>> + 'static,
+        request: AccountRequest,
         reference: Option<String>,
         ctx: &mut Context<Self>,
     ) {
+        let accounts = self.node.accounts.clone();
+        let peer = self.peer;
+        let operation = async move {
+            match request {
+                AccountRequest::Register { username, password } => {
+                    accounts.register(&username, &password, peer).await
+                }
+                AccountRequest::Login { username, password } => {
+                    accounts.login(&username, &password, peer).await
+                }
+                AccountRequest::Guest => accounts.guest(peer).await,
+            }
+        };
         ctx.wait(
             operation
                 .into_actor(self)
@@ -415,132 +322,12 @@ impl SessionActor {
         );
     }
 
-    fn start_matchmaking(
-        &mut self,
-        queue: QueueSpec,
-        reference: Option<String>,
-        ctx: &mut Context<Self>,
-    ) {
-        let Some(state) = self.state().cloned() else {
-            return;
-        };
-        let key = match QueueKey::from_spec(&queue) {
-            Ok(key) => key,
-            Err(message) => return self.error(ErrorCode::InvalidField, message, reference, ctx),
-        };
-        if queue.rated && state.user.guest {
-            return self.error(
-                ErrorCode::Forbidden,
-                "guests play unrated games only: register to play rated",
-                reference,
-                ctx,
-            );
-        }
-        if let Some(current) = state.queue.clone().or_else(|| self.queue_pending.clone()) {
-            return self.reply(
-                ServerMessage::AlreadyInQueue { queue: current },
-                reference,
-                ctx,
-            );
-        }
-        if let Some(game) = &state.game {
-            return self.error(
-                ErrorCode::AlreadyInGame,
-                format!("finish game {game} first"),
-                reference,
-                ctx,
-            );
-        }
-        self.queue_pending = Some(queue);
-        let ticket = Ticket {
-            session: state.id.clone(),
-            user_id: state.user_id.clone(),
-            name: state.user.name.clone(),
-            rating: state.user.rating,
-            guest: state.user.guest,
-            queued_at: now_ms(),
-        };
-        let from = self.sender(reference).expect("a player");
-        self.node.router.send_queue(
-            &key,
-            QueueCommand {
-                from,
-                action: QueueAction::Enqueue { ticket },
-            },
-        );
-    }
-
-    fn cancel_matchmaking(&mut self, reference: Option<String>, ctx: &mut Context<Self>) {
-        let Some(queue) = self
-            .state()
-            .and_then(|s| s.queue.clone())
-            .or_else(|| self.queue_pending.clone())
-        else {
-            return self.error(
-                ErrorCode::NotInQueue,
-                "you are not in a queue",
-                reference,
-                ctx,
-            );
-        };
-        let key = QueueKey::from_spec(&queue).expect("a queue we joined is valid");
-        let from = self.sender(reference).expect("a player");
-        self.node.router.send_queue(
-            &key,
-            QueueCommand {
-                from,
-                action: QueueAction::Leave,
-            },
-        );
-    }
-
-    fn reply_matchup(
-        &mut self,
-        matchup: String,
-        accept: bool,
-        reference: Option<String>,
-        ctx: &mut Context<Self>,
-    ) {
-        let Some(state) = self.state() else { return };
-        let pending = state.matchup_id.as_deref() == Some(matchup.as_str());
-        let (Some(queue), true) = (state.queue.clone(), pending) else {
-            return self.error(
-                ErrorCode::NoSuchMatchup,
-                format!("no pending matchup {matchup}"),
-                reference,
-                ctx,
-            );
-        };
-        let key = QueueKey::from_spec(&queue).expect("a queue we joined is valid");
-        let from = self.sender(reference).expect("a player");
-        self.node.router.send_queue(
-            &key,
-            QueueCommand {
-                from,
-                action: QueueAction::Reply { matchup, accept },
-            },
-        );
-    }
-
-    fn forward_to_game(
-        &mut self,
-        game: &str,
-        action: GameAction,
-        reference: Option<String>,
-        ctx: &mut Context<Self>,
-    ) {
-        let Some(id) = GameId::parse(game) else {
-            return self.error(
-                ErrorCode::NoSuchGame,
-                format!("no game {game:?}"),
-                reference,
-                ctx,
-            );
-        };
-        let from = self.sender(reference);
+    /// A command of this session's player for `game`, with no `ref`.
+    fn to_game(&self, game: &crate::domain::GameId, action: GameAction) {
+        let from = self.sender(None);
         self.node
             .router
-            .send_game(&id, GameCommand { from, action });
+            .send(Envelope::game(game, GameCommand { from, action }));
     }
 
     /// Sends what a new connection must hear first.
@@ -582,26 +369,17 @@ impl SessionActor {
                     act.reply(resume, None, ctx);
                     if let Some(queue) = queued.as_ref().and_then(|q| QueueKey::from_spec(q).ok()) {
                         let from = act.sender(None).expect("a player");
-                        act.node.router.send_queue(
-                            &queue,
-                            QueueCommand {
-                                from,
-                                action: QueueAction::Resume,
-                            },
-                        );
+                        let resume = QueueCommand {
+                            from,
+                            action: QueueAction::Resume,
+                        };
+                        act.node.router.send(Envelope::queue(&queue, resume));
                     }
                     if let Some(proposal) = matchup {
                         act.write(&proposal, ctx);
                     }
                     if let Some(game) = game {
-                        let from = act.sender(None);
-                        act.node.router.send_game(
-                            &game,
-                            GameCommand {
-                                from,
-                                action: GameAction::Join,
-                            },
-                        );
+                        act.to_game(&game, GameAction::Join);
                     }
                 });
             }
@@ -629,25 +407,14 @@ impl Actor for SessionActor {
         }
     }
 
-    fn stopped(&mut self, ctx: &mut Self::Context) {
+    fn stopped(&mut self, _: &mut Self::Context) {
         metrics::gauge!(names::SESSIONS).decrement(1.0);
         if let Identity::Player(state) = &self.identity {
             self.node
                 .router
-                .unregister_session(&state.id, &ctx.address());
-            if let (Some(game), false) = (&state.game, self.taken_over) {
-                let from = Some(Sender {
-                    session: state.id.clone(),
-                    user: state.user_id.clone(),
-                    reference: None,
-                });
-                self.node.router.send_game(
-                    game,
-                    GameCommand {
-                        from,
-                        action: GameAction::Leave,
-                    },
-                );
+                .unregister_socket(&state.id, self.connection);
+            if let (Some(game), false) = (state.game.clone(), self.taken_over) {
+                self.to_game(&game, GameAction::Leave);
             }
         }
     }
@@ -698,24 +465,18 @@ impl Handler<SessionEvent> for SessionActor {
             SessionEvent::TakenOver { .. } => {}
             SessionEvent::Resync => {
                 if let Some(game) = self.state().and_then(|s| s.game.clone()) {
-                    let from = self.sender(None);
-                    self.node.router.send_game(
-                        &game,
-                        GameCommand {
-                            from,
-                            action: GameAction::Join,
-                        },
-                    );
+                    self.to_game(&game, GameAction::Join);
                 }
             }
         }
     }
 }
 
-impl Handler<Drain> for SessionActor {
+/// The node is draining: close with 1012 so the client reconnects elsewhere.
+impl Handler<Passivate> for SessionActor {
     type Result = ();
 
-    fn handle(&mut self, _: Drain, ctx: &mut Self::Context) {
+    fn handle(&mut self, _: Passivate, ctx: &mut Self::Context) {
         self.close(
             CloseCode::Restart,
             "node restarting: reconnect and resume",

@@ -5,11 +5,13 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use async_trait::async_trait;
 use client_protocol::{QueueSpec, ServerFrame, ServerMessage, Side, UserView};
 use serde::{Deserialize, Serialize};
 
-use crate::cluster::{SaveError, SnapshotStore};
+use crate::cluster::{Offline, SaveError, SnapshotStore};
 use crate::domain::{now_ms, GameId, SessionId, UserId};
+use crate::messages::{Address, Body, Envelope, SessionEvent};
 
 /// What a session remembers between connections.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -138,19 +140,15 @@ impl Sessions {
         Sessions { snapshots, ttl }
     }
 
-    fn key(id: &SessionId) -> String {
-        format!("session:{id}")
-    }
-
     pub async fn load(&self, id: &SessionId) -> Result<Option<SessionState>, SaveError> {
-        let stored = self.snapshots.load(&Self::key(id)).await?;
+        let stored = self.snapshots.load(Address::session(id).key()).await?;
         Ok(stored.and_then(|s| serde_json::from_slice(&s.data).ok()))
     }
 
     pub async fn save(&self, state: &SessionState) -> Result<(), SaveError> {
         let data = serde_json::to_vec(state).expect("session state serialises");
         self.snapshots
-            .put(&Self::key(&state.id), data, self.ttl)
+            .put(Address::session(&state.id).key(), data, self.ttl)
             .await
     }
 
@@ -166,5 +164,21 @@ impl Sessions {
             }
         }
         Ok(())
+    }
+}
+
+/// A session connected nowhere: the frames sent to it update its snapshot, so the player finds
+/// them folded in on resuming.
+#[async_trait]
+impl Offline for Sessions {
+    async fn deliver_offline(&self, envelope: Envelope) {
+        let (Some(id), Body::Session(SessionEvent::Push { frame })) =
+            (SessionId::parse(envelope.to.id()), &envelope.body)
+        else {
+            return;
+        };
+        if let Err(e) = self.apply_offline(&id, frame).await {
+            tracing::warn!(session = %id, error = %e, "offline session update failed");
+        }
     }
 }

@@ -2,6 +2,7 @@
 //! default (`sqlite`), MongoDB in a cluster. Actor and HTTP code see only the [`Store`] trait.
 
 pub mod mongo;
+pub mod outbox;
 pub mod rating;
 pub mod sqlite;
 
@@ -11,6 +12,7 @@ use client_protocol::UserView;
 use serde::{Deserialize, Serialize};
 
 use crate::domain::UserId;
+pub use outbox::{DirectOutbox, Outbox};
 pub use rating::Glicko;
 
 /// An account as the store keeps it.

@@ -11,19 +11,12 @@ use std::time::Duration;
 
 use actix::prelude::*;
 
-use crate::cluster::{Lease, Leases};
-use crate::node::Node;
+use super::snapshot::{Lease, Leases};
 
 /// Sent to an actor whose lease could not be renewed.
 #[derive(Message)]
 #[rtype(result = "()")]
 pub struct LeaseLost;
-
-/// Sent to every game and queue actor of a draining node: stop now, releasing the lease, so
-/// that another node can take over at the next message.
-#[derive(Message)]
-#[rtype(result = "()")]
-pub struct Passivate;
 
 /// At most this many leases go in one renewal call, so one call stays short for Redis.
 const BATCH: usize = 512;
@@ -127,11 +120,9 @@ async fn renew_loop(keeper: Weak<LeaseKeeper>, every: Duration) {
 
 /// Keeps `lease` renewed for as long as the actor lives (the router forgets it when the actor
 /// reports itself deactivated).
-pub fn keep_lease<A>(ctx: &mut Context<A>, node: &Node, lease: Lease)
+pub fn keep_lease<A>(ctx: &mut Context<A>, keeper: &LeaseKeeper, lease: Lease)
 where
     A: Actor<Context = Context<A>> + Handler<LeaseLost>,
 {
-    node.router
-        .lease_keeper()
-        .keep(lease, ctx.address().recipient());
+    keeper.keep(lease, ctx.address().recipient());
 }

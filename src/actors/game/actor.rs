@@ -1,0 +1,290 @@
+//! The game actor: one per live game, a thin shell around the pure decisions (`decide.rs`).
+//! It commits each decision's new state by a fenced snapshot write before any reply is sent,
+//! runs the game's one timer, and hands a finished game to the outbox.
+//!
+//! Every command is decided synchronously against the current state; a decision that changes
+//! state is committed with `ctx.wait`, so the next command waits for the write (a second move
+//! can never overtake the first). Only then are replies sent.
+//!
+//! Clock rule: remaining times are stored with the instant the running clock started. When a
+//! game is rebuilt on another node, the time since its last snapshot write is not charged to
+//! the player to move: the clock restarts from the moment of rebuild.
+
+use std::time::{Duration, Instant};
+
+use actix::prelude::*;
+use client_protocol::*;
+
+use super::decide::{self, Decision, Limits, Out};
+use super::state::GameState;
+use crate::actors::{ActorEnv, VirtualActor};
+use crate::cluster::{Lease, LeaseLost, Passivate, SaveError};
+use crate::domain::now_ms;
+use crate::games::Board;
+use crate::messages::{Address, Envelope, GameAction, GameCommand, Refusal, Sender};
+use crate::store::FinishedGame;
+use crate::telemetry::names;
+
+/// A finished game stays active this long for late messages, then stops.
+const LINGER: Duration = Duration::from_secs(30);
+/// Snapshot lifetime of a live game (refreshed by every write) and of a finished one.
+pub const LIVE_TTL: Duration = Duration::from_secs(24 * 3600);
+const OVER_TTL: Duration = Duration::from_secs(3600);
+
+/// A timer fired: check flags, grace periods and the ready deadline.
+#[derive(Message)]
+#[rtype(result = "()")]
+struct Tick;
+
+pub struct GameActor {
+    ctx: ActorEnv,
+    lease: Lease,
+    state: GameState,
+    board: Board,
+    timer: Option<SpawnHandle>,
+    /// When the move being committed arrived, for the move-latency histogram.
+    move_started: Option<Instant>,
+}
+
+impl VirtualActor for GameActor {
+    type Command = GameCommand;
+    type Snapshot = GameState;
+
+    /// Rebuilds a game from its snapshot under a freshly taken lease.
+    fn rebuild(
+        ctx: ActorEnv,
+        address: &Address,
+        lease: Lease,
+        snapshot: Option<GameState>,
+    ) -> Result<Self, Refusal> {
+        let mut state = snapshot.ok_or(Refusal::NotFound)?;
+        let moves: Vec<Move> = state.moves.iter().map(|m| m.mv.clone()).collect();
+        let board = Board::replay(state.kind, &moves).map_err(|e| {
+            tracing::error!(%address, error = %e, "game snapshot does not replay");
+            Refusal::NotFound
+        })?;
+        let now = now_ms();
+        if let Some(start) = state.turn_started_at {
+            // Not charged: the time since the last write, while possibly nobody owned the game.
+            state.turn_started_at = Some(start + now.saturating_sub(state.saved_at));
+        }
+        Ok(GameActor {
+            ctx,
+            lease,
+            state,
+            board,
+            timer: None,
+            move_started: None,
+        })
+    }
+}
+
+impl GameActor {
+    fn limits(&self) -> Limits {
+        Limits {
+            ready_timeout_ms: self.ctx.config.ready_timeout_ms,
+            grace_ms: self.ctx.config.grace_ms,
+        }
+    }
+
+    fn send(&self, outs: Vec<Out>) {
+        for out in outs {
+            self.ctx.router.send(Envelope::push(&out.to, out.frame));
+        }
+    }
+
+    /// Writes `next` (fenced), then adopts it and sends `outs`. Runs with `ctx.wait`: nothing
+    /// else happens in this game until the write is decided.
+    fn commit(
+        &mut self,
+        next: GameState,
+        board: Board,
+        outs: Vec<Out>,
+        requester: Option<Sender>,
+        ctx: &mut Context<Self>,
+    ) {
+        let mut next = next;
+        next.rev = self.state.rev + 1;
+        next.saved_at = now_ms();
+        let services = self.ctx.services.clone();
+        let lease = self.lease.clone();
+        let data = serde_json::to_vec(&next).expect("game state serialises");
+        let ttl = if next.status == GameStatus::Over {
+            OVER_TTL
+        } else {
+            LIVE_TTL
+        };
+        let key = GameState::snapshot_key(&next.id);
+        let finished = (next.status == GameStatus::Over && self.state.status != GameStatus::Over)
+            .then(|| next.record(&board))
+            .flatten();
+        let write = async move {
+            services
+                .snapshots
+                .save(&key, data, lease.fence, next.rev, Some(ttl))
+                .await?;
+            Ok::<_, SaveError>(next)
+        };
+        ctx.wait(write.into_actor(self).map(move |result, act, ctx| match result {
+            Ok(next) => {
+                let moved = next.moves.len() > act.state.moves.len();
+                act.state = next;
+                if let (true, Some(started)) = (moved, act.move_started.take()) {
+                    metrics::counter!(names::MOVES, "kind" => act.state.kind.as_str()).increment(1);
+                    metrics::histogram!(names::MOVE_SECONDS).record(started.elapsed().as_secs_f64());
+                }
+                act.board = board;
+                act.send(outs);
+                if let Some(finished) = finished {
+                    act.game_finished(finished, ctx);
+                }
+                act.schedule(ctx);
+            }
+            Err(e) => {
+                tracing::warn!(game = %act.state.id, error = %e, "game snapshot write refused");
+                if let Some(from) = requester {
+                    let refusal = ServerMessage::error(ErrorCode::Unavailable, "the game could not be saved, retry");
+                    let frame = ServerFrame { reference: from.reference, message: refusal };
+                    act.send(vec![Out { to: from.session, frame }]);
+                }
+                if matches!(e, SaveError::Fenced { .. } | SaveError::Stale { .. }) {
+                    ctx.stop(); // another node owns this game now
+                }
+            }
+        }));
+    }
+
+    /// Hands a finished game to the outbox (retrying until it takes it), then marks it recorded.
+    fn game_finished(&mut self, finished: FinishedGame, ctx: &mut Context<Self>) {
+        let record = &finished.record;
+        metrics::counter!(names::GAMES_FINISHED, "kind" => record.kind.as_str(), "reason" => format!("{:?}", record.reason))
+            .increment(1);
+        tracing::info!(game = %record.game, result = ?record.result, reason = ?record.reason, "game over");
+        let services = self.ctx.services.clone();
+        let append = async move {
+            let mut delay = Duration::from_millis(100);
+            loop {
+                let started = Instant::now();
+                match services.outbox.append(&finished).await {
+                    Ok(()) => {
+                        metrics::histogram!(names::PERSIST_SECONDS)
+                            .record(started.elapsed().as_secs_f64());
+                        return;
+                    }
+                    Err(e) => {
+                        tracing::warn!(game = %finished.record.game, error = %e, "outbox append failed, retrying");
+                        tokio::time::sleep(delay).await;
+                        delay = (delay * 2).min(Duration::from_secs(5));
+                    }
+                }
+            }
+        };
+        ctx.spawn(append.into_actor(self).map(|(), act, ctx| {
+            let mut next = act.state.clone();
+            if let Some(finish) = next.finish.as_mut() {
+                finish.recorded = true;
+                act.commit(next, act.board.clone(), Vec::new(), None, ctx);
+            }
+        }));
+    }
+
+    /// Arms one timer for the earliest deadline (or the linger stop of a finished game).
+    fn schedule(&mut self, ctx: &mut Context<Self>) {
+        if let Some(handle) = self.timer.take() {
+            ctx.cancel_future(handle);
+        }
+        let limits = self.limits();
+        let delay = match self
+            .state
+            .next_deadline(limits.ready_timeout_ms, limits.grace_ms)
+        {
+            Some(at) => Duration::from_millis(at.saturating_sub(now_ms()) + 1),
+            None if self.state.status == GameStatus::Over => {
+                self.timer = Some(ctx.run_later(LINGER, |_, ctx| ctx.stop()));
+                return;
+            }
+            None => return,
+        };
+        self.timer = Some(ctx.run_later(delay, |_, ctx| ctx.notify(Tick)));
+    }
+
+    fn run(&mut self, decision: Decision, requester: Option<Sender>, ctx: &mut Context<Self>) {
+        match decision {
+            Decision::Reply(outs) => self.send(outs),
+            Decision::Commit { next, outs } => {
+                let (next, board) = *next;
+                self.commit(next, board, outs, requester, ctx);
+            }
+        }
+    }
+}
+
+impl Actor for GameActor {
+    type Context = Context<Self>;
+
+    fn started(&mut self, ctx: &mut Self::Context) {
+        metrics::gauge!(names::GAMES_LIVE).increment(1.0);
+        self.ctx.keep_lease(ctx, self.lease.clone());
+        if let Some(finish) = &self.state.finish {
+            if !finish.recorded {
+                if let Some(record) = self.state.record(&self.board) {
+                    self.game_finished(record, ctx);
+                }
+            }
+        }
+        self.schedule(ctx);
+    }
+
+    fn stopped(&mut self, _: &mut Self::Context) {
+        metrics::gauge!(names::GAMES_LIVE).decrement(1.0);
+        self.ctx
+            .router
+            .deactivated(&Address::game(&self.state.id), &self.lease);
+    }
+}
+
+impl Handler<GameCommand> for GameActor {
+    type Result = ();
+
+    fn handle(&mut self, command: GameCommand, ctx: &mut Self::Context) {
+        let _span = tracing::info_span!("game", game = %self.state.id).entered();
+        let started = Instant::now();
+        let is_move = matches!(command.action, GameAction::Move { .. });
+        let requester = command.from.clone();
+        let decision = decide::decide(&self.state, &self.board, command, now_ms(), &self.limits());
+        // Recorded when the commit succeeds (the move is acknowledged only then).
+        self.move_started =
+            (is_move && matches!(decision, Decision::Commit { .. })).then_some(started);
+        self.run(decision, requester, ctx);
+    }
+}
+
+impl Handler<Tick> for GameActor {
+    type Result = ();
+
+    fn handle(&mut self, _: Tick, ctx: &mut Self::Context) {
+        let decision = decide::tick(&self.state, &self.board, now_ms(), &self.limits());
+        let nothing_to_commit = matches!(decision, Decision::Reply(_));
+        self.run(decision, None, ctx);
+        if nothing_to_commit {
+            self.schedule(ctx); // a commit reschedules once its write is done
+        }
+    }
+}
+
+impl Handler<LeaseLost> for GameActor {
+    type Result = ();
+
+    fn handle(&mut self, _: LeaseLost, ctx: &mut Self::Context) {
+        tracing::warn!(game = %self.state.id, "lease lost, stopping");
+        ctx.stop();
+    }
+}
+
+impl Handler<Passivate> for GameActor {
+    type Result = ();
+
+    fn handle(&mut self, _: Passivate, ctx: &mut Self::Context) {
+        ctx.stop(); // `stopped` releases the lease; the next message activates it elsewhere
+    }
+}

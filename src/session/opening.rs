@@ -1,0 +1,57 @@
+//! How a connection begins: from its token and `?session=`, decided before the session actor
+//! starts. A valid token with the player's own session resumes it; someone else's session is
+//! refused without revealing anything; otherwise a fresh session starts (or the socket stays
+//! anonymous).
+
+use crate::actors::game::GameState;
+use crate::domain::SessionId;
+use crate::node::Node;
+
+use super::state::SessionState;
+
+/// How a connection begins, decided from its token and `?session=` before the actor starts.
+pub enum Opening {
+    /// No token, or a bad one (then the client is told `unauthenticated`).
+    Anonymous { bad_token: bool },
+    /// An existing session of this user.
+    Resumed(SessionState),
+    /// A fresh session for a valid token.
+    Started { state: SessionState, token: String },
+    /// The session belongs to someone else: refused, nothing revealed.
+    Refused,
+}
+
+impl Opening {
+    pub async fn negotiate(node: &Node, token: Option<&str>, session: Option<&str>) -> Opening {
+        let Some(token) = token else {
+            return Opening::Anonymous { bad_token: false };
+        };
+        let holder = match node.accounts.identify(token).await {
+            Ok(holder) => holder,
+            Err(_) => return Opening::Anonymous { bad_token: true },
+        };
+        if let Some(id) = session.and_then(SessionId::parse) {
+            if let Ok(Some(mut state)) = node.sessions.load(&id).await {
+                if state.user_id != holder.id {
+                    return Opening::Refused;
+                }
+                if let Some(user) = &holder.user {
+                    state.user.rating = user.glicko.display();
+                }
+                // A game that ended while the player was away is in their history, not here.
+                if let Some(game) = state.game.clone() {
+                    if !GameState::is_live(node.snapshots.as_ref(), &game).await {
+                        state.game = None;
+                        state.side = None;
+                    }
+                }
+                return Opening::Resumed(state);
+            }
+        }
+        let state = SessionState::new(SessionId::generate(), holder.id.clone(), holder.view());
+        Opening::Started {
+            state,
+            token: token.to_owned(),
+        }
+    }
+}
