@@ -10,7 +10,7 @@ use std::sync::Arc;
 use crate::auth::Accounts;
 use crate::cluster::{Membership, Router, SnapshotStore};
 use crate::config::Config;
-use crate::session::Sessions;
+use crate::session::{SessionEnv, Sessions};
 use crate::store::Store;
 
 pub struct NodeInner {
@@ -42,6 +42,17 @@ impl Deref for Node {
 impl Node {
     pub fn new(inner: NodeInner) -> Node {
         Node(Arc::new(inner))
+    }
+
+    /// What a new socket's session actor gets.
+    pub fn session_env(&self) -> SessionEnv {
+        SessionEnv {
+            config: self.config.clone(),
+            router: self.router.clone(),
+            accounts: self.accounts.clone(),
+            sessions: self.sessions.clone(),
+            snapshots: self.snapshots.clone(),
+        }
     }
 
     pub fn is_draining(&self) -> bool {

@@ -2,36 +2,16 @@
 
 use serde::{Deserialize, Serialize};
 
-/// The games a node can host.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, PartialOrd, Ord)]
-#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
-#[serde(rename_all = "lowercase")]
-pub enum GameKind {
-    #[serde(rename = "tictactoe")]
-    TicTacToe,
-    #[serde(rename = "connect4")]
-    Connect4,
-    Chess,
-}
-
-impl GameKind {
-    /// The wire name (`tictactoe`, `connect4`, `chess`).
-    pub fn as_str(self) -> &'static str {
-        match self {
-            GameKind::TicTacToe => "tictactoe",
-            GameKind::Connect4 => "connect4",
-            GameKind::Chess => "chess",
-        }
-    }
-
-    /// Parses a wire name.
-    pub fn parse(name: &str) -> Option<Self> {
-        match name {
-            "tictactoe" => Some(GameKind::TicTacToe),
-            "connect4" => Some(GameKind::Connect4),
-            "chess" => Some(GameKind::Chess),
-            _ => None,
-        }
+// The one table of game kinds: the queue keys, the rules dispatch (an exhaustive match in
+// `src/games`), the schema and through it the SDK and the page read it.
+wire_names! {
+    /// The games a node can host.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, PartialOrd, Ord)]
+    #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+    pub enum GameKind {
+        TicTacToe = "tictactoe",
+        Connect4 = "connect4",
+        Chess = "chess",
     }
 }
 
@@ -192,67 +172,38 @@ pub enum MatchupCancelReason {
     Timeout,
 }
 
-/// Every `client/ERROR` code. The protocol fixes the first seventeen; the rest are additions.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
-#[serde(rename_all = "snake_case")]
-pub enum ErrorCode {
-    BadFrame,
-    UnknownType,
-    InvalidField,
-    Unauthenticated,
-    Forbidden,
-    NotStarted,
-    NotYourTurn,
-    IllegalMove,
-    StaleSeq,
-    GameOver,
-    NotInGame,
-    NoSuchGame,
-    NoSuchMatchup,
-    RateLimited,
-    UsernameTaken,
-    BadCredentials,
-    Unavailable,
-    /// Added: the session is already in a live game and cannot queue for another.
-    AlreadyInGame,
-    /// Added: `server/CANCEL_MATCHMAKING` from a session that is in no queue.
-    NotInQueue,
-    /// Added: `game/DECLINE_DRAW` when the opponent has no draw offer pending.
-    NoDrawOffer,
-    /// Added: an HTTP resource that does not exist (user, game, route).
-    NotFound,
-    /// Added: a bug on the node; logged with details, reported without them.
-    Internal,
-}
-
-impl ErrorCode {
-    /// The wire name, e.g. `stale_seq`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ErrorCode::BadFrame => "bad_frame",
-            ErrorCode::UnknownType => "unknown_type",
-            ErrorCode::InvalidField => "invalid_field",
-            ErrorCode::Unauthenticated => "unauthenticated",
-            ErrorCode::Forbidden => "forbidden",
-            ErrorCode::NotStarted => "not_started",
-            ErrorCode::NotYourTurn => "not_your_turn",
-            ErrorCode::IllegalMove => "illegal_move",
-            ErrorCode::StaleSeq => "stale_seq",
-            ErrorCode::GameOver => "game_over",
-            ErrorCode::NotInGame => "not_in_game",
-            ErrorCode::NoSuchGame => "no_such_game",
-            ErrorCode::NoSuchMatchup => "no_such_matchup",
-            ErrorCode::RateLimited => "rate_limited",
-            ErrorCode::UsernameTaken => "username_taken",
-            ErrorCode::BadCredentials => "bad_credentials",
-            ErrorCode::Unavailable => "unavailable",
-            ErrorCode::AlreadyInGame => "already_in_game",
-            ErrorCode::NotInQueue => "not_in_queue",
-            ErrorCode::NoDrawOffer => "no_draw_offer",
-            ErrorCode::NotFound => "not_found",
-            ErrorCode::Internal => "internal",
-        }
+wire_names! {
+    /// Every `client/ERROR` code. The protocol fixes the first seventeen; the rest are additions.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+    #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+    pub enum ErrorCode {
+        BadFrame = "bad_frame",
+        UnknownType = "unknown_type",
+        InvalidField = "invalid_field",
+        Unauthenticated = "unauthenticated",
+        Forbidden = "forbidden",
+        NotStarted = "not_started",
+        NotYourTurn = "not_your_turn",
+        IllegalMove = "illegal_move",
+        StaleSeq = "stale_seq",
+        GameOver = "game_over",
+        NotInGame = "not_in_game",
+        NoSuchGame = "no_such_game",
+        NoSuchMatchup = "no_such_matchup",
+        RateLimited = "rate_limited",
+        UsernameTaken = "username_taken",
+        BadCredentials = "bad_credentials",
+        Unavailable = "unavailable",
+        /// Added: the session is already in a live game and cannot queue for another.
+        AlreadyInGame = "already_in_game",
+        /// Added: `server/CANCEL_MATCHMAKING` from a session that is in no queue.
+        NotInQueue = "not_in_queue",
+        /// Added: `game/DECLINE_DRAW` when the opponent has no draw offer pending.
+        NoDrawOffer = "no_draw_offer",
+        /// Added: an HTTP resource that does not exist (user, game, route).
+        NotFound = "not_found",
+        /// Added: a bug on the node; logged with details, reported without them.
+        Internal = "internal",
     }
 }
 

@@ -14,74 +14,33 @@ pub struct ClientFrame {
     pub message: ClientMessage,
 }
 
-/// Every message a client may send, tagged by `type`. Unknown fields are ignored so that
-/// newer clients keep working against older nodes.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
-#[serde(tag = "type")]
-pub enum ClientMessage {
-    #[serde(rename = "server/REGISTER_USER")]
-    RegisterUser { username: String, password: String },
-    #[serde(rename = "server/LOGIN")]
-    Login { username: String, password: String },
-    #[serde(rename = "server/GUEST")]
-    Guest,
-    #[serde(rename = "server/START_MATCHMAKING")]
-    StartMatchmaking { queue: QueueSpec },
-    #[serde(rename = "server/CANCEL_MATCHMAKING")]
-    CancelMatchmaking,
-    #[serde(rename = "server/REPLY_MATCHUP")]
-    ReplyMatchup { matchup: String, accept: bool },
-    #[serde(rename = "game/PLAYER_READY")]
-    PlayerReady { game: String },
-    #[serde(rename = "game/PLAYER_MOVE")]
-    PlayerMove {
-        game: String,
-        seq: u32,
-        #[serde(rename = "move")]
-        mv: Move,
-    },
-    #[serde(rename = "game/OFFER_DRAW")]
-    OfferDraw { game: String },
-    #[serde(rename = "game/DECLINE_DRAW")]
-    DeclineDraw { game: String },
-    #[serde(rename = "game/CONCEDE")]
-    Concede { game: String },
+wire_messages! {
+    /// Every message a client may send, tagged by `type`. Unknown fields are ignored so that
+    /// newer clients keep working against older nodes.
+    #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+    #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+    #[serde(tag = "type")]
+    pub enum ClientMessage {
+        RegisterUser { username: String, password: String } = "server/REGISTER_USER",
+        Login { username: String, password: String } = "server/LOGIN",
+        Guest = "server/GUEST",
+        StartMatchmaking { queue: QueueSpec } = "server/START_MATCHMAKING",
+        CancelMatchmaking = "server/CANCEL_MATCHMAKING",
+        ReplyMatchup { matchup: String, accept: bool } = "server/REPLY_MATCHUP",
+        PlayerReady { game: String } = "game/PLAYER_READY",
+        PlayerMove {
+            game: String,
+            seq: u32,
+            #[serde(rename = "move")]
+            mv: Move,
+        } = "game/PLAYER_MOVE",
+        OfferDraw { game: String } = "game/OFFER_DRAW",
+        DeclineDraw { game: String } = "game/DECLINE_DRAW",
+        Concede { game: String } = "game/CONCEDE",
+    }
 }
 
 impl ClientMessage {
-    /// Every `type` a client may send. A type outside this list is `unknown_type`.
-    pub const TYPES: &'static [&'static str] = &[
-        "server/REGISTER_USER",
-        "server/LOGIN",
-        "server/GUEST",
-        "server/START_MATCHMAKING",
-        "server/CANCEL_MATCHMAKING",
-        "server/REPLY_MATCHUP",
-        "game/PLAYER_READY",
-        "game/PLAYER_MOVE",
-        "game/OFFER_DRAW",
-        "game/DECLINE_DRAW",
-        "game/CONCEDE",
-    ];
-
-    /// The wire `type` of this message.
-    pub fn type_name(&self) -> &'static str {
-        match self {
-            ClientMessage::RegisterUser { .. } => "server/REGISTER_USER",
-            ClientMessage::Login { .. } => "server/LOGIN",
-            ClientMessage::Guest => "server/GUEST",
-            ClientMessage::StartMatchmaking { .. } => "server/START_MATCHMAKING",
-            ClientMessage::CancelMatchmaking => "server/CANCEL_MATCHMAKING",
-            ClientMessage::ReplyMatchup { .. } => "server/REPLY_MATCHUP",
-            ClientMessage::PlayerReady { .. } => "game/PLAYER_READY",
-            ClientMessage::PlayerMove { .. } => "game/PLAYER_MOVE",
-            ClientMessage::OfferDraw { .. } => "game/OFFER_DRAW",
-            ClientMessage::DeclineDraw { .. } => "game/DECLINE_DRAW",
-            ClientMessage::Concede { .. } => "game/CONCEDE",
-        }
-    }
-
     /// May an anonymous (not yet authenticated) socket send this?
     pub fn allowed_anonymously(&self) -> bool {
         matches!(

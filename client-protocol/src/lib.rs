@@ -6,6 +6,9 @@
 //! lives in [`common`]. This crate depends on serde only, so servers, tests, load generators
 //! and bots can all use it.
 
+#[macro_use]
+mod names;
+
 pub mod common;
 pub mod from_client;
 pub mod http;

@@ -14,97 +14,65 @@ pub struct ServerFrame {
     pub message: ServerMessage,
 }
 
-/// Every message a node sends to a client, tagged by `type`.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
-#[serde(tag = "type")]
-pub enum ServerMessage {
-    #[serde(rename = "client/SESSION_STARTED")]
-    SessionStarted {
-        session: String,
-        token: String,
-        user: UserView,
-    },
-    #[serde(rename = "client/RESUME_SESSION")]
-    ResumeSession {
-        session: String,
-        user: UserView,
-        queue: Option<QueueSpec>,
-        /// The pending matchup's id; its `client/PROPOSE_MATCHUP` is sent again right after.
-        matchup: Option<String>,
-        game: Option<String>,
-    },
-    #[serde(rename = "client/QUEUED")]
-    #[serde(rename_all = "camelCase")]
-    Queued { queue: QueueSpec, queued_at: u64 },
-    #[serde(rename = "client/ALREADY_IN_QUEUE")]
-    AlreadyInQueue { queue: QueueSpec },
-    #[serde(rename = "client/QUEUE_LEFT")]
-    QueueLeft {
-        queue: QueueSpec,
-        reason: QueueLeftReason,
-    },
-    #[serde(rename = "client/PROPOSE_MATCHUP")]
-    #[serde(rename_all = "camelCase")]
-    ProposeMatchup {
-        matchup: String,
-        queue: QueueSpec,
-        opponent: Opponent,
-        expires_at: u64,
-    },
-    #[serde(rename = "client/MATCHUP_CANCELLED")]
-    MatchupCancelled {
-        matchup: String,
-        reason: MatchupCancelReason,
-    },
-    #[serde(rename = "client/START_GAME")]
-    StartGame(GameView),
-    #[serde(rename = "client/RESUME_GAME")]
-    ResumeGame(GameView),
-    #[serde(rename = "client/UPDATE_GAME")]
-    UpdateGame(GameUpdate),
-    #[serde(rename = "client/OFFER_DRAW")]
-    OfferDraw { game: String, from: Side },
-    #[serde(rename = "client/OPPONENT_PRESENCE")]
-    #[serde(rename_all = "camelCase")]
-    OpponentPresence {
-        game: String,
-        connected: bool,
-        grace_ms: u64,
-    },
-    #[serde(rename = "client/GAME_OVER")]
-    #[serde(rename_all = "camelCase")]
-    GameOver {
-        game: String,
-        result: GameResult,
-        reason: EndReason,
-        rating_change: Option<RatingChange>,
-    },
-    #[serde(rename = "client/ERROR")]
-    Error { code: ErrorCode, message: String },
+wire_messages! {
+    /// Every message a node sends to a client, tagged by `type`.
+    #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+    #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+    #[serde(tag = "type")]
+    pub enum ServerMessage {
+        SessionStarted {
+            session: String,
+            token: String,
+            user: UserView,
+        } = "client/SESSION_STARTED",
+        ResumeSession {
+            session: String,
+            user: UserView,
+            queue: Option<QueueSpec>,
+            /// The pending matchup's id; its `client/PROPOSE_MATCHUP` is sent again right after.
+            matchup: Option<String>,
+            game: Option<String>,
+        } = "client/RESUME_SESSION",
+        #[serde(rename_all = "camelCase")]
+        Queued { queue: QueueSpec, queued_at: u64 } = "client/QUEUED",
+        AlreadyInQueue { queue: QueueSpec } = "client/ALREADY_IN_QUEUE",
+        QueueLeft {
+            queue: QueueSpec,
+            reason: QueueLeftReason,
+        } = "client/QUEUE_LEFT",
+        #[serde(rename_all = "camelCase")]
+        ProposeMatchup {
+            matchup: String,
+            queue: QueueSpec,
+            opponent: Opponent,
+            expires_at: u64,
+        } = "client/PROPOSE_MATCHUP",
+        MatchupCancelled {
+            matchup: String,
+            reason: MatchupCancelReason,
+        } = "client/MATCHUP_CANCELLED",
+        StartGame(GameView) = "client/START_GAME",
+        ResumeGame(GameView) = "client/RESUME_GAME",
+        UpdateGame(GameUpdate) = "client/UPDATE_GAME",
+        OfferDraw { game: String, from: Side } = "client/OFFER_DRAW",
+        #[serde(rename_all = "camelCase")]
+        OpponentPresence {
+            game: String,
+            connected: bool,
+            grace_ms: u64,
+        } = "client/OPPONENT_PRESENCE",
+        #[serde(rename_all = "camelCase")]
+        GameOver {
+            game: String,
+            result: GameResult,
+            reason: EndReason,
+            rating_change: Option<RatingChange>,
+        } = "client/GAME_OVER",
+        Error { code: ErrorCode, message: String } = "client/ERROR",
+    }
 }
 
 impl ServerMessage {
-    /// The wire `type` of this message.
-    pub fn type_name(&self) -> &'static str {
-        match self {
-            ServerMessage::SessionStarted { .. } => "client/SESSION_STARTED",
-            ServerMessage::ResumeSession { .. } => "client/RESUME_SESSION",
-            ServerMessage::Queued { .. } => "client/QUEUED",
-            ServerMessage::AlreadyInQueue { .. } => "client/ALREADY_IN_QUEUE",
-            ServerMessage::QueueLeft { .. } => "client/QUEUE_LEFT",
-            ServerMessage::ProposeMatchup { .. } => "client/PROPOSE_MATCHUP",
-            ServerMessage::MatchupCancelled { .. } => "client/MATCHUP_CANCELLED",
-            ServerMessage::StartGame(_) => "client/START_GAME",
-            ServerMessage::ResumeGame(_) => "client/RESUME_GAME",
-            ServerMessage::UpdateGame(_) => "client/UPDATE_GAME",
-            ServerMessage::OfferDraw { .. } => "client/OFFER_DRAW",
-            ServerMessage::OpponentPresence { .. } => "client/OPPONENT_PRESENCE",
-            ServerMessage::GameOver { .. } => "client/GAME_OVER",
-            ServerMessage::Error { .. } => "client/ERROR",
-        }
-    }
-
     pub fn error(code: ErrorCode, message: impl Into<String>) -> Self {
         ServerMessage::Error {
             code,

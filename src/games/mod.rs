@@ -197,13 +197,18 @@ mod tests {
 
     #[test]
     fn every_kind_starts_with_the_first_side_to_move_and_no_outcome() {
-        for kind in [GameKind::TicTacToe, GameKind::Connect4, GameKind::Chess] {
+        for &kind in GameKind::ALL {
             let board = Board::new(kind);
             assert_eq!(board.kind(), kind);
             assert_eq!(board.to_move(), Side::First);
             assert_eq!(board.outcome(), None);
             assert!(!board.legal_moves().is_empty());
             assert!(board.can_win(Side::First) && board.can_win(Side::Second));
+            // Every legal move is spelled canonically: parsing it gives it back.
+            for mv in board.legal_moves() {
+                assert_eq!(board.parse_move(&mv), Ok(mv.clone()), "{kind}: {mv}");
+            }
+            assert_eq!(GameKind::parse(kind.as_str()), Some(kind));
         }
     }
 

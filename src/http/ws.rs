@@ -57,7 +57,8 @@ pub async fn upgrade(
     let session = query
         .session
         .or_else(|| req.cookie(SESSION_COOKIE).map(|c| c.value().to_owned()));
-    let opening = Opening::negotiate(&node, token.as_deref(), session.as_deref()).await;
+    let env = node.session_env();
+    let opening = Opening::negotiate(&env, token.as_deref(), session.as_deref()).await;
 
     let (response, mut socket, stream) = actix_ws::handle(&req, body)?;
     let stream = stream
@@ -83,10 +84,9 @@ pub async fn upgrade(
         let _ = socket.close(None).await;
     });
     let peer = req.peer_addr().map(|a| a.ip());
-    let node = node.get_ref().clone();
     SessionActor::create(move |ctx| {
         ctx.add_stream(stream);
-        SessionActor::new(node, tx, peer, opening)
+        SessionActor::new(env, tx, peer, opening)
     });
     Ok(response)
 }

@@ -15,13 +15,13 @@ use super::frame::{self, RateLimiter, Verdict};
 use super::opening::Opening;
 use super::route::{route, AccountRequest, Route};
 use super::state::SessionState;
+use super::SessionEnv;
 use crate::auth::AuthError;
 use crate::cluster::{Mailbox, Passivate};
 use crate::domain::{QueueKey, SessionId};
 use crate::messages::{
     Envelope, GameAction, GameCommand, QueueAction, QueueCommand, Sender, SessionEvent,
 };
-use crate::node::Node;
 use crate::telemetry::names;
 
 /// Missing this many heartbeats in a row closes the socket.
@@ -47,7 +47,7 @@ enum Identity {
 }
 
 pub struct SessionActor {
-    node: Node,
+    env: SessionEnv,
     out: mpsc::Sender<Outbound>,
     peer: Option<IpAddr>,
     identity: Identity,
@@ -64,12 +64,12 @@ pub struct SessionActor {
 
 impl SessionActor {
     pub fn new(
-        node: Node,
+        env: SessionEnv,
         out: mpsc::Sender<Outbound>,
         peer: Option<IpAddr>,
         opening: Opening,
     ) -> Self {
-        let config = &node.config;
+        let config = &env.config;
         let limiter = RateLimiter::new(
             config.rate_per_sec,
             config.rate_burst,
@@ -77,7 +77,7 @@ impl SessionActor {
             Instant::now(),
         );
         SessionActor {
-            node,
+            env,
             out,
             peer,
             identity: Identity::Anonymous,
@@ -178,7 +178,7 @@ impl SessionActor {
         ctx: &mut Context<Self>,
         then: impl FnOnce(&mut Self, &mut Context<Self>) + 'static,
     ) {
-        let sessions = self.node.sessions.clone();
+        let sessions = self.env.sessions.clone();
         ctx.wait(
             async move { sessions.save(&state).await }
                 .into_actor(self)
@@ -203,10 +203,10 @@ impl SessionActor {
         then: impl FnOnce(&mut Self, &mut Context<Self>) + 'static,
     ) {
         if let Identity::Player(old) = &self.identity {
-            self.node.router.unregister_socket(&old.id, self.connection);
+            self.env.router.unregister_socket(&old.id, self.connection);
         }
-        let router = self.node.router.clone();
-        let sessions = self.node.sessions.clone();
+        let router = self.env.router.clone();
+        let sessions = self.env.sessions.clone();
         let mailbox = Mailbox::of::<Self, SessionEvent>(&ctx.address());
         let (id, connection) = (state.id.clone(), self.connection);
         self.identity = Identity::Player(Box::new(state.clone()));
@@ -265,10 +265,10 @@ impl SessionActor {
         match decided {
             Route::Reply(message) => self.reply(message, reference, ctx),
             Route::Authenticate(request) => self.authenticate(request, reference, ctx),
-            Route::Forward(envelope) => self.node.router.send(envelope),
+            Route::Forward(envelope) => self.env.router.send(envelope),
             Route::Enqueue { queue, envelope } => {
                 self.queue_pending = Some(queue);
-                self.node.router.send(envelope);
+                self.env.router.send(envelope);
             }
         }
     }
@@ -280,7 +280,7 @@ impl SessionActor {
         reference: Option<String>,
         ctx: &mut Context<Self>,
     ) {
-        let accounts = self.node.accounts.clone();
+        let accounts = self.env.accounts.clone();
         let peer = self.peer;
         let operation = async move {
             match request {
@@ -325,7 +325,7 @@ impl SessionActor {
     /// A command of this session's player for `game`, with no `ref`.
     fn to_game(&self, game: &crate::domain::GameId, action: GameAction) {
         let from = self.sender(None);
-        self.node
+        self.env
             .router
             .send(Envelope::game(game, GameCommand { from, action }));
     }
@@ -373,7 +373,7 @@ impl SessionActor {
                             from,
                             action: QueueAction::Resume,
                         };
-                        act.node.router.send(Envelope::queue(&queue, resume));
+                        act.env.router.send(Envelope::queue(&queue, resume));
                     }
                     if let Some(proposal) = matchup {
                         act.write(&proposal, ctx);
@@ -392,7 +392,7 @@ impl Actor for SessionActor {
 
     fn started(&mut self, ctx: &mut Self::Context) {
         metrics::gauge!(names::SESSIONS).increment(1.0);
-        let every = Duration::from_millis(self.node.config.heartbeat_ms.max(10));
+        let every = Duration::from_millis(self.env.config.heartbeat_ms.max(10));
         ctx.run_interval(every, move |act, ctx| {
             if act.last_heard.elapsed() > every * MISSED_HEARTBEATS {
                 tracing::debug!("heartbeat timeout");
@@ -410,7 +410,7 @@ impl Actor for SessionActor {
     fn stopped(&mut self, _: &mut Self::Context) {
         metrics::gauge!(names::SESSIONS).decrement(1.0);
         if let Identity::Player(state) = &self.identity {
-            self.node
+            self.env
                 .router
                 .unregister_socket(&state.id, self.connection);
             if let (Some(game), false) = (state.game.clone(), self.taken_over) {

@@ -10,3 +10,20 @@ pub mod route;
 pub mod state;
 
 pub use state::{SessionState, Sessions};
+
+use std::sync::Arc;
+
+use crate::auth::Accounts;
+use crate::cluster::{Router, SnapshotStore};
+use crate::config::Config;
+
+/// What a socket's session needs from its node, and nothing more.
+#[derive(Clone)]
+pub struct SessionEnv {
+    pub config: Arc<Config>,
+    pub router: Router,
+    pub accounts: Accounts,
+    pub sessions: Sessions,
+    /// To tell, on resuming, whether the session's game is still live.
+    pub snapshots: Arc<dyn SnapshotStore>,
+}

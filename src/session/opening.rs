@@ -5,9 +5,9 @@
 
 use crate::actors::game::GameState;
 use crate::domain::SessionId;
-use crate::node::Node;
 
 use super::state::SessionState;
+use super::SessionEnv;
 
 /// How a connection begins, decided from its token and `?session=` before the actor starts.
 pub enum Opening {
@@ -22,16 +22,20 @@ pub enum Opening {
 }
 
 impl Opening {
-    pub async fn negotiate(node: &Node, token: Option<&str>, session: Option<&str>) -> Opening {
+    pub async fn negotiate(
+        env: &SessionEnv,
+        token: Option<&str>,
+        session: Option<&str>,
+    ) -> Opening {
         let Some(token) = token else {
             return Opening::Anonymous { bad_token: false };
         };
-        let holder = match node.accounts.identify(token).await {
+        let holder = match env.accounts.identify(token).await {
             Ok(holder) => holder,
             Err(_) => return Opening::Anonymous { bad_token: true },
         };
         if let Some(id) = session.and_then(SessionId::parse) {
-            if let Ok(Some(mut state)) = node.sessions.load(&id).await {
+            if let Ok(Some(mut state)) = env.sessions.load(&id).await {
                 if state.user_id != holder.id {
                     return Opening::Refused;
                 }
@@ -40,7 +44,7 @@ impl Opening {
                 }
                 // A game that ended while the player was away is in their history, not here.
                 if let Some(game) = state.game.clone() {
-                    if !GameState::is_live(node.snapshots.as_ref(), &game).await {
+                    if !GameState::is_live(env.snapshots.as_ref(), &game).await {
                         state.game = None;
                         state.side = None;
                     }
