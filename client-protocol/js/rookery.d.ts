@@ -1,6 +1,7 @@
-// Type declarations for rookery.js, the JavaScript SDK of the rookery wire protocol v1.
-// The wire types and the protocol's constants between the markers are generated from the JSON
-// Schema (npm run gen-types); the SDK's own API follows them.
+// Type declarations for rookery.js, the JavaScript SDK of the rookery wire protocol v1: its
+// public API, whichever of its modules (client.js, connection.js, requests.js, view.js, ...)
+// implements each part. The wire types and the protocol's constants between the markers are
+// generated from the JSON Schema (npm run gen-types); the SDK's own API follows them.
 
 // ---- BEGIN GENERATED from client-protocol/schema/rookery.schema.json (npm run gen-types): do not edit ----
 /** Every HTTP error body. */
@@ -507,9 +508,9 @@ export declare const SERVER_MESSAGE_TYPES: ReadonlyArray<keyof ServerMessageMap>
 /** The `RookeryClient` method that sends each client message type. */
 export declare const HELPERS: Readonly<Record<keyof ClientMessageMap, string>>;
 /** Close codes after which the client does not reconnect: 1008 (policy) and 4001 (taken over). */
-export declare const FINAL_CLOSE_CODES: Readonly<{ POLICY: 1008; TAKEN_OVER: 4001 }>;
+export declare const FINAL_CLOSE_CODES: Readonly<{ POLICY: typeof CLOSE_POLICY; TAKEN_OVER: typeof CLOSE_TAKEN_OVER }>;
 /** 1012: the node is restarting or draining; the client reconnects and resumes. */
-export declare const RESTART_CLOSE_CODE: 1012;
+export declare const RESTART_CLOSE_CODE: typeof CLOSE_RESTART;
 
 /** Error codes of the SDK itself, besides the node's `ErrorCode`s. */
 export type SdkErrorCode = "timeout" | "disconnected" | "closed" | "taken_over" | "not_in_game" | "http_error";
