@@ -1,5 +1,5 @@
 //! The browser page and the JavaScript SDK, embedded in the binary: `/` (web/index.html),
-//! `/static/...` (the rest of web/) and `/sdk/...` (the SDK's modules and
+//! `/static/...` (the rest of web/, boards/ included) and `/sdk/...` (the SDK's modules and
 //! `rookery.d.ts`), all from one table.
 
 use actix_web::http::header::{self, HeaderValue};
@@ -29,7 +29,11 @@ const FILES: &[(&str, &str, &str)] = &[
     embed!("/", HTML, "web/index.html"),
     embed!("/static/app.js", JS, "web/app.js"),
     embed!("/static/boards.js", JS, "web/boards.js"),
+    embed!("/static/boards/chess.js", JS, "web/boards/chess.js"),
+    embed!("/static/boards/connect4.js", JS, "web/boards/connect4.js"),
+    embed!("/static/boards/tictactoe.js", JS, "web/boards/tictactoe.js"),
     embed!("/static/chess.js", JS, "web/chess.js"),
+    embed!("/static/dom.js", JS, "web/dom.js"),
     embed!("/static/style.css", CSS, "web/style.css"),
     embed!("/static/favicon.svg", SVG, "web/favicon.svg"),
     embed!("/sdk/rookery.js", JS, "client-protocol/js/rookery.js"),
@@ -165,6 +169,26 @@ mod tests {
                     "client-protocol/js/{name} is not in FILES"
                 );
             }
+        }
+    }
+
+    #[test]
+    fn every_game_kind_has_its_board() {
+        let schema: serde_json::Value = serde_json::from_str(include_str!(
+            "../../client-protocol/schema/rookery.schema.json"
+        ))
+        .expect("the schema is JSON");
+        let kinds = schema["$defs"]["GameKind"]["enum"]
+            .as_array()
+            .expect("GameKind is an enum");
+        let registry = body("/static/boards.js");
+        for kind in kinds {
+            let kind = kind.as_str().expect("a kind is a string");
+            body(&format!("/static/boards/{kind}.js"));
+            assert!(
+                registry.contains(&format!("\"./boards/{kind}.js\"")),
+                "web/boards.js does not import the {kind} board"
+            );
         }
     }
 
