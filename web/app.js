@@ -1,10 +1,10 @@
 // The rookery page: log in or play as a guest, queue, accept a matchup, play, see the result
 // and the history. Everything goes through the SDK (../sdk/rookery.js), which reconnects and
 // resumes by itself; the token and session are kept in localStorage so a reload resumes too.
-// All URLs are relative, so the page works behind a proxy or load balancer unchanged.
+// All URLs are relative, so the page works behind a proxy or load balancer unchanged. Each game
+// kind's board (drawing, move list, clicks) is in boards/, found through boards.js.
 import * as rookery from "../sdk/rookery.js";
-import { moveTexts, renderBoard } from "./boards.js";
-import * as chess from "./chess.js";
+import { BOARDS, boardFor, DEFAULT_KIND, renderBoard } from "./boards.js";
 
 const AUTH_KEY = "rookery.auth";
 const PREFS_KEY = "rookery.prefs";
@@ -16,9 +16,8 @@ const ui = {
   client: null,
   /** The game whose result panel is showing (the game view stays until "New game"). */
   resultFor: null,
-  /** Chess: the selected square and the legal moves from it. */
-  selected: null,
-  targets: new Map(),
+  /** The board's selection (chess: the selected square and its legal moves), from its `click`. */
+  pick: null,
   /** A move sent and not yet answered: no second click meanwhile. */
   moving: false,
   /** The matchup already answered. */
@@ -103,7 +102,7 @@ function start(auth) {
   client.on("closed", mine((event) => onClosed(client, event)));
   client.on("client/START_GAME", mine((view) => {
     ui.resultFor = null;
-    ui.selected = null;
+    ui.pick = null;
     ready(view.game);
   }));
   client.on("client/RESUME_GAME", mine((view) => {
@@ -163,8 +162,7 @@ function onGame(game) {
   ui.lastStatus.set(game.game, game.status);
   if (game.status === "over" && before !== "over") {
     ui.resultFor = game.game;
-    ui.selected = null;
-    ui.targets = new Map();
+    ui.pick = null;
     const mine = game.ratingChange?.[game.you];
     if (mine && ui.user) ui.user = { ...ui.user, rating: mine.after };
     loadHistory();
@@ -194,7 +192,7 @@ async function authenticate(action, form) {
 }
 
 function chosenQueue() {
-  const game = document.querySelector('input[name="game"]:checked')?.value ?? "chess";
+  const game = document.querySelector('input[name="game"]:checked')?.value ?? DEFAULT_KIND;
   const clockValue = $("clock-select").value;
   const clock = clockValue === "untimed" ? null : (() => {
     const [initialMs, incrementMs] = clockValue.split("+").map(Number);
@@ -228,8 +226,7 @@ async function move(text) {
   const client = ui.client;
   if (!client?.game || ui.moving) return;
   ui.moving = true;
-  ui.selected = null;
-  ui.targets = new Map();
+  ui.pick = null;
   render();
   try {
     await client.move(text);
@@ -249,44 +246,27 @@ function onBoardClick(event) {
   const game = ui.client?.game;
   const target = event.target.closest("button");
   if (!game || !target || !myTurn(game) || ui.moving) return;
-  if (game.kind === "tictactoe" && target.dataset.cell != null) return move(Number(target.dataset.cell));
-  if (game.kind === "connect4" && target.dataset.col != null) return move(Number(target.dataset.col));
-  if (game.kind !== "chess" || !target.dataset.square) return;
-  const square = chess.squareIndex(target.dataset.square);
-  const chosen = ui.targets.get(square);
-  if (chosen) {
-    if (chosen.length > 1) return askPromotion(chosen);
-    return move(chosen[0].uci);
-  }
-  const pos = chess.parseFen(game.position);
-  const piece = pos.board[square];
-  const own = piece && (piece === piece.toUpperCase() ? "w" : "b") === (game.you === "first" ? "w" : "b");
-  if (own && ui.selected !== square) {
-    ui.selected = square;
-    ui.targets = new Map();
-    for (const m of chess.legalMoves(pos).filter((m) => m.from === square)) {
-      ui.targets.set(m.to, [...(ui.targets.get(m.to) ?? []), m]);
-    }
-  } else {
-    ui.selected = null;
-    ui.targets = new Map();
-  }
+  const action = boardFor(game.kind)?.click(target, game, ui.pick);
+  if (!action) return;
+  if ("move" in action) return move(action.move);
+  if (action.choose) return askChoice(action.choose);
+  ui.pick = action.pick;
   render();
 }
 
-function askPromotion(moves) {
+/** Lets the player pick one of several moves (a promotion) in a box over the board. */
+function askChoice(choices) {
   const box = $("promotion");
-  const white = ui.client.game.you === "first";
   box.replaceChildren();
-  for (const m of moves) {
+  for (const choice of choices) {
     const b = document.createElement("button");
     b.type = "button";
-    b.dataset.promotion = m.promotion;
-    b.textContent = { q: white ? "♕" : "♛", r: white ? "♖" : "♜", b: white ? "♗" : "♝", n: white ? "♘" : "♞" }[m.promotion];
-    b.setAttribute("aria-label", `promote to ${{ q: "queen", r: "rook", b: "bishop", n: "knight" }[m.promotion]}`);
+    Object.assign(b.dataset, choice.data);
+    b.textContent = choice.text;
+    b.setAttribute("aria-label", choice.label);
     b.addEventListener("click", () => {
       box.hidden = true;
-      move(m.uci);
+      move(choice.move);
     });
     box.append(b);
   }
@@ -311,7 +291,7 @@ function resign() {
 
 // ----- history ---------------------------------------------------------------------------------
 
-const KIND = { tictactoe: "Tic-tac-toe", connect4: "Connect four", chess: "Chess" };
+const kindTitle = (kind) => boardFor(kind)?.title ?? kind;
 const REASON = {
   checkmate: "checkmate",
   resign: "resignation",
@@ -334,7 +314,8 @@ const clockText = (clock) => {
 
 /** Why a game ended, in words, for the player whose outcome is `cls` (won, lost, draw...). */
 function reasonText(reason, kind, cls) {
-  if (reason === "line") return kind === "tictactoe" ? "three in a row" : "four in a row";
+  const own = boardFor(kind)?.reasons?.[reason];
+  if (own) return own;
   if (reason === "timeout") return cls === "draw" ? "on time, no mating material" : "on time";
   if (reason === "abandoned") return cls === "won" ? "opponent left" : "abandoned";
   if (reason === "board_full") return "the board is full";
@@ -376,7 +357,7 @@ function renderHistory(games, name) {
     const row = document.createElement("tr");
     row.dataset.game = g.game;
     const cells = [
-      `${KIND[g.kind]} · ${clockText(g.clock)}`,
+      `${kindTitle(g.kind)} · ${clockText(g.clock)}`,
       opponent ? `${opponent.name} (${opponent.rating})` : "—",
       `${label} · ${reasonText(g.reason, g.kind, cls)}`,
       me?.ratingChange ? `${me.ratingChange.delta >= 0 ? "+" : ""}${me.ratingChange.delta}` : "—",
@@ -438,7 +419,7 @@ function renderLobby(client) {
   const status = $("queue-status");
   status.hidden = !queued;
   if (queued) {
-    status.querySelector(".queue-text").textContent = `Looking for an opponent · ${KIND[queued.game]} · ${clockText(queued.clock)}${queued.rated ? " · rated" : ""}`;
+    status.querySelector(".queue-text").textContent = `Looking for an opponent · ${kindTitle(queued.game)} · ${clockText(queued.clock)}${queued.rated ? " · rated" : ""}`;
   }
   if (ui.historyFor !== ui.user?.name) loadHistory();
 }
@@ -451,7 +432,7 @@ function renderMatchup(client) {
   overlay.dataset.matchup = proposal.matchup;
   $("matchup-opponent").textContent = proposal.opponent.name;
   overlay.querySelector(".opp-rating").textContent = `(${proposal.opponent.rating})`;
-  overlay.querySelector(".matchup-what").textContent = `${KIND[proposal.queue.game]} · ${clockText(proposal.queue.clock)}${proposal.queue.rated ? " · rated" : ""}`;
+  overlay.querySelector(".matchup-what").textContent = `${kindTitle(proposal.queue.game)} · ${clockText(proposal.queue.clock)}${proposal.queue.rated ? " · rated" : ""}`;
   const answered = ui.answered === proposal.matchup;
   $("matchup-accept").disabled = answered;
   $("matchup-decline").disabled = answered;
@@ -464,7 +445,7 @@ function renderPlayers(game) {
   const opponent = game.players.find((p) => p.side !== game.you);
   for (const [id, player] of [["player-you", you], ["player-opponent", opponent]]) {
     const box = $(id);
-    const mark = { tictactoe: ["✕", "◯"], connect4: ["●", "●"], chess: ["♔", "♚"] }[game.kind];
+    const mark = boardFor(game.kind)?.marks ?? ["", ""];
     const badge = document.createElement("span");
     badge.className = `mark ${game.kind} ${player?.side ?? ""}`;
     badge.textContent = mark[player?.side === "first" ? 0 : 1];
@@ -477,7 +458,7 @@ function renderPlayers(game) {
 function renderGame(client) {
   const game = client.game;
   const playable = myTurn(game) && !ui.moving;
-  renderBoard($("board"), game, { playable, selected: ui.selected, targets: ui.targets });
+  renderBoard($("board"), game, { playable, pick: ui.pick });
   renderPlayers(game);
   if (!playable) $("promotion").hidden = true;
 
@@ -499,7 +480,7 @@ function renderGame(client) {
   document.querySelector(".actions").hidden = !live;
 
   const list = $("moves");
-  const texts = moveTexts(game);
+  const texts = boardFor(game.kind)?.moves(game) ?? [];
   list.replaceChildren();
   list.dataset.count = String(game.moves.length);
   for (let i = 0; i < texts.length; i += 2) {
@@ -510,19 +491,19 @@ function renderGame(client) {
       span.className = "move";
       span.dataset.index = String(j);
       span.dataset.move = String(game.moves[j]);
-      if (game.kind === "chess") span.textContent = text;
+      if (!text.mark) span.textContent = text.text;
       else {
         const badge = document.createElement("span");
         badge.className = `mark ${game.kind} ${j % 2 === 0 ? "first" : "second"}`;
-        badge.textContent = text.slice(0, 1);
-        span.append(badge, text.slice(1));
+        badge.textContent = text.mark;
+        span.append(badge, ` ${text.text}`);
       }
       li.append(span);
     }
     list.append(li);
   }
   list.scrollTop = list.scrollHeight;
-  $("game-meta").textContent = `${KIND[game.kind]} · ${clockText(game.clock)} · ${game.rated ? "rated" : "unrated"} · game ${game.game}`;
+  $("game-meta").textContent = `${kindTitle(game.kind)} · ${clockText(game.clock)} · ${game.rated ? "rated" : "unrated"} · game ${game.game}`;
   renderResult(game);
   tickGame();
 }
@@ -599,8 +580,36 @@ function render() {
 
 // ----- wiring ----------------------------------------------------------------------------------
 
+/** The lobby's choice of game: one option per board, the default one checked. */
+function gameChoices() {
+  const box = $("game-choice");
+  for (const board of Object.values(BOARDS)) {
+    const label = document.createElement("label");
+    label.className = "game-option";
+    const input = document.createElement("input");
+    input.type = "radio";
+    input.name = "game";
+    input.value = board.kind;
+    input.dataset.testid = `game-${board.kind}`;
+    input.checked = board.kind === DEFAULT_KIND;
+    const glyph = document.createElement("span");
+    glyph.className = "glyph";
+    glyph.textContent = board.glyph;
+    const title = document.createElement("span");
+    title.textContent = board.title;
+    label.append(input, glyph, title);
+    box.append(label);
+  }
+}
+
 function wire() {
+  gameChoices();
   const form = $("auth-form");
+  // The protocol's limits (client-protocol/src/constants.rs, by way of the SDK).
+  form.username.minLength = rookery.USERNAME_MIN_CHARS;
+  form.username.maxLength = rookery.USERNAME_MAX_CHARS;
+  form.password.minLength = rookery.PASSWORD_MIN_CHARS;
+  form.password.maxLength = rookery.PASSWORD_MAX_CHARS;
   form.addEventListener("submit", (event) => {
     event.preventDefault();
     authenticate(event.submitter?.dataset.action ?? "login", form);

@@ -1,6 +1,7 @@
-// Type declarations for rookery.js, the JavaScript SDK of the rookery wire protocol v1.
-// The wire types between the markers are generated from the JSON Schema (npm run gen-types);
-// the SDK's own API follows them.
+// Type declarations for rookery.js, the JavaScript SDK of the rookery wire protocol v1: its
+// public API, whichever of its modules (client.js, connection.js, requests.js, view.js, ...)
+// implements each part. The wire types and the protocol's constants between the markers are
+// generated from the JSON Schema (npm run gen-types); the SDK's own API follows them.
 
 // ---- BEGIN GENERATED from client-protocol/schema/rookery.schema.json (npm run gen-types): do not edit ----
 /** Every HTTP error body. */
@@ -459,6 +460,42 @@ export interface ServerMessageMap {
   "client/GAME_OVER": ClientGameOverMessage;
   "client/ERROR": ClientErrorMessage;
 }
+
+// The protocol's numbers (protocol.js, from client-protocol/src/constants.rs).
+/** Close code 1008 (policy): over the rate limit for too long, too slow to read its messages, or another user's session. Do not reconnect blindly. */
+export declare const CLOSE_POLICY: 1008;
+/** Close code 1012 (service restart): the node is restarting or draining. Reconnect, to any node, with the same session and resume. */
+export declare const CLOSE_RESTART: 1012;
+/** Close code 4000, sent by a client: it closes a socket it believes dead (the network changed) before it opens a new one. */
+export declare const CLOSE_NETWORK_CHANGED: 4000;
+/** Close code 4001: this session connected again on another socket, which now owns it. Do not reconnect. */
+export declare const CLOSE_TAKEN_OVER: 4001;
+/** The close codes after which a client does not reconnect by itself. */
+export declare const NO_RECONNECT_CLOSE_CODES: readonly [1008, 4001];
+/** Largest text frame a node accepts, in bytes; a larger one gets `bad_frame`. */
+export declare const MAX_FRAME_BYTES: 16384;
+/** Longest `ref` a client may attach to a message, in characters. */
+export declare const MAX_REF_CHARS: 64;
+/** Shortest username, in characters. */
+export declare const USERNAME_MIN_CHARS: 3;
+/** Longest username, in characters. */
+export declare const USERNAME_MAX_CHARS: 20;
+/** Shortest password, in characters. */
+export declare const PASSWORD_MIN_CHARS: 8;
+/** Longest password, in characters. */
+export declare const PASSWORD_MAX_CHARS: 128;
+/** How long a node waits by default for both players' `game/PLAYER_READY` before it aborts the game, in ms (`ROOKERY_READY_TIMEOUT_MS` changes it). */
+export declare const READY_TIMEOUT_MS: 60000;
+/** How long a client waits for the answer to a message before it gives up, in ms. */
+export declare const REQUEST_TIMEOUT_MS: 10000;
+/** Reconnect backoff: the delay before the first attempt, in ms. */
+export declare const RECONNECT_INITIAL_DELAY_MS: 250;
+/** Reconnect backoff: the largest delay, in ms. */
+export declare const RECONNECT_MAX_DELAY_MS: 10000;
+/** Reconnect backoff: each attempt waits this many times longer than the one before. */
+export declare const RECONNECT_FACTOR: 2;
+/** Reconnect backoff: up to this share of each delay, in percent, is taken away at random, so that clients dropped together (a node draining with 1012) do not all come back at once. */
+export declare const RECONNECT_JITTER_PERCENT: 50;
 // ---- END GENERATED ----
 
 // ---------------------------------------------------------------------------------------------
@@ -471,9 +508,9 @@ export declare const SERVER_MESSAGE_TYPES: ReadonlyArray<keyof ServerMessageMap>
 /** The `RookeryClient` method that sends each client message type. */
 export declare const HELPERS: Readonly<Record<keyof ClientMessageMap, string>>;
 /** Close codes after which the client does not reconnect: 1008 (policy) and 4001 (taken over). */
-export declare const FINAL_CLOSE_CODES: Readonly<{ POLICY: 1008; TAKEN_OVER: 4001 }>;
+export declare const FINAL_CLOSE_CODES: Readonly<{ POLICY: typeof CLOSE_POLICY; TAKEN_OVER: typeof CLOSE_TAKEN_OVER }>;
 /** 1012: the node is restarting or draining; the client reconnects and resumes. */
-export declare const RESTART_CLOSE_CODE: 1012;
+export declare const RESTART_CLOSE_CODE: typeof CLOSE_RESTART;
 
 /** Error codes of the SDK itself, besides the node's `ErrorCode`s. */
 export type SdkErrorCode = "timeout" | "disconnected" | "closed" | "taken_over" | "not_in_game" | "http_error";

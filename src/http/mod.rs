@@ -33,10 +33,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     .route("/api/users/{name}/games", web::get().to(api::user_games))
     .route("/api/games/{id}", web::get().to(api::game))
     .route("/api/queues", web::get().to(api::queues))
-    .route("/", web::get().to(page::index))
-    .route("/static/{file}", web::get().to(page::asset))
-    .route("/sdk/rookery.js", web::get().to(page::sdk))
-    .route("/sdk/rookery.d.ts", web::get().to(page::sdk_types))
+    .configure(page::routes)
     .default_service(web::to(error::not_found));
 }
 

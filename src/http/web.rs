@@ -1,11 +1,9 @@
 //! The browser page and the JavaScript SDK, embedded in the binary: `/` (web/index.html),
-//! `/static/{file}` (the rest of web/) and `/sdk/rookery.js` (+ `.d.ts`).
+//! `/static/...` (the rest of web/, boards/ included) and `/sdk/...` (the SDK's modules and
+//! `rookery.d.ts`), all from one table.
 
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::{web, HttpRequest, HttpResponse};
-use client_protocol::ErrorCode;
-
-use super::error::HttpError;
 
 const HTML: &str = "text/html; charset=utf-8";
 const JS: &str = "text/javascript; charset=utf-8";
@@ -13,18 +11,42 @@ const CSS: &str = "text/css; charset=utf-8";
 const SVG: &str = "image/svg+xml";
 const TS: &str = "application/typescript; charset=utf-8";
 
-/// Everything under `/static/`: name, content type, bytes.
-const STATIC: &[(&str, &str, &str)] = &[
-    ("app.js", JS, include_str!("../../web/app.js")),
-    ("boards.js", JS, include_str!("../../web/boards.js")),
-    ("chess.js", JS, include_str!("../../web/chess.js")),
-    ("style.css", CSS, include_str!("../../web/style.css")),
-    ("favicon.svg", SVG, include_str!("../../web/favicon.svg")),
-];
+/// A row of [`FILES`]: URL path, content type, and a file of the repository, embedded.
+macro_rules! embed {
+    ($path:literal, $content_type:expr, $file:literal) => {
+        (
+            $path,
+            $content_type,
+            include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/", $file)),
+        )
+    };
+}
 
-const INDEX: &str = include_str!("../../web/index.html");
-const SDK: &str = include_str!("../../client-protocol/js/rookery.js");
-const SDK_TYPES: &str = include_str!("../../client-protocol/js/rookery.d.ts");
+/// Every file served: URL path, content type, bytes. Anything else is the JSON 404 of the
+/// default service. A file added under web/ or to the SDK needs its row here (the tests below
+/// and `client-protocol/js/test/served.test.mjs` say which).
+const FILES: &[(&str, &str, &str)] = &[
+    embed!("/", HTML, "web/index.html"),
+    embed!("/static/app.js", JS, "web/app.js"),
+    embed!("/static/boards.js", JS, "web/boards.js"),
+    embed!("/static/boards/chess.js", JS, "web/boards/chess.js"),
+    embed!("/static/boards/connect4.js", JS, "web/boards/connect4.js"),
+    embed!("/static/boards/tictactoe.js", JS, "web/boards/tictactoe.js"),
+    embed!("/static/chess.js", JS, "web/chess.js"),
+    embed!("/static/dom.js", JS, "web/dom.js"),
+    embed!("/static/style.css", CSS, "web/style.css"),
+    embed!("/static/favicon.svg", SVG, "web/favicon.svg"),
+    embed!("/sdk/rookery.js", JS, "client-protocol/js/rookery.js"),
+    embed!("/sdk/rookery.d.ts", TS, "client-protocol/js/rookery.d.ts"),
+    embed!("/sdk/client.js", JS, "client-protocol/js/client.js"),
+    embed!("/sdk/connection.js", JS, "client-protocol/js/connection.js"),
+    embed!("/sdk/errors.js", JS, "client-protocol/js/errors.js"),
+    embed!("/sdk/http.js", JS, "client-protocol/js/http.js"),
+    embed!("/sdk/messages.js", JS, "client-protocol/js/messages.js"),
+    embed!("/sdk/protocol.js", JS, "client-protocol/js/protocol.js"),
+    embed!("/sdk/requests.js", JS, "client-protocol/js/requests.js"),
+    embed!("/sdk/view.js", JS, "client-protocol/js/view.js"),
+];
 
 /// The page talks only to its own origin: scripts, styles, fetches and the socket.
 const CSP: &str = "default-src 'self'; connect-src 'self'; img-src 'self' data:; \
@@ -71,62 +93,122 @@ fn serve(req: &HttpRequest, content_type: &'static str, body: &'static str) -> H
     response.content_type(content_type).body(body)
 }
 
-/// `GET /`: the page.
-pub async fn index(req: HttpRequest) -> HttpResponse {
-    serve(&req, HTML, INDEX)
-}
-
-/// `GET /static/{file}`: the page's scripts, styles and icon.
-pub async fn asset(req: HttpRequest, file: web::Path<String>) -> Result<HttpResponse, HttpError> {
-    let name = file.into_inner();
-    STATIC
-        .iter()
-        .find(|(n, _, _)| *n == name)
-        .map(|(_, content_type, body)| serve(&req, content_type, body))
-        .ok_or_else(|| HttpError::new(ErrorCode::NotFound, format!("no static file {name:?}")))
-}
-
-/// `GET /sdk/rookery.js`: the SDK as an ES module.
-pub async fn sdk(req: HttpRequest) -> HttpResponse {
-    serve(&req, JS, SDK)
-}
-
-/// `GET /sdk/rookery.d.ts`: its TypeScript declarations.
-pub async fn sdk_types(req: HttpRequest) -> HttpResponse {
-    serve(&req, TS, SDK_TYPES)
+/// Registers a `GET` route for each row of [`FILES`].
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    for &(path, content_type, body) in FILES {
+        cfg.route(
+            path,
+            web::get().to(move |req: HttpRequest| async move { serve(&req, content_type, body) }),
+        );
+    }
 }
 
 #[cfg(test)]
 mod tests {
+    use std::collections::BTreeSet;
+    use std::path::Path;
+
     use super::*;
+
+    const ROOT: &str = env!("CARGO_MANIFEST_DIR");
+
+    fn body(path: &str) -> &'static str {
+        FILES
+            .iter()
+            .find(|(p, _, _)| *p == path)
+            .map(|(_, _, b)| *b)
+            .unwrap_or_else(|| panic!("{path} is not served"))
+    }
+
+    /// Every file under `dir`, as paths relative to it with `/` separators.
+    fn files_under(dir: &Path, prefix: &str, out: &mut BTreeSet<String>) {
+        for entry in std::fs::read_dir(dir).expect("a readable directory") {
+            let entry = entry.expect("an entry");
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if entry.file_type().expect("a file type").is_dir() {
+                files_under(&entry.path(), &format!("{prefix}{name}/"), out);
+            } else {
+                out.insert(format!("{prefix}{name}"));
+            }
+        }
+    }
 
     #[test]
     fn etags_differ_when_bodies_do_and_look_like_etags() {
+        let sdk = body("/sdk/rookery.js");
         assert_ne!(etag("a"), etag("b"));
-        assert_eq!(etag(SDK), etag(SDK));
+        assert_eq!(etag(sdk), etag(sdk));
         assert!(etag("").starts_with('"') && etag("").ends_with('"'));
     }
 
     #[test]
-    fn the_page_loads_only_files_that_are_served() {
-        for (name, _, _) in STATIC {
-            if *name != "favicon.svg" && *name != "style.css" && *name != "app.js" {
-                continue;
+    fn every_file_of_the_page_and_the_sdk_is_served() {
+        let served: BTreeSet<&str> = FILES.iter().map(|(p, _, _)| *p).collect();
+        assert_eq!(served.len(), FILES.len(), "a path is in FILES twice");
+        let mut web = BTreeSet::new();
+        files_under(&Path::new(ROOT).join("web"), "", &mut web);
+        for file in web {
+            let path = if file == "index.html" {
+                "/".to_owned()
+            } else {
+                format!("/static/{file}")
+            };
+            assert!(served.contains(path.as_str()), "web/{file} is not in FILES");
+        }
+        let sdk = std::fs::read_dir(Path::new(ROOT).join("client-protocol/js")).expect("js/");
+        for entry in sdk {
+            let name = entry
+                .expect("an entry")
+                .file_name()
+                .to_string_lossy()
+                .into_owned();
+            if name.ends_with(".js") || name.ends_with(".d.ts") {
+                let path = format!("/sdk/{name}");
+                assert!(
+                    served.contains(path.as_str()),
+                    "client-protocol/js/{name} is not in FILES"
+                );
             }
+        }
+    }
+
+    #[test]
+    fn every_game_kind_has_its_board() {
+        let schema: serde_json::Value = serde_json::from_str(include_str!(
+            "../../client-protocol/schema/rookery.schema.json"
+        ))
+        .expect("the schema is JSON");
+        let kinds = schema["$defs"]["GameKind"]["enum"]
+            .as_array()
+            .expect("GameKind is an enum");
+        let registry = body("/static/boards.js");
+        for kind in kinds {
+            let kind = kind.as_str().expect("a kind is a string");
+            body(&format!("/static/boards/{kind}.js"));
             assert!(
-                INDEX.contains(&format!("static/{name}")),
+                registry.contains(&format!("\"./boards/{kind}.js\"")),
+                "web/boards.js does not import the {kind} board"
+            );
+        }
+    }
+
+    #[test]
+    fn the_page_loads_only_files_that_are_served() {
+        let index = body("/");
+        for name in ["favicon.svg", "style.css", "app.js"] {
+            body(&format!("/static/{name}"));
+            assert!(
+                index.contains(&format!("static/{name}")),
                 "{name} not in index.html"
             );
         }
-        // The page and its scripts use relative URLs only: they work behind a proxy unchanged.
-        for (name, body) in [("index.html", INDEX)]
-            .into_iter()
-            .chain(STATIC.iter().map(|(n, _, b)| (*n, *b)))
-        {
+        // The page, its scripts and the SDK use relative URLs only: they work behind a proxy
+        // unchanged.
+        for (path, _, body) in FILES {
             for absolute in ["src=\"/", "href=\"/", "from \"/", "fetch(\"/"] {
                 assert!(
                     !body.contains(absolute),
-                    "{name} has an absolute URL: {absolute}"
+                    "{path} has an absolute URL: {absolute}"
                 );
             }
         }

@@ -1,14 +1,17 @@
 // The SDK against the JSON Schema (generated from the Rust types): every message type has its
-// event or helper, every helper sends a frame the schema accepts, and the TypeScript
-// declarations are generated from the schema and compile.
+// event or helper, every helper sends a frame the schema accepts, the TypeScript declarations
+// and protocol.js (the constants of client-protocol/src/constants.rs) are generated from the
+// schema, the declarations compile and describe exactly what rookery.js exports.
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { test } from "node:test";
 
+import * as rookery from "../rookery.js";
 import { CLIENT_MESSAGE_TYPES, HELPERS, RookeryClient, SERVER_MESSAGE_TYPES } from "../rookery.js";
-import { currentSection, DTS_PATH, generate } from "../gen-types.mjs";
+import * as protocol from "../protocol.js";
+import { constants, currentSection, DTS_PATH, generate, generateProtocol, PROTOCOL_PATH } from "../gen-types.mjs";
 import { SCHEMA, validator } from "./helpers.mjs";
 
 const typesOf = (frame) => SCHEMA.$defs[frame].oneOf.map((v) => v.properties.type.const);
@@ -131,6 +134,23 @@ test("a move refused as unavailable goes again, same seq and ref, until it is ac
 test("rookery.d.ts holds exactly the types generated from the schema", () => {
   const dts = readFileSync(DTS_PATH, "utf8");
   assert.equal(currentSection(dts), generate(SCHEMA), "out of date: run `npm run gen-types` in client-protocol/js");
+});
+
+test("protocol.js holds exactly the constants generated from the schema", () => {
+  assert.equal(readFileSync(PROTOCOL_PATH, "utf8"), generateProtocol(SCHEMA), "out of date: run `npm run gen-types` in client-protocol/js");
+  assert.deepEqual(Object.keys(protocol).sort(), constants(SCHEMA).map(([name]) => name).sort());
+  for (const [name, value] of constants(SCHEMA)) assert.deepEqual(rookery[name], value, `rookery.js re-exports ${name}`);
+});
+
+test("the close codes the SDK names are the ones the protocol says not to retry", () => {
+  assert.deepEqual(Object.values(rookery.FINAL_CLOSE_CODES).sort(), [...protocol.NO_RECONNECT_CLOSE_CODES].sort());
+  assert.equal(rookery.RESTART_CLOSE_CODE, protocol.CLOSE_RESTART);
+});
+
+test("rookery.d.ts declares exactly what rookery.js exports", () => {
+  const dts = readFileSync(DTS_PATH, "utf8");
+  const declared = [...dts.matchAll(/^export declare (?:const|function|class) (\w+)/gm)].map((m) => m[1]);
+  assert.deepEqual([...new Set(declared)].sort(), Object.keys(rookery).sort());
 });
 
 test("the declarations compile with strict TypeScript, with an example use", () => {

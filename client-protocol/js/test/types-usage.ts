@@ -1,5 +1,5 @@
 // Compiled (not run) by schema.test.mjs: the declarations describe what a game developer writes.
-import { RookeryClient, guest, remainingMs, type GameState, type ServerFrame } from "../rookery.js";
+import { CLOSE_TAKEN_OVER, FINAL_CLOSE_CODES, RookeryClient, guest, remainingMs, type GameState, type ServerFrame } from "../rookery.js";
 
 export async function example(): Promise<void> {
   const auth = await guest({ baseUrl: "http://127.0.0.1:8080" });
@@ -17,7 +17,9 @@ export async function example(): Promise<void> {
     if (game.status === "playing" && game.toMove === game.you) void client.move(4);
     console.log(mine, game.moves.length);
   });
-  client.on("closed", ({ code, error }) => console.log(code, error.code));
+  client.on("closed", ({ code, error }) => console.log(code === CLOSE_TAKEN_OVER, error.code));
+  const takenOver: 4001 = FINAL_CLOSE_CODES.TAKEN_OVER;
+  console.log(takenOver);
   const queued = await client.startMatchmaking({ game: "tictactoe", clock: { initialMs: 60_000, incrementMs: 0 } });
   if (queued.type === "client/QUEUED") console.log(queued.queuedAt);
   const frame: ServerFrame = queued;

@@ -1,0 +1,319 @@
+// client.js: RookeryClient, the SDK's one object. It puts the parts together: a Connection
+// (connection.js: the socket, reconnects, close codes), Requests (requests.js: refs and
+// their promises, retries) and a View (view.js: the session's state folded from frames),
+// and adds the events and a method per client message.
+import { Connection } from "./connection.js";
+import { RookeryError } from "./errors.js";
+import { resolve } from "./http.js";
+import { READY_TIMEOUT_MS, REQUEST_TIMEOUT_MS } from "./protocol.js";
+import { Requests } from "./requests.js";
+import { View } from "./view.js";
+
+/** How long after a matchup expires an accepted `server/REPLY_MATCHUP` still waits. */
+const MATCHUP_ANSWER_SLACK_MS = 5_000;
+/** How long a `server/REPLY_MATCHUP` waits for a matchup the client has not seen. */
+const UNKNOWN_MATCHUP_WAIT_MS = 30_000;
+
+/**
+ * A connection to a node that survives socket drops: it reconnects with backoff, resumes its
+ * session, re-sends what was not acknowledged, and keeps the state of the current queue,
+ * matchup and game.
+ */
+export class RookeryClient {
+  /**
+   * @param {object} [options]
+   * @param {string} [options.baseUrl] the node (default: the page's own location)
+   * @param {string} [options.token]
+   * @param {string} [options.session]
+   * @param {typeof WebSocket} [options.WebSocket]
+   * @param {number} [options.requestTimeoutMs]
+   * @param {boolean|object} [options.reconnect]
+   * @param {() => number} [options.random]
+   */
+  constructor(options = {}) {
+    this.baseUrl = options.baseUrl;
+    this.requestTimeoutMs = options.requestTimeoutMs ?? REQUEST_TIMEOUT_MS;
+    this.reconnectPolicy =
+      options.reconnect === false
+        ? null
+        : { maxAttempts: Infinity, ...(typeof options.reconnect === "object" ? options.reconnect : {}) };
+    this._listeners = new Map();
+    const emit = (type, payload) => this._emit(type, payload);
+    this._view = new View({ token: options.token ?? null, session: options.session ?? null, emit });
+    const random = options.random ?? Math.random;
+    this._connection = new Connection(
+      { WebSocket: options.WebSocket, policy: () => this.reconnectPolicy, random },
+      {
+        url: () => this.socketUrl(),
+        anonymous: () => !this.token,
+        opening: (frame) => this._deliver(frame),
+        frame: (frame) => {
+          this._deliver(frame);
+          this._requests.receive(frame);
+        },
+        opened: () => this._requests.opened(),
+        lost: (code) => this._requests.lost(code),
+        finished: (error) => this._requests.rejectAll(error),
+        emit,
+      },
+    );
+    this._requests = new Requests({
+      write: (frame) => this._connection.write(frame),
+      canSend: () => this._connection.canSend(),
+      retryPolicy: () => this.reconnectPolicy,
+      random,
+    });
+  }
+
+  // ----- state -------------------------------------------------------------------------------
+
+  /** `idle`, `connecting`, `open`, `reconnecting` or `closed`. */
+  get state() {
+    return this._connection.state;
+  }
+
+  get token() {
+    return this._view.token;
+  }
+
+  set token(token) {
+    this._view.token = token;
+  }
+
+  get session() {
+    return this._view.session;
+  }
+
+  set session(session) {
+    this._view.session = session;
+  }
+
+  get user() {
+    return this._view.user;
+  }
+
+  /** @type {object|null} the queue this session is in */
+  get queue() {
+    return this._view.queue;
+  }
+
+  /** @type {object|null} the pending `client/PROPOSE_MATCHUP` */
+  get matchup() {
+    return this._view.matchup;
+  }
+
+  /** @type {GameState|null} the current (or last) game */
+  get game() {
+    return this._view.game;
+  }
+
+  // ----- events ------------------------------------------------------------------------------
+
+  /**
+   * Listens for an event: every `client/...` type, `message` (every frame), `connected`,
+   * `disconnected`, `reconnecting`, `closed`, `session`, `game`. Returns an unsubscribe function.
+   */
+  on(type, listener) {
+    if (!this._listeners.has(type)) this._listeners.set(type, new Set());
+    this._listeners.get(type).add(listener);
+    return () => this.off(type, listener);
+  }
+
+  off(type, listener) {
+    this._listeners.get(type)?.delete(listener);
+  }
+
+  /**
+   * Resolves with the next `type` event whose payload passes `filter`; rejects with
+   * `timeout` after `timeoutMs` (default: the request timeout).
+   */
+  once(type, { filter = () => true, timeoutMs = this.requestTimeoutMs } = {}) {
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        off();
+        reject(new RookeryError("timeout", `no ${type} within ${timeoutMs} ms`));
+      }, timeoutMs);
+      const off = this.on(type, (payload) => {
+        if (!filter(payload)) return;
+        clearTimeout(timer);
+        off();
+        resolve(payload);
+      });
+    });
+  }
+
+  _emit(type, payload) {
+    for (const listener of [...(this._listeners.get(type) ?? [])]) {
+      try {
+        listener(payload);
+      } catch (error) {
+        setTimeout(() => {
+          throw error;
+        });
+      }
+    }
+  }
+
+  /** A frame from the node: folded into the views, then its events. */
+  _deliver(frame) {
+    this._view.fold(frame);
+    this._emit("message", frame);
+    if (frame.type) this._emit(frame.type, frame);
+  }
+
+  // ----- connection --------------------------------------------------------------------------
+
+  /**
+   * Opens the socket (retrying per the reconnect policy). Resolves with the opening frame:
+   * `client/SESSION_STARTED` or `client/RESUME_SESSION`, or null for an anonymous socket
+   * (no token). Rejects with `unauthenticated` (bad token) or `forbidden` (the session belongs
+   * to another user); then the client is closed.
+   */
+  connect() {
+    return this._connection.connect();
+  }
+
+  /** Closes the socket for good: no reconnect; pending requests reject with `closed`. */
+  close() {
+    this._connection.close();
+  }
+
+  /** The `/ws` URL for the current token and session. */
+  socketUrl() {
+    const url = resolve("ws", this.baseUrl);
+    url.protocol = url.protocol === "https:" ? "wss:" : "ws:";
+    if (this.token) url.searchParams.set("token", this.token);
+    if (this.session) url.searchParams.set("session", this.session);
+    return url.toString();
+  }
+
+  // ----- requests ----------------------------------------------------------------------------
+
+  /**
+   * Sends a message with a fresh `ref` and resolves with the reply that echoes it (or, given
+   * `settle`, with the first frame `settle` accepts); rejects with a `RookeryError` on a `client/ERROR` with that ref,
+   * on `timeout`, or on `disconnected` for messages that are not safe to repeat. While the
+   * client is reconnecting, the message waits and goes out once the session is back.
+   */
+  request(message, { timeoutMs = this.requestTimeoutMs, settle, resend = true } = {}) {
+    if (this.state === "closed" || this.state === "idle") {
+      return Promise.reject(new RookeryError("closed", "connect() first"));
+    }
+    return this._requests.send(message, { timeoutMs, settle, resend });
+  }
+
+  /** Sends a message without waiting for anything (no `ref`). */
+  send(message) {
+    this._connection.write({ ...message });
+  }
+
+  // ----- server/ -----------------------------------------------------------------------------
+
+  /** `server/REGISTER_USER` over the socket; the socket becomes the new session. */
+  registerUser(username, password, options) {
+    return this.request({ type: "server/REGISTER_USER", username, password }, { resend: false, ...options });
+  }
+
+  /** `server/LOGIN` over the socket. */
+  login(username, password, options) {
+    return this.request({ type: "server/LOGIN", username, password }, { resend: false, ...options });
+  }
+
+  /** `server/GUEST` over the socket. */
+  guest(options) {
+    return this.request({ type: "server/GUEST" }, { resend: false, ...options });
+  }
+
+  /**
+   * `server/START_MATCHMAKING`: resolves with `client/QUEUED` or `client/ALREADY_IN_QUEUE`.
+   * @param {{game: string, clock?: {initialMs: number, incrementMs: number}|null, rated?: boolean}} queue
+   */
+  startMatchmaking(queue, options) {
+    const spec = { game: queue.game, clock: queue.clock ?? null, rated: Boolean(queue.rated) };
+    return this.request({ type: "server/START_MATCHMAKING", queue: spec }, options);
+  }
+
+  /** `server/CANCEL_MATCHMAKING`: resolves with `client/QUEUE_LEFT`. */
+  cancelMatchmaking(options) {
+    return this.request({ type: "server/CANCEL_MATCHMAKING" }, { resend: false, ...options });
+  }
+
+  /**
+   * `server/REPLY_MATCHUP`. The node answers only once the matchup resolves, so this resolves
+   * accepting, with `client/START_GAME` or `client/MATCHUP_CANCELLED`; declining, with
+   * `client/QUEUE_LEFT`.
+   */
+  replyMatchup(matchup, accept, options = {}) {
+    const expiresAt = this.matchup?.matchup === matchup ? this.matchup.expiresAt : null;
+    const untilExpiry = expiresAt
+      ? Math.max(0, expiresAt - Date.now()) + MATCHUP_ANSWER_SLACK_MS
+      : UNKNOWN_MATCHUP_WAIT_MS;
+    // Accepting ends in a game or a cancelled matchup (then back in the queue, or out of it on
+    // a timeout); declining ends with leaving the queue.
+    const settle = accept
+      ? (frame) =>
+          frame.type === "client/START_GAME" ||
+          (frame.type === "client/MATCHUP_CANCELLED" && frame.matchup === matchup) ||
+          (frame.type === "client/QUEUE_LEFT" && frame.reason === "timeout")
+      : (frame) => frame.type === "client/QUEUE_LEFT";
+    return this.request(
+      { type: "server/REPLY_MATCHUP", matchup, accept: Boolean(accept) },
+      { timeoutMs: Math.max(this.requestTimeoutMs, untilExpiry), settle, resend: Boolean(accept), ...options },
+    );
+  }
+
+  // ----- game/ -------------------------------------------------------------------------------
+
+  /**
+   * `game/PLAYER_READY`: resolves with the `client/UPDATE_GAME` that starts the game (which
+   * comes when both players are ready), or `client/GAME_OVER` if it was aborted. Waits for the
+   * node's default ready timeout and then a request timeout.
+   */
+  playerReady(game = this.game?.game, options) {
+    const settle = (frame) =>
+      (frame.type === "client/UPDATE_GAME" || frame.type === "client/GAME_OVER") && frame.game === game;
+    const timeoutMs = READY_TIMEOUT_MS + REQUEST_TIMEOUT_MS;
+    return this.request({ type: "game/PLAYER_READY", game }, { timeoutMs, settle, ...options });
+  }
+
+  /**
+   * `game/PLAYER_MOVE`: resolves with the acknowledging `client/UPDATE_GAME`. If the socket
+   * drops first, the same (`seq`, `move`) is sent again after the reconnect, which the node
+   * applies at most once.
+   */
+  playerMove(game, seq, move, options) {
+    return this.request({ type: "game/PLAYER_MOVE", game, seq, move }, options);
+  }
+
+  /** A move in the current game at its current `seq`. */
+  move(move, options) {
+    const game = this.game;
+    if (!game) return Promise.reject(new RookeryError("not_in_game", "no current game"));
+    return this.playerMove(game.game, game.seq, move, options);
+  }
+
+  /** `game/OFFER_DRAW` (accepts the opponent's pending offer): resolves with `client/OFFER_DRAW` or `client/GAME_OVER`. */
+  offerDraw(game = this.game?.game, options) {
+    return this.request({ type: "game/OFFER_DRAW", game }, options);
+  }
+
+  /** `game/DECLINE_DRAW`: resolves with `client/UPDATE_GAME`. */
+  declineDraw(game = this.game?.game, options) {
+    return this.request({ type: "game/DECLINE_DRAW", game }, { resend: false, ...options });
+  }
+
+  /** `game/CONCEDE`: resolves with `client/GAME_OVER`. */
+  concede(game = this.game?.game, options) {
+    return this.request({ type: "game/CONCEDE", game }, { resend: false, ...options });
+  }
+}
+
+/**
+ * Opens a client: `await connect({baseUrl, token, session})` resolves once the session is
+ * started or resumed.
+ */
+export async function connect(options = {}) {
+  const client = new RookeryClient(options);
+  await client.connect();
+  return client;
+}
