@@ -102,7 +102,7 @@ pub struct Config {
     pub grace_ms: u64,
 
     /// How long both players have to send game/PLAYER_READY before the game is aborted, in ms.
-    #[arg(long, env = "ROOKERY_READY_TIMEOUT_MS", default_value_t = 60_000)]
+    #[arg(long, env = "ROOKERY_READY_TIMEOUT_MS", default_value_t = client_protocol::constants::READY_TIMEOUT_MS)]
     pub ready_timeout_ms: u64,
 
     /// How long a proposed matchup waits for both answers, in ms.

@@ -3,6 +3,9 @@
 use std::fmt;
 
 use base64::Engine;
+use client_protocol::constants::{
+    PASSWORD_MAX_CHARS, PASSWORD_MIN_CHARS, USERNAME_MAX_CHARS, USERNAME_MIN_CHARS,
+};
 use client_protocol::{ClockSpec, GameKind, QueueSpec};
 use rand::RngCore;
 use serde::{Deserialize, Serialize};
@@ -104,7 +107,7 @@ pub struct Username(String);
 impl Username {
     pub fn parse(s: &str) -> Result<Self, CredentialError> {
         let len = s.chars().count();
-        if !(3..=20).contains(&len) {
+        if !(USERNAME_MIN_CHARS..=USERNAME_MAX_CHARS).contains(&len) {
             return Err(CredentialError::UsernameLength);
         }
         let mut chars = s.chars();
@@ -137,7 +140,7 @@ pub struct Password(String);
 
 impl Password {
     pub fn parse(s: &str) -> Result<Self, CredentialError> {
-        if !(8..=128).contains(&s.chars().count()) {
+        if !(PASSWORD_MIN_CHARS..=PASSWORD_MAX_CHARS).contains(&s.chars().count()) {
             return Err(CredentialError::PasswordLength);
         }
         Ok(Password(s.to_owned()))

@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 
 use actix::prelude::*;
 use actix_ws::{AggregatedMessage, CloseCode, CloseReason, ProtocolError};
+use client_protocol::constants;
 use client_protocol::*;
 use tokio::sync::mpsc;
 
@@ -26,8 +27,6 @@ use crate::telemetry::names;
 
 /// Missing this many heartbeats in a row closes the socket.
 const MISSED_HEARTBEATS: u32 = 3;
-/// Close code for a session resumed on another socket (application range 4000-4999).
-const TAKEN_OVER: u16 = 4001;
 
 /// What the writer task sends on the socket.
 #[derive(Debug)]
@@ -116,7 +115,11 @@ impl SessionActor {
             Err(mpsc::error::TrySendError::Full(_)) => {
                 metrics::counter!(names::SLOW_CONSUMERS).increment(1);
                 tracing::info!("slow consumer disconnected");
-                self.close(CloseCode::Policy, "too slow to read its messages", ctx);
+                self.close(
+                    CloseCode::Other(constants::CLOSE_POLICY),
+                    "too slow to read its messages",
+                    ctx,
+                );
             }
             Err(mpsc::error::TrySendError::Closed(_)) => ctx.stop(),
         }
@@ -229,7 +232,11 @@ impl SessionActor {
     fn on_text(&mut self, text: &str, ctx: &mut Context<Self>) {
         let verdict = self.limiter.check(Instant::now());
         if verdict == Verdict::Close {
-            return self.close(CloseCode::Policy, "rate limit exceeded for too long", ctx);
+            return self.close(
+                CloseCode::Other(constants::CLOSE_POLICY),
+                "rate limit exceeded for too long",
+                ctx,
+            );
         }
         // Parsed even when dropped, so that the `rate_limited` error echoes the message's ref.
         let parsed = frame::parse(text);
@@ -350,7 +357,11 @@ impl SessionActor {
                     None,
                     ctx,
                 );
-                self.close(CloseCode::Policy, "forbidden session", ctx);
+                self.close(
+                    CloseCode::Other(constants::CLOSE_POLICY),
+                    "forbidden session",
+                    ctx,
+                );
             }
             Opening::Started { state, token } => {
                 let started = ServerMessage::SessionStarted {
@@ -457,7 +468,7 @@ impl Handler<SessionEvent> for SessionActor {
             SessionEvent::TakenOver { by } if by != self.connection => {
                 self.taken_over = true;
                 self.close(
-                    CloseCode::Other(TAKEN_OVER),
+                    CloseCode::Other(constants::CLOSE_TAKEN_OVER),
                     "session resumed on another connection",
                     ctx,
                 );
@@ -478,7 +489,7 @@ impl Handler<Passivate> for SessionActor {
 
     fn handle(&mut self, _: Passivate, ctx: &mut Self::Context) {
         self.close(
-            CloseCode::Restart,
+            CloseCode::Other(constants::CLOSE_RESTART),
             "node restarting: reconnect and resume",
             ctx,
         );
