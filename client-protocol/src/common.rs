@@ -207,6 +207,16 @@ wire_names! {
     }
 }
 
+wire_names! {
+    /// What an account may do beyond playing (v1.1). Guests never hold one.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+    #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+    pub enum Role {
+        Admin = "admin",
+        Moderator = "moderator",
+    }
+}
+
 /// A user as clients see them.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]

@@ -10,6 +10,7 @@
 #[macro_use]
 mod names;
 
+pub mod admin;
 pub mod common;
 pub mod constants;
 pub mod from_client;

@@ -1,0 +1,118 @@
+//! JSON bodies of the v1.1 administration API (`/api/admin/...`): roles, moderation, and the
+//! tamper-evident audit log.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::common::Role;
+
+wire_names! {
+    /// What an audit event records. The protocol fixes these names.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+    #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+    pub enum AuditType {
+        Register = "register",
+        Login = "login",
+        LoginFailed = "login_failed",
+        Logout = "logout",
+        TokenRefused = "token_refused",
+        SessionRefused = "session_refused",
+        OriginRefused = "origin_refused",
+        RateLimited = "rate_limited",
+        RoleChanged = "role_changed",
+        Ban = "ban",
+        Unban = "unban",
+        Mute = "mute",
+        Unmute = "unmute",
+        TournamentCreated = "tournament_created",
+        TournamentCancelled = "tournament_cancelled",
+        RegistrationAdded = "registration_added",
+        RegistrationRemoved = "registration_removed",
+        Playban = "playban",
+        CheatFlagged = "cheat_flagged",
+        JobBuried = "job_buried",
+    }
+}
+
+wire_names! {
+    /// Whether the recorded action happened or was refused.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+    #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+    pub enum AuditOutcome {
+        Ok = "ok",
+        Refused = "refused",
+    }
+}
+
+/// One value in an event's `details`. No floats: the hash is over canonical JSON, and integers
+/// and strings have exactly one canonical spelling.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(untagged)]
+pub enum Detail {
+    Bool(bool),
+    Int(i64),
+    Text(String),
+    List(Vec<String>),
+}
+
+/// One audit event, as `GET /api/admin/audit` lists it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+pub struct AuditEvent {
+    /// Position in the one chain of the cluster: 1, 2, 3, ...
+    pub id: u64,
+    /// When it happened, ms since the Unix epoch.
+    pub at: u64,
+    #[serde(rename = "type")]
+    pub kind: AuditType,
+    /// Who did it (a username), null when unknown.
+    pub actor: Option<String>,
+    /// Whom it was done to (a username), if anyone.
+    pub target: Option<String>,
+    /// The client's address.
+    pub ip: Option<String>,
+    pub outcome: AuditOutcome,
+    pub details: BTreeMap<String, Detail>,
+    /// SHA-256 (hex) over the previous event's `hash` and this event's canonical JSON.
+    pub hash: String,
+}
+
+/// `GET /api/admin/audit`: newest first; `next` is the `before` of the next page.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+pub struct AuditPage {
+    pub events: Vec<AuditEvent>,
+    pub next: Option<u64>,
+}
+
+/// `GET /api/admin/audit/verify`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct AuditVerify {
+    pub ok: bool,
+    /// How many events were checked.
+    pub checked: u64,
+    /// The id of the first event that does not match, or null.
+    pub first_bad: Option<u64>,
+}
+
+/// `PUT /api/admin/users/{name}/roles`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+pub struct RolesBody {
+    pub roles: Vec<Role>,
+}
+
+/// `POST /api/admin/users/{name}/ban` and `.../mute`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct SanctionBody {
+    pub reason: String,
+    /// How long, in ms; null = until lifted.
+    #[serde(default)]
+    pub duration_ms: Option<u64>,
+}
