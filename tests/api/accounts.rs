@@ -834,25 +834,67 @@ async fn the_node_reports_itself_alive_and_ready() {
     assert_eq!(body["checks"]["store"]["ok"], true, "{body}");
 }
 
+/// The value of the Prometheus sample `name` with exactly `labels`; 0 when the series does not
+/// exist yet (a counter appears with its first increment).
+fn sample(metrics: &str, name: &str, labels: &[(&str, &str)]) -> f64 {
+    let mut wanted: Vec<String> = labels.iter().map(|(k, v)| format!("{k}=\"{v}\"")).collect();
+    wanted.sort();
+    metrics
+        .lines()
+        .filter(|line| !line.starts_with('#'))
+        .filter_map(|line| line.rsplit_once(' '))
+        .find(|(series, _)| {
+            let (series_name, rest) = series.split_once('{').unwrap_or((series, "}"));
+            let mut found: Vec<String> = rest
+                .trim_end_matches('}')
+                .split(',')
+                .filter(|l| !l.is_empty())
+                .map(str::to_owned)
+                .collect();
+            found.sort();
+            series_name == name && found == wanted
+        })
+        .map_or(0.0, |(_, value)| value.parse().expect("a number"))
+}
+
 #[actix_web::test]
-async fn metrics_expose_rookery_series_after_some_traffic() {
+async fn metrics_count_the_frames_and_errors_of_this_tests_own_traffic() {
+    // Every node of this test process renders one registry, and other tests run alongside:
+    // each counter must have gone up by at least what this test caused.
+    let series: [(&str, &[(&str, &str)], f64); 4] = [
+        ("rookery_client_errors_total", &[("code", "bad_frame")], 3.0),
+        ("rookery_client_errors_total", &[("code", "not_in_queue")], 2.0),
+        ("rookery_frames_received_total", &[("namespace", "server")], 2.0),
+        ("rookery_unknown_message_types_total", &[], 1.0),
+    ];
     let app = spawn_app().await;
     let who = app.guest().await;
     let mut client = app.connect(&who).await;
-    client.send_text("not json").await;
-    client.expect_error("bad_frame").await;
-    client
-        .send(json!({"type": "server/CANCEL_MATCHMAKING"}))
-        .await;
-    client.expect_error("not_in_queue").await;
+    let (status, before) = app.get_text("/metrics").await;
+    assert_eq!(status, 200);
 
-    let (status, text) = app.get_text("/metrics").await;
+    for _ in 0..3 {
+        client.send_text("not json").await;
+        client.expect_error("bad_frame").await;
+    }
+    for _ in 0..2 {
+        client
+            .send(json!({"type": "server/CANCEL_MATCHMAKING"}))
+            .await;
+        client.expect_error("not_in_queue").await;
+    }
+    client.send(json!({"type": "server/NOPE"})).await;
+    client.expect_error("unknown_type").await;
+    let (status, after) = app.get_text("/metrics").await;
 
     assert_eq!(status, 200);
-    assert!(
-        text.lines().any(|line| line.starts_with("rookery_")),
-        "Prometheus text with rookery_ series:\n{text}"
-    );
+    for (name, labels, caused) in series {
+        let (was, is) = (sample(&before, name, labels), sample(&after, name, labels));
+        assert!(
+            is - was >= caused,
+            "{name}{labels:?} went from {was} to {is}, not up by {caused}:\n{after}"
+        );
+    }
 }
 
 #[actix_web::test]
