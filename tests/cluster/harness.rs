@@ -115,6 +115,34 @@ impl Cluster {
     }
 }
 
+impl Cluster {
+    /// True once every finished game the nodes appended to the outbox has been delivered to
+    /// the recorders and acknowledged: no entry waits, none is pending (nothing can be
+    /// recorded again after this).
+    pub async fn outbox_settled(&self) -> bool {
+        let client = redis::Client::open(self.redis.url()).unwrap();
+        let Ok(mut conn) = client.get_multiplexed_async_connection().await else {
+            return false;
+        };
+        let stream = "rookery:finished-games";
+        let info: redis::RedisResult<redis::streams::StreamInfoGroupsReply> = redis::cmd("XINFO")
+            .arg("GROUPS")
+            .arg(stream)
+            .query_async(&mut conn)
+            .await;
+        let length: redis::RedisResult<usize> =
+            redis::cmd("XLEN").arg(stream).query_async(&mut conn).await;
+        let (Ok(info), Ok(length)) = (info, length) else {
+            return false;
+        };
+        info.groups.iter().any(|g| {
+            g.name == "recorders"
+                && g.pending == 0
+                && (g.lag == Some(0) || g.entries_read == Some(length))
+        })
+    }
+}
+
 impl NodeProc {
     pub fn log_text(&self) -> String {
         std::fs::read_to_string(&self.log).unwrap_or_default()
