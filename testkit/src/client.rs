@@ -82,11 +82,7 @@ impl Client {
 
     /// Receives until a frame `matches`, all within [`WAIT`], and returns it; `what` names it
     /// in the panic, which lists the frames that came meanwhile.
-    pub async fn expect_matching(
-        &mut self,
-        what: &str,
-        matches: impl Fn(&Value) -> bool,
-    ) -> Value {
+    pub async fn expect_matching(&mut self, what: &str, matches: impl Fn(&Value) -> bool) -> Value {
         let from = self.seen.len();
         let wait = async {
             loop {

@@ -12,6 +12,9 @@ use rookery_testkit::Error;
 const TEST_SECRET: &str = "test-secret-test-secret-test-secret";
 const PASSWORD: &str = "correct horse";
 
+/// Name-value pairs: request headers, metric labels.
+type Pairs<'a> = &'a [(&'a str, &'a str)];
+
 // ---------------------------------------------------------------------------------------------
 // Small helpers for what the shared harness does not do: raw bodies, headers, sockets with headers.
 
@@ -35,7 +38,7 @@ async fn get_as(app: &TestApp, path: &str, token: &str) -> (u16, Value) {
 async fn open_socket(
     app: &TestApp,
     path_and_query: &str,
-    headers: &[(&str, &str)],
+    headers: Pairs<'_>,
 ) -> Result<Client, Error> {
     Client::connect_with(&app.endpoint, path_and_query, headers).await
 }
@@ -253,7 +256,7 @@ async fn the_socket_takes_its_token_from_the_query_a_bearer_header_or_the_login_
     let query = format!("/ws?token={token}&session={session}");
     let session_only = format!("/ws?session={session}");
     let bearer = format!("Bearer {token}");
-    let cases: [(&str, &str, &[(&str, &str)]); 3] = [
+    let cases: [(&str, &str, Pairs); 3] = [
         ("token in the query", &query, &[]),
         (
             "Authorization: Bearer",
@@ -836,7 +839,7 @@ async fn the_node_reports_itself_alive_and_ready() {
 
 /// The value of the Prometheus sample `name` with exactly `labels`; 0 when the series does not
 /// exist yet (a counter appears with its first increment).
-fn sample(metrics: &str, name: &str, labels: &[(&str, &str)]) -> f64 {
+fn sample(metrics: &str, name: &str, labels: Pairs) -> f64 {
     let mut wanted: Vec<String> = labels.iter().map(|(k, v)| format!("{k}=\"{v}\"")).collect();
     wanted.sort();
     metrics
@@ -861,10 +864,18 @@ fn sample(metrics: &str, name: &str, labels: &[(&str, &str)]) -> f64 {
 async fn metrics_count_the_frames_and_errors_of_this_tests_own_traffic() {
     // Every node of this test process renders one registry, and other tests run alongside:
     // each counter must have gone up by at least what this test caused.
-    let series: [(&str, &[(&str, &str)], f64); 4] = [
+    let series: [(&str, Pairs, f64); 4] = [
         ("rookery_client_errors_total", &[("code", "bad_frame")], 3.0),
-        ("rookery_client_errors_total", &[("code", "not_in_queue")], 2.0),
-        ("rookery_frames_received_total", &[("namespace", "server")], 2.0),
+        (
+            "rookery_client_errors_total",
+            &[("code", "not_in_queue")],
+            2.0,
+        ),
+        (
+            "rookery_frames_received_total",
+            &[("namespace", "server")],
+            2.0,
+        ),
         ("rookery_unknown_message_types_total", &[], 1.0),
     ];
     let app = spawn_app().await;

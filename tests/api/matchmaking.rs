@@ -169,7 +169,11 @@ async fn players_far_apart_in_rating_wait_for_the_window_to_widen() {
     game.play(&[0, 3, 1, 4, 2].map(|c| json!(c))).await;
     let over = game.first.expect("client/GAME_OVER").await;
     game.second.expect("client/GAME_OVER").await;
-    let rating = |side: &str| over["ratingChange"][side]["after"].as_i64().expect("rating");
+    let rating = |side: &str| {
+        over["ratingChange"][side]["after"]
+            .as_i64()
+            .expect("rating")
+    };
     let (winner_rating, loser_rating) = (rating("first"), rating("second"));
     for (who, expected) in [
         (&game.first_who, winner_rating),

@@ -70,7 +70,9 @@ impl Cluster {
         };
         let deadline = Instant::now() + Duration::from_secs(30);
         loop {
-            if let Ok(Ok(r)) = tokio::time::timeout(WAIT, http::get(&node.endpoint, "/healthz")).await {
+            if let Ok(Ok(r)) =
+                tokio::time::timeout(WAIT, http::get(&node.endpoint, "/healthz")).await
+            {
                 if r.status == 200 {
                     break;
                 }

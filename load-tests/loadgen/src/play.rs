@@ -291,7 +291,10 @@ struct FloorMove {
 }
 
 enum Event {
-    Frame(usize, Result<rookery_testkit::tungstenite::Utf8Bytes, Closed>),
+    Frame(
+        usize,
+        Result<rookery_testkit::tungstenite::Utf8Bytes, Closed>,
+    ),
     Fire,
     Stall,
 }
