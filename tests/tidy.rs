@@ -32,6 +32,7 @@ fn every_rust_file_opens_with_a_line_saying_what_it_is_for() {
         "client-protocol/src",
         "benches",
         "load-tests",
+        "testkit",
     ] {
         if !Path::new(env!("CARGO_MANIFEST_DIR")).join(dir).exists() {
             continue;

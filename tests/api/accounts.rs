@@ -2,96 +2,45 @@
 //! username and password must meet, tokens that must be refused, sessions that belong to one
 //! user, the websocket Origin check, and the rest of the HTTP API (profiles, errors, ops).
 
-use awc::error::WsClientError;
-use awc::ws;
-use futures_util::{SinkExt, StreamExt};
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde_json::{json, Value};
 
 use crate::helpers::*;
+use rookery_testkit::Error;
 
 /// The JWT secret `Config::for_tests` gives every test node.
 const TEST_SECRET: &str = "test-secret-test-secret-test-secret";
 const PASSWORD: &str = "correct horse";
 
-// ---------------------------------------------------------------------------------------------
-// Small helpers for what the shared harness does not do: raw bodies, headers, raw sockets.
+/// Name-value pairs: request headers, metric labels.
+type Pairs<'a> = &'a [(&'a str, &'a str)];
 
-type Socket = actix_codec::Framed<awc::BoxedSocket, ws::Codec>;
+// ---------------------------------------------------------------------------------------------
+// Small helpers for what the shared harness does not do: raw bodies, headers, sockets with headers.
 
 /// POSTs `body` verbatim as `application/json`.
 async fn post_raw(app: &TestApp, path: &str, body: &str) -> (u16, Value) {
-    let mut response = app
-        .http()
-        .post(format!("{}{path}", app.address))
-        .insert_header(("content-type", "application/json"))
-        .send_body(body.to_owned())
-        .await
-        .expect("POST");
-    let body = response.body().await.expect("body");
-    (
-        response.status().as_u16(),
-        serde_json::from_slice(&body).unwrap_or(Value::Null),
-    )
+    let headers = [("content-type", "application/json")];
+    let response = app.request("POST", path, &headers, body.as_bytes()).await;
+    (response.status, response.json())
 }
 
 /// GETs `path` with `Authorization: Bearer <token>`.
 async fn get_as(app: &TestApp, path: &str, token: &str) -> (u16, Value) {
-    let mut response = app
-        .http()
-        .get(format!("{}{path}", app.address))
-        .bearer_auth(token)
-        .send()
-        .await
-        .expect("GET");
-    let body = response.body().await.expect("body");
-    (
-        response.status().as_u16(),
-        serde_json::from_slice(&body).unwrap_or(Value::Null),
-    )
+    let bearer = format!("Bearer {token}");
+    let response = app
+        .request("GET", path, &[("authorization", &bearer)], &[])
+        .await;
+    (response.status, response.json())
 }
 
-/// Opens `/ws...` with whatever headers `tune` adds; the upgrade's outcome is returned as is.
+/// Opens `/ws...` with `headers`; the upgrade's outcome is returned as is.
 async fn open_socket(
     app: &TestApp,
     path_and_query: &str,
-    tune: impl FnOnce(ws::WebsocketsRequest) -> ws::WebsocketsRequest,
-) -> Result<Socket, WsClientError> {
-    let request = awc::Client::builder()
-        .timeout(WAIT)
-        .finish()
-        .ws(format!("ws://127.0.0.1:{}{path_and_query}", app.port));
-    tune(request).connect().await.map(|(_, socket)| socket)
-}
-
-/// The next JSON message on a raw socket (pings answered), within `WAIT`.
-async fn next_message(socket: &mut Socket) -> Value {
-    let wait = async {
-        loop {
-            match socket.next().await {
-                Some(Ok(ws::Frame::Text(bytes))) => {
-                    return serde_json::from_slice::<Value>(&bytes).expect("server sends JSON")
-                }
-                Some(Ok(ws::Frame::Ping(bytes))) => {
-                    let _ = socket.send(ws::Message::Pong(bytes)).await;
-                }
-                Some(Ok(ws::Frame::Close(reason))) => panic!("socket closed: {reason:?}"),
-                Some(Ok(_)) => {}
-                Some(Err(e)) => panic!("socket failed: {e:?}"),
-                None => panic!("socket ended"),
-            }
-        }
-    };
-    tokio::time::timeout(WAIT, wait)
-        .await
-        .expect("a message in time")
-}
-
-async fn send_raw(socket: &mut Socket, message: Value) {
-    socket
-        .send(ws::Message::Text(message.to_string().into()))
-        .await
-        .expect("send");
+    headers: Pairs<'_>,
+) -> Result<Client, Error> {
+    Client::connect_with(&app.endpoint, path_and_query, headers).await
 }
 
 /// An HS256 token over `claims`, signed with `secret`.
@@ -246,19 +195,17 @@ async fn login_sets_http_only_cookies_carrying_the_token_and_the_session() {
     let app = spawn_app().await;
     app.register("alice").await;
 
-    let mut response = app
-        .http()
-        .post(format!("{}/api/auth/login", app.address))
-        .send_json(&credentials("alice", PASSWORD))
-        .await
-        .expect("POST");
-    let body: Value = serde_json::from_slice(&response.body().await.expect("body")).expect("JSON");
+    let login = credentials("alice", PASSWORD).to_string();
+    let headers = [("content-type", "application/json")];
+    let response = app
+        .request("POST", "/api/auth/login", &headers, login.as_bytes())
+        .await;
+    let body = response.json();
 
-    assert_eq!(response.status().as_u16(), 200, "{body}");
+    assert_eq!(response.status, 200, "{body}");
     let cookies: Vec<String> = response
-        .headers()
-        .get_all("set-cookie")
-        .map(|v| v.to_str().expect("ASCII cookie").to_owned())
+        .header_values("set-cookie")
+        .map(str::to_owned)
         .collect();
     for (what, value) in [("token", &body["token"]), ("session", &body["session"])] {
         let value = value.as_str().expect("string");
@@ -291,47 +238,43 @@ async fn login_sets_http_only_cookies_carrying_the_token_and_the_session() {
 async fn the_socket_takes_its_token_from_the_query_a_bearer_header_or_the_login_cookies() {
     let app = spawn_app().await;
     app.register("alice").await;
-    let mut response = app
-        .http()
-        .post(format!("{}/api/auth/login", app.address))
-        .send_json(&credentials("alice", PASSWORD))
-        .await
-        .expect("POST");
-    let login: Value = serde_json::from_slice(&response.body().await.expect("body")).expect("JSON");
+    let body = credentials("alice", PASSWORD).to_string();
+    let headers = [("content-type", "application/json")];
+    let response = app
+        .request("POST", "/api/auth/login", &headers, body.as_bytes())
+        .await;
+    let login = response.json();
     let token = login["token"].as_str().expect("token").to_owned();
     let session = login["session"].as_str().expect("session").to_owned();
     // What a browser would send back: the name=value pairs it was given.
     let cookie_header = response
-        .headers()
-        .get_all("set-cookie")
-        .filter_map(|v| v.to_str().ok()?.split(';').next().map(str::to_owned))
+        .header_values("set-cookie")
+        .filter_map(|v| v.split(';').next())
         .collect::<Vec<_>>()
         .join("; ");
 
     let query = format!("/ws?token={token}&session={session}");
     let session_only = format!("/ws?session={session}");
-    type Tune = Box<dyn FnOnce(ws::WebsocketsRequest) -> ws::WebsocketsRequest>;
-    let cases: Vec<(&str, &str, Tune)> = vec![
-        ("token in the query", &query, Box::new(|r| r)),
-        ("Authorization: Bearer", &session_only, {
-            let token = token.clone();
-            Box::new(move |r: ws::WebsocketsRequest| r.bearer_auth(token))
-        }),
-        ("login cookies", "/ws", {
-            let cookie_header = cookie_header.clone();
-            Box::new(move |r: ws::WebsocketsRequest| r.header("cookie", cookie_header))
-        }),
+    let bearer = format!("Bearer {token}");
+    let cases: [(&str, &str, Pairs); 3] = [
+        ("token in the query", &query, &[]),
+        (
+            "Authorization: Bearer",
+            &session_only,
+            &[("authorization", &bearer)],
+        ),
+        ("login cookies", "/ws", &[("cookie", &cookie_header)]),
     ];
 
-    for (how, path, tune) in cases {
-        let mut socket = open_socket(&app, path, tune)
+    for (how, path, headers) in cases {
+        let mut socket = open_socket(&app, path, headers)
             .await
             .unwrap_or_else(|e| panic!("{how}: {e:?}"));
-        let first = next_message(&mut socket).await;
+        let first = socket.recv().await;
         assert_eq!(first["type"], "client/RESUME_SESSION", "{how}: {first}");
         assert_eq!(first["session"], session, "{how}: {first}");
         assert_eq!(first["user"]["id"], login["user"]["id"], "{how}: {first}");
-        let _ = socket.close().await;
+        socket.close().await;
     }
 }
 
@@ -777,25 +720,22 @@ async fn a_websocket_upgrade_from_a_foreign_origin_is_refused() {
     ];
 
     for (why, origin, allowed) in cases {
-        let opened = open_socket(&app, "/ws", |r| match origin {
-            Some(origin) => r.origin(origin),
-            None => r,
-        })
-        .await;
+        let headers: Vec<(&str, &str)> = origin.map(|o| ("origin", o)).into_iter().collect();
+        let opened = open_socket(&app, "/ws", &headers).await;
         if allowed {
             let mut socket = opened.unwrap_or_else(|e| panic!("{why}: {e:?}"));
-            send_raw(&mut socket, json!({"type": "server/GUEST", "ref": "hello"})).await;
-            let started = next_message(&mut socket).await;
+            socket
+                .send(json!({"type": "server/GUEST", "ref": "hello"}))
+                .await;
+            let started = socket.recv().await;
             assert_eq!(
                 started["type"], "client/SESSION_STARTED",
                 "{why}: {started}"
             );
-            let _ = socket.close().await;
+            socket.close().await;
         } else {
             match opened {
-                Err(WsClientError::InvalidResponseStatus(status)) => {
-                    assert_eq!(status.as_u16(), 403, "{why}")
-                }
+                Err(Error::Status { status, .. }) => assert_eq!(status, 403, "{why}"),
                 Err(other) => panic!("{why}: refused with 403, not {other:?}"),
                 Ok(_) => panic!("{why}: the upgrade must be refused"),
             }
@@ -803,18 +743,12 @@ async fn a_websocket_upgrade_from_a_foreign_origin_is_refused() {
     }
 
     // The refusal is the API's JSON error.
-    let mut response = app
-        .http()
-        .get(format!("{}/ws", app.address))
-        .insert_header(("origin", "http://evil.example"))
-        .send()
-        .await
-        .expect("GET");
-    let body: Value =
-        serde_json::from_slice(&response.body().await.expect("body")).unwrap_or(Value::Null);
+    let response = app
+        .request("GET", "/ws", &[("origin", "http://evil.example")], &[])
+        .await;
     assert_api_error(
-        response.status().as_u16(),
-        &body,
+        response.status,
+        &response.json(),
         403,
         "forbidden",
         "foreign origin",
@@ -903,25 +837,75 @@ async fn the_node_reports_itself_alive_and_ready() {
     assert_eq!(body["checks"]["store"]["ok"], true, "{body}");
 }
 
+/// The value of the Prometheus sample `name` with exactly `labels`; 0 when the series does not
+/// exist yet (a counter appears with its first increment).
+fn sample(metrics: &str, name: &str, labels: Pairs) -> f64 {
+    let mut wanted: Vec<String> = labels.iter().map(|(k, v)| format!("{k}=\"{v}\"")).collect();
+    wanted.sort();
+    metrics
+        .lines()
+        .filter(|line| !line.starts_with('#'))
+        .filter_map(|line| line.rsplit_once(' '))
+        .find(|(series, _)| {
+            let (series_name, rest) = series.split_once('{').unwrap_or((series, "}"));
+            let mut found: Vec<String> = rest
+                .trim_end_matches('}')
+                .split(',')
+                .filter(|l| !l.is_empty())
+                .map(str::to_owned)
+                .collect();
+            found.sort();
+            series_name == name && found == wanted
+        })
+        .map_or(0.0, |(_, value)| value.parse().expect("a number"))
+}
+
 #[actix_web::test]
-async fn metrics_expose_rookery_series_after_some_traffic() {
+async fn metrics_count_the_frames_and_errors_of_this_tests_own_traffic() {
+    // Every node of this test process renders one registry, and other tests run alongside:
+    // each counter must have gone up by at least what this test caused.
+    let series: [(&str, Pairs, f64); 4] = [
+        ("rookery_client_errors_total", &[("code", "bad_frame")], 3.0),
+        (
+            "rookery_client_errors_total",
+            &[("code", "not_in_queue")],
+            2.0,
+        ),
+        (
+            "rookery_frames_received_total",
+            &[("namespace", "server")],
+            2.0,
+        ),
+        ("rookery_unknown_message_types_total", &[], 1.0),
+    ];
     let app = spawn_app().await;
     let who = app.guest().await;
     let mut client = app.connect(&who).await;
-    client.send_text("not json").await;
-    client.expect_error("bad_frame").await;
-    client
-        .send(json!({"type": "server/CANCEL_MATCHMAKING"}))
-        .await;
-    client.expect_error("not_in_queue").await;
+    let (status, before) = app.get_text("/metrics").await;
+    assert_eq!(status, 200);
 
-    let (status, text) = app.get_text("/metrics").await;
+    for _ in 0..3 {
+        client.send_text("not json").await;
+        client.expect_error("bad_frame").await;
+    }
+    for _ in 0..2 {
+        client
+            .send(json!({"type": "server/CANCEL_MATCHMAKING"}))
+            .await;
+        client.expect_error("not_in_queue").await;
+    }
+    client.send(json!({"type": "server/NOPE"})).await;
+    client.expect_error("unknown_type").await;
+    let (status, after) = app.get_text("/metrics").await;
 
     assert_eq!(status, 200);
-    assert!(
-        text.lines().any(|line| line.starts_with("rookery_")),
-        "Prometheus text with rookery_ series:\n{text}"
-    );
+    for (name, labels, caused) in series {
+        let (was, is) = (sample(&before, name, labels), sample(&after, name, labels));
+        assert!(
+            is - was >= caused,
+            "{name}{labels:?} went from {was} to {is}, not up by {caused}:\n{after}"
+        );
+    }
 }
 
 #[actix_web::test]

@@ -4,8 +4,7 @@
 
 use std::time::Duration;
 
-use awc::ws;
-use futures_util::{SinkExt, StreamExt};
+use rookery_testkit::Socket;
 use serde_json::{json, Value};
 
 use crate::helpers::*;
@@ -430,8 +429,6 @@ async fn a_rate_limited_error_echoes_the_ref_of_the_dropped_message() {
     );
 }
 
-type Socket = actix_codec::Framed<awc::BoxedSocket, ws::Codec>;
-
 /// Sends a probe every `every` for `flood_for` (tolerating a socket that has gone), reading all
 /// along, and returns how the socket ended and how many `rate_limited` errors came first.
 async fn flood_until_closed(
@@ -448,34 +445,23 @@ async fn flood_until_closed(
     loop {
         if sending && Instant::now() >= next_send {
             sent += 1;
-            let frame = probe(&format!("flood-{sent}")).to_string();
-            sending = socket.send(ws::Message::Text(frame.into())).await.is_ok()
-                && Instant::now() < stop_sending;
+            let frame = probe(&format!("flood-{sent}"));
+            sending = socket.send_json(&frame).await.is_ok() && Instant::now() < stop_sending;
             next_send += every;
         }
         let until = if sending { next_send } else { give_up };
-        match timeout_at(until, socket.next()).await {
+        match timeout_at(until, socket.next_text()).await {
             Err(_) if sending => {}
             Err(_) => panic!(
                 "not closed within {WAIT:?} of the end of the flood ({limited} rate_limited)"
             ),
-            Ok(Some(Ok(ws::Frame::Text(bytes)))) => {
-                let reply: Value = serde_json::from_slice(&bytes).expect("JSON");
+            Ok(Ok(text)) => {
+                let reply: Value = serde_json::from_str(&text).expect("JSON");
                 if reply["code"] == "rate_limited" {
                     limited += 1;
                 }
             }
-            Ok(Some(Ok(ws::Frame::Ping(bytes)))) => {
-                let _ = socket.send(ws::Message::Pong(bytes)).await;
-            }
-            Ok(Some(Ok(ws::Frame::Close(reason)))) => {
-                return (
-                    reason.map_or(Closed::Gone, |r| Closed::Code(u16::from(r.code))),
-                    limited,
-                )
-            }
-            Ok(Some(Ok(_))) => {}
-            Ok(Some(Err(_)) | None) => return (Closed::Gone, limited),
+            Ok(Err(closed)) => return (closed, limited),
         }
     }
 }
@@ -488,27 +474,18 @@ async fn a_socket_that_stays_past_the_rate_limit_is_closed_with_1008() {
     })
     .await;
     let who = app.guest().await;
-    let url = format!(
-        "ws://127.0.0.1:{}/ws?token={}&session={}",
-        app.port, who.token, who.session
-    );
-    let (_, mut socket) = awc::Client::new()
-        .ws(url)
-        .connect()
-        .await
-        .expect("websocket connects");
+    let mut client = app.connect_raw(&who.ws_path()).await;
+    let socket = client.socket();
     for i in 0..10 {
         socket
-            .send(ws::Message::Text(
-                probe(&format!("burst-{i}")).to_string().into(),
-            ))
+            .send_json(&probe(&format!("burst-{i}")))
             .await
             .expect("send");
     }
 
     // 10 messages/s against 1/s, for well past the configured 1.5 s.
     let (closed, limited) = flood_until_closed(
-        &mut socket,
+        socket,
         Duration::from_millis(100),
         Duration::from_millis(2500),
     )

@@ -1,20 +1,17 @@
-//! Test harness: a real node on port 0 (through the same `Application::build` as `main`), an
-//! HTTP helper, and a websocket client that speaks the wire protocol with timeouts on every wait.
+//! Test harness: a real node on port 0 (through the same `Application::build` as `main`), HTTP
+//! helpers, and the shared test client (`rookery-testkit`) that speaks the wire protocol with
+//! timeouts on every wait.
 
-use std::time::Duration;
-
-use actix_web::web::Bytes;
-use awc::ws;
-use futures_util::{SinkExt, StreamExt};
 use rookery::{Application, Config};
+use rookery_testkit::http::{self, Response};
+use rookery_testkit::Endpoint;
 use serde_json::{json, Value};
 
-/// Every wait in a test ends after this.
-pub const WAIT: Duration = Duration::from_secs(10);
+pub use rookery_testkit::{Client, Closed, Identity, WAIT};
 
 pub struct TestApp {
     pub port: u16,
-    pub address: String,
+    pub endpoint: Endpoint,
     shutdown: rookery::startup::Shutdown,
     _data_dir: tempfile::TempDir,
 }
@@ -34,7 +31,7 @@ pub async fn spawn_app_with(tune: impl FnOnce(&mut Config)) -> TestApp {
     actix_web::rt::spawn(app.run_until_stopped());
     TestApp {
         port,
-        address: format!("http://127.0.0.1:{port}"),
+        endpoint: Endpoint::localhost(port),
         shutdown,
         _data_dir: data_dir,
     }
@@ -44,90 +41,76 @@ pub async fn spawn_app() -> TestApp {
     spawn_app_with(|_| {}).await
 }
 
-/// A signed-in identity, as `/api/auth/*` returns it.
-#[derive(Clone, Debug)]
-pub struct Identity {
-    pub token: String,
-    pub session: String,
-    pub name: String,
-    pub user_id: String,
+/// One HTTP request to `endpoint`, answered within `WAIT` (whatever its status).
+pub async fn http_request(
+    endpoint: &Endpoint,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+) -> Response {
+    tokio::time::timeout(WAIT, http::request(endpoint, method, path, headers, body))
+        .await
+        .unwrap_or_else(|_| panic!("{method} {path}: no answer within {WAIT:?}"))
+        .unwrap_or_else(|e| panic!("{method} {path}: {e}"))
 }
 
-impl Identity {
-    /// From the body of a `/api/auth/*` answer.
-    pub fn from_auth(body: &Value) -> Identity {
-        Identity {
-            token: body["token"].as_str().expect("token").to_owned(),
-            session: body["session"].as_str().expect("session").to_owned(),
-            name: body["user"]["name"].as_str().expect("name").to_owned(),
-            user_id: body["user"]["id"].as_str().expect("id").to_owned(),
-        }
-    }
+/// GET `path`: the status and the body as text.
+pub async fn http_get(endpoint: &Endpoint, path: &str) -> (u16, String) {
+    let response = http_request(endpoint, "GET", path, &[], &[]).await;
+    (response.status, response.text())
 }
 
-/// GET `url`: the status and the body as text.
-pub async fn http_get(url: &str) -> (u16, String) {
-    let client = awc::Client::builder().timeout(WAIT).finish();
-    let mut response = client.get(url).send().await.expect("GET");
-    let body = response.body().await.expect("body");
-    (
-        response.status().as_u16(),
-        String::from_utf8_lossy(&body).into_owned(),
-    )
-}
-
-/// POST `body` as JSON to `url`: the status and the body as JSON (null if it is not JSON).
-pub async fn http_post(url: &str, body: &Value) -> (u16, Value) {
-    let client = awc::Client::builder().timeout(WAIT).finish();
-    let mut response = client.post(url).send_json(body).await.expect("POST");
-    let bytes = response.body().await.expect("body");
-    (
-        response.status().as_u16(),
-        serde_json::from_slice(&bytes).unwrap_or(Value::Null),
-    )
+/// POST `body` as JSON to `path`: the status and the body as JSON (null if it is not JSON).
+pub async fn http_post(endpoint: &Endpoint, path: &str, body: &Value) -> (u16, Value) {
+    let body = body.to_string();
+    let headers = [("content-type", "application/json")];
+    let response = http_request(endpoint, "POST", path, &headers, body.as_bytes()).await;
+    (response.status, response.json())
 }
 
 impl TestApp {
-    /// An HTTP client with the test timeout.
-    pub fn http(&self) -> awc::Client {
-        awc::Client::builder().timeout(WAIT).finish()
+    /// One HTTP request to this node, with headers of the test's choosing.
+    pub async fn request(
+        &self,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: &[u8],
+    ) -> Response {
+        http_request(&self.endpoint, method, path, headers, body).await
     }
 
     pub async fn get(&self, path: &str) -> (u16, Value) {
-        let (status, text) = http_get(&format!("{}{path}", self.address)).await;
+        let (status, text) = http_get(&self.endpoint, path).await;
         (status, serde_json::from_str(&text).unwrap_or(Value::Null))
     }
 
     pub async fn get_text(&self, path: &str) -> (u16, String) {
-        http_get(&format!("{}{path}", self.address)).await
+        http_get(&self.endpoint, path).await
     }
 
     pub async fn post(&self, path: &str, body: Value) -> (u16, Value) {
-        http_post(&format!("{}{path}", self.address), &body).await
+        http_post(&self.endpoint, path, &body).await
     }
 
     pub async fn guest(&self) -> Identity {
-        let (status, body) = self.post("/api/auth/guest", json!({})).await;
-        assert_eq!(status, 200, "{body}");
-        Identity::from_auth(&body)
+        tokio::time::timeout(WAIT, http::guest(&self.endpoint))
+            .await
+            .expect("guest within WAIT")
+            .unwrap_or_else(|e| panic!("guest: {e}"))
     }
 
     pub async fn register(&self, name: &str) -> Identity {
-        let (status, body) = self
-            .post(
-                "/api/auth/register",
-                json!({"username": name, "password": "correct horse"}),
-            )
-            .await;
-        assert_eq!(status, 200, "{body}");
-        Identity::from_auth(&body)
+        tokio::time::timeout(WAIT, http::register(&self.endpoint, name, "correct horse"))
+            .await
+            .expect("register within WAIT")
+            .unwrap_or_else(|e| panic!("register {name}: {e}"))
     }
 
     /// Opens a socket resuming this identity's session; expects `client/RESUME_SESSION` first.
     pub async fn connect(&self, who: &Identity) -> Client {
-        let mut client = self
-            .connect_raw(&format!("/ws?token={}&session={}", who.token, who.session))
-            .await;
+        let mut client = self.connect_raw(&who.ws_path()).await;
         let first = client.recv().await;
         assert_eq!(first["type"], "client/RESUME_SESSION", "{first}");
         client
@@ -135,132 +118,11 @@ impl TestApp {
 
     /// Opens a socket at `path_and_query` with no further checks.
     pub async fn connect_raw(&self, path_and_query: &str) -> Client {
-        Client::connect(&format!("ws://127.0.0.1:{}{path_and_query}", self.port)).await
+        Client::connect(&self.endpoint, path_and_query).await
     }
 
     pub async fn stop(&self) {
         self.shutdown.trigger().await;
-    }
-}
-
-/// A websocket client that speaks JSON frames.
-pub struct Client {
-    framed: actix_codec::Framed<awc::BoxedSocket, ws::Codec>,
-    /// Every message received, in order (for diagnostics).
-    pub seen: Vec<Value>,
-}
-
-/// How a socket ended.
-#[derive(Debug, PartialEq)]
-pub enum Closed {
-    Code(u16),
-    Gone,
-}
-
-impl Client {
-    /// Opens a websocket to `url`.
-    pub async fn connect(url: &str) -> Client {
-        let (_, framed) = awc::Client::new()
-            .ws(url)
-            .connect()
-            .await
-            .expect("websocket connects");
-        Client {
-            framed,
-            seen: Vec::new(),
-        }
-    }
-
-    pub async fn send(&mut self, message: Value) {
-        self.send_text(&message.to_string()).await;
-    }
-
-    pub async fn send_text(&mut self, text: &str) {
-        self.framed
-            .send(ws::Message::Text(text.to_owned().into()))
-            .await
-            .expect("send");
-    }
-
-    pub async fn send_binary(&mut self, bytes: &[u8]) {
-        self.framed
-            .send(ws::Message::Binary(Bytes::copy_from_slice(bytes)))
-            .await
-            .expect("send");
-    }
-
-    /// The next message, whatever it is (pings are answered on the way).
-    pub async fn recv(&mut self) -> Value {
-        match tokio::time::timeout(WAIT, self.next_json()).await {
-            Ok(Ok(value)) => value,
-            Ok(Err(closed)) => panic!(
-                "socket closed ({closed:?}) while waiting; seen: {:#?}",
-                self.seen
-            ),
-            Err(_) => panic!("no message within {WAIT:?}; seen: {:#?}", self.seen),
-        }
-    }
-
-    async fn next_json(&mut self) -> Result<Value, Closed> {
-        loop {
-            match self.framed.next().await {
-                Some(Ok(ws::Frame::Text(bytes))) => {
-                    let value: Value = serde_json::from_slice(&bytes).expect("server sends JSON");
-                    self.seen.push(value.clone());
-                    return Ok(value);
-                }
-                Some(Ok(ws::Frame::Ping(bytes))) => {
-                    let _ = self.framed.send(ws::Message::Pong(bytes)).await;
-                }
-                Some(Ok(ws::Frame::Close(reason))) => {
-                    return Err(reason.map_or(Closed::Gone, |r| Closed::Code(u16::from(r.code))));
-                }
-                Some(Ok(_)) => {}
-                Some(Err(_)) | None => return Err(Closed::Gone),
-            }
-        }
-    }
-
-    /// Receives until a message of `ty` arrives, returning it (messages before it are kept in `seen`).
-    pub async fn expect(&mut self, ty: &str) -> Value {
-        loop {
-            let message = self.recv().await;
-            if message["type"] == ty {
-                return message;
-            }
-        }
-    }
-
-    /// The very next message must be of `ty`.
-    pub async fn next_is(&mut self, ty: &str) -> Value {
-        let message = self.recv().await;
-        assert_eq!(message["type"], ty, "expected {ty}, got {message}");
-        message
-    }
-
-    /// Expects a `client/ERROR` with `code` next, and returns it.
-    pub async fn expect_error(&mut self, code: &str) -> Value {
-        let message = self.next_is("client/ERROR").await;
-        assert_eq!(message["code"], code, "{message}");
-        message
-    }
-
-    /// Waits for the socket to close and returns how.
-    pub async fn closed(&mut self) -> Closed {
-        let wait = async {
-            loop {
-                if let Err(closed) = self.next_json().await {
-                    return closed;
-                }
-            }
-        };
-        tokio::time::timeout(WAIT, wait)
-            .await
-            .expect("socket closes in time")
-    }
-
-    pub async fn close(mut self) {
-        let _ = self.framed.send(ws::Message::Close(None)).await;
     }
 }
 

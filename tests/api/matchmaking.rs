@@ -152,18 +152,72 @@ async fn an_unanswered_matchup_times_out_and_requeues_only_the_accepter() {
 
 #[actix_web::test]
 async fn players_far_apart_in_rating_wait_for_the_window_to_widen() {
+    // No slack at first; the window widens by GROWTH every whole second a ticket waits.
+    const GROWTH: u64 = 200;
+    const MATCHUP_TIMEOUT_MS: u64 = 15_000;
     let app = spawn_app_with(|c| {
         c.match_window = 0;
-        c.match_window_growth_per_sec = 1;
+        c.match_window_growth_per_sec = GROWTH as u32;
+        c.matchup_timeout_ms = MATCHUP_TIMEOUT_MS;
     })
     .await;
+    // Arrange: from the same 1500 (paired at once even by a zero window), a rated win moves
+    // the winner up and the loser down, far apart.
     let (alice, bob) = (app.register("alice").await, app.register("bob").await);
-    // Both start at 1500, so even a zero window pairs them: ratings, not luck, decide.
     let rated = json!({"game": "tictactoe", "clock": null, "rated": true});
-    let (game, start) = matched(&app, alice, bob, rated).await;
-    assert_eq!(start["rated"], true);
-    assert_eq!(start["players"].as_array().unwrap().len(), 2);
-    drop(game);
+    let mut game = playing_between(&app, alice, bob, rated.clone()).await;
+    game.play(&[0, 3, 1, 4, 2].map(|c| json!(c))).await;
+    let over = game.first.expect("client/GAME_OVER").await;
+    game.second.expect("client/GAME_OVER").await;
+    let rating = |side: &str| {
+        over["ratingChange"][side]["after"]
+            .as_i64()
+            .expect("rating")
+    };
+    let (winner_rating, loser_rating) = (rating("first"), rating("second"));
+    for (who, expected) in [
+        (&game.first_who, winner_rating),
+        (&game.second_who, loser_rating),
+    ] {
+        // A ticket carries the stored rating: wait until the result is stored.
+        poll(|| async {
+            let (_, user) = app.get(&format!("/api/users/{}", who.name)).await;
+            (user["rating"] == expected).then_some(())
+        })
+        .await;
+    }
+    let apart = winner_rating.abs_diff(loser_rating);
+    let widen_secs = apart.div_ceil(GROWTH);
+    assert!(
+        (1..5).contains(&widen_secs),
+        "{apart} points apart: the window must widen for a few seconds ({over})"
+    );
+
+    // Act: both queue again.
+    let mut queued_at = Vec::new();
+    for client in [&mut game.first, &mut game.second] {
+        client
+            .send(json!({"type": "server/START_MATCHMAKING", "queue": rated}))
+            .await;
+        let queued = client.expect("client/QUEUED").await;
+        queued_at.push(queued["queuedAt"].as_u64().expect("queuedAt"));
+    }
+    let to_winner = game.first.expect("client/PROPOSE_MATCHUP").await;
+    let to_loser = game.second.expect("client/PROPOSE_MATCHUP").await;
+
+    // Assert: they are paired with their far-apart ratings, and only once the later ticket had
+    // waited long enough for both windows to reach the gap (the queue's own clock: a proposal
+    // expires MATCHUP_TIMEOUT_MS after the pairing).
+    assert_eq!(to_winner["matchup"], to_loser["matchup"]);
+    assert_eq!(to_winner["opponent"]["rating"], loser_rating);
+    assert_eq!(to_loser["opponent"]["rating"], winner_rating);
+    let paired_at = to_winner["expiresAt"].as_u64().expect("expiresAt") - MATCHUP_TIMEOUT_MS;
+    let waited_ms = paired_at - queued_at.iter().max().expect("two tickets");
+    assert!(
+        waited_ms >= widen_secs * 1000,
+        "{apart} points apart with a window of {GROWTH} more per second: not paired before \
+         {widen_secs} s of waiting, but paired after {waited_ms} ms"
+    );
 }
 
 #[actix_web::test]

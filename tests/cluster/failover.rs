@@ -87,8 +87,26 @@ async fn killing_the_node_that_owns_a_game_loses_no_acknowledged_move() {
     );
     assert_eq!(view["seq"], 3);
     println!("kill -9 of the owner -> RESUME_GAME on the survivor: {resumed_after:?}");
-    // (A killed node never said its player left, so the opponent heard of no absence.)
-    let _ = other;
+    // A killed node never said its player left, so the opponent heard of no absence: a round
+    // trip to the rebuilt game (ready again: answered with the game's state) comes back with
+    // no presence news before it.
+    let heard_from = other.seen.len();
+    other
+        .send(json!({"type": "game/PLAYER_READY", "game": duel.game, "ref": "probe"}))
+        .await;
+    let probe = other
+        .expect_matching("the answer to the probe", |m| m["ref"] == "probe")
+        .await;
+    assert_eq!(
+        (probe["type"].clone(), probe["seq"].clone()),
+        (json!("client/UPDATE_GAME"), json!(3)),
+        "{probe}"
+    );
+    let presence: Vec<&Value> = other.seen[heard_from..]
+        .iter()
+        .filter(|m| m["type"] == "client/OPPONENT_PRESENCE")
+        .collect();
+    assert!(presence.is_empty(), "the opponent heard: {presence:?}");
 
     let (mut first, mut second) = if duel.a_is_first {
         (back, duel.second)
@@ -231,6 +249,14 @@ async fn a_frozen_owner_that_wakes_up_cannot_overwrite_the_new_owners_state() {
         on_n1.send(json!({"type": "game/PLAYER_MOVE", "game": game, "seq": 0, "move": 4, "ref": "late"})).await;
     }
     n1.freeze(false);
+    if mover_on_n1 {
+        // Its answer (`unavailable` from a refused fenced write, or n2's acknowledgement) says
+        // n1 has dealt with it. Sending the next move before that races it into the mailbox of
+        // a game actor about to stop after its refused write, where it is dropped unanswered.
+        on_n1
+            .expect_matching("the answer to the late move", |m| m["ref"] == "late")
+            .await;
+    }
 
     // Whatever n1 does on waking (renewal fails, or a fenced write is refused), the state n2
     // wrote stands: the draw offer exists until the move, and the move is applied once.

@@ -62,8 +62,12 @@ async fn games_that_finish_while_mongodb_is_down_are_stored_once_it_returns() {
     })
     .await;
     assert_eq!(record["game"], duel.game.as_str());
-    // Ratings counted once, even if the outbox delivered more than once.
-    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    // Ratings counted once, even if the outbox delivered more than once: checked once the
+    // outbox has delivered and acknowledged everything (no delivery can follow).
+    eventually("the outbox settled", || async {
+        cluster.outbox_settled().await.then_some(())
+    })
+    .await;
     let (_, profile) = n1.get(&format!("/api/users/{winner}")).await;
     assert_eq!(profile["rating"], over["ratingChange"]["first"]["after"]);
     assert_eq!(profile["gamesPlayed"], 1);

@@ -5,9 +5,10 @@ use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use rookery_testkit::{http, Endpoint};
 use serde_json::{json, Value};
 
-use crate::helpers::{http_get, http_post, Client, Identity, WAIT};
+use crate::helpers::{http_get, Client, Identity, WAIT};
 use crate::servers::{free_port, FerretServer, RedisServer};
 
 /// Lease TTL of test nodes: a dead node's games move within about this long.
@@ -21,7 +22,7 @@ pub struct Cluster {
 
 pub struct NodeProc {
     pub id: String,
-    pub port: u16,
+    pub endpoint: Endpoint,
     child: Option<Child>,
     pub log: PathBuf,
 }
@@ -63,14 +64,16 @@ impl Cluster {
             .expect("node starts");
         let node = NodeProc {
             id: id.to_owned(),
-            port,
+            endpoint: Endpoint::localhost(port),
             child: Some(child),
             log,
         };
         let deadline = Instant::now() + Duration::from_secs(30);
         loop {
-            if let Ok(mut r) = awc::Client::new().get(node.url("/healthz")).send().await {
-                if r.status().is_success() && r.body().await.is_ok() {
+            if let Ok(Ok(r)) =
+                tokio::time::timeout(WAIT, http::get(&node.endpoint, "/healthz")).await
+            {
+                if r.status == 200 {
                     break;
                 }
             }
@@ -114,11 +117,35 @@ impl Cluster {
     }
 }
 
-impl NodeProc {
-    pub fn url(&self, path: &str) -> String {
-        format!("http://127.0.0.1:{}{path}", self.port)
+impl Cluster {
+    /// True once every finished game the nodes appended to the outbox has been delivered to
+    /// the recorders and acknowledged: no entry waits, none is pending (nothing can be
+    /// recorded again after this).
+    pub async fn outbox_settled(&self) -> bool {
+        let client = redis::Client::open(self.redis.url()).unwrap();
+        let Ok(mut conn) = client.get_multiplexed_async_connection().await else {
+            return false;
+        };
+        let stream = "rookery:finished-games";
+        let info: redis::RedisResult<redis::streams::StreamInfoGroupsReply> = redis::cmd("XINFO")
+            .arg("GROUPS")
+            .arg(stream)
+            .query_async(&mut conn)
+            .await;
+        let length: redis::RedisResult<usize> =
+            redis::cmd("XLEN").arg(stream).query_async(&mut conn).await;
+        let (Ok(info), Ok(length)) = (info, length) else {
+            return false;
+        };
+        info.groups.iter().any(|g| {
+            g.name == "recorders"
+                && g.pending == 0
+                && (g.lag == Some(0) || g.entries_read == Some(length))
+        })
     }
+}
 
+impl NodeProc {
     pub fn log_text(&self) -> String {
         std::fs::read_to_string(&self.log).unwrap_or_default()
     }
@@ -166,35 +193,27 @@ impl NodeProc {
     }
 
     pub async fn get(&self, path: &str) -> (u16, Value) {
-        let (status, text) = http_get(&self.url(path)).await;
+        let (status, text) = http_get(&self.endpoint, path).await;
         (status, serde_json::from_str(&text).unwrap_or(Value::Null))
     }
 
-    pub async fn post(&self, path: &str, body: Value) -> Value {
-        http_post(&self.url(path), &body).await.1
-    }
-
     pub async fn register(&self, name: &str) -> Identity {
-        let body = self
-            .post(
-                "/api/auth/register",
-                json!({"username": name, "password": "correct horse"}),
-            )
-            .await;
-        Identity::from_auth(&body)
+        tokio::time::timeout(WAIT, http::register(&self.endpoint, name, "correct horse"))
+            .await
+            .expect("register within WAIT")
+            .unwrap_or_else(|e| panic!("register {name} on {}: {e}", self.id))
     }
 
     pub async fn guest(&self) -> Identity {
-        Identity::from_auth(&self.post("/api/auth/guest", json!({})).await)
+        tokio::time::timeout(WAIT, http::guest(&self.endpoint))
+            .await
+            .expect("guest within WAIT")
+            .unwrap_or_else(|e| panic!("guest on {}: {e}", self.id))
     }
 
     /// Opens a socket for `who` on this node (resuming its session).
     pub async fn connect(&self, who: &Identity) -> Client {
-        Client::connect(&format!(
-            "ws://127.0.0.1:{}/ws?token={}&session={}",
-            self.port, who.token, who.session
-        ))
-        .await
+        Client::connect(&self.endpoint, &who.ws_path()).await
     }
 
     /// How many games this node hosts right now.

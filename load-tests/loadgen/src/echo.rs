@@ -60,7 +60,7 @@ async fn serve(stream: TcpStream, pairs: Pairs) {
     let Ok(ws) = tokio_tungstenite::accept_hdr_async_with_config(
         stream,
         callback,
-        Some(crate::client::ws_config()),
+        Some(rookery_testkit::ws_config()),
     )
     .await
     else {

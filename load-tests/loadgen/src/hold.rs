@@ -8,12 +8,11 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use client_protocol::ServerMessage;
-use futures_util::StreamExt;
+use rookery_testkit::{http, ws_path, Socket};
 use serde::Serialize;
 use tokio::sync::Semaphore;
-use tokio_tungstenite::tungstenite::Message;
 
-use crate::client::{self, Sources, Target};
+use crate::client::{self, Sources};
 use crate::stats::{self, Latencies, Summary};
 
 #[derive(clap::Args)]
@@ -95,7 +94,7 @@ impl Counters {
 }
 
 pub async fn run(args: HoldArgs) -> Result<(), String> {
-    let target = Target::parse(&args.target, args.allow_remote)?;
+    let target = client::target(&args.target, args.allow_remote)?;
     let sources = Arc::new(Sources::parse(&args.sources)?);
     let mut tokens = Vec::new();
     if !args.floor {
@@ -109,9 +108,9 @@ pub async fn run(args: HoldArgs) -> Result<(), String> {
         for i in 0..args.users.max(1) {
             let auth = if args.registered {
                 let name = format!("lg{run}x{i}");
-                client::register(&target, sources.next(), &name, "load-test-password").await?
+                http::register(&sources.next(&target), &name, "load-test-password").await?
             } else {
-                client::guest(&target, sources.next()).await?
+                http::guest(&sources.next(&target)).await?
             };
             tokens.push(auth.token);
         }
@@ -136,32 +135,27 @@ pub async fn run(args: HoldArgs) -> Result<(), String> {
         let path = if args.floor {
             "/hold".to_owned()
         } else {
-            client::ws_path(&tokens[i % tokens.len()], None)
+            ws_path(&tokens[i % tokens.len()], None)
         };
-        let (target, counters, source, floor) =
-            (target.clone(), counters.clone(), sources.next(), args.floor);
+        let (endpoint, counters, floor) = (sources.next(&target), counters.clone(), args.floor);
         let mut stop = stop_rx.clone();
         tasks.push(tokio::spawn(async move {
             let begun = Instant::now();
             let opened = async {
-                let mut ws = client::connect(&target, &path, source).await?;
-                let first = tokio::time::timeout(Duration::from_secs(10), ws.next())
+                let mut ws = Socket::connect(&endpoint, &path).await?;
+                let text = ws
+                    .next_text_within(Duration::from_secs(10))
                     .await
-                    .map_err(|_| "no first frame in 10 s".to_owned())?;
-                match first {
-                    Some(Ok(Message::Text(text))) => {
-                        let ok = floor
-                            || matches!(
-                                client::parse(&text).map(|f| f.message),
-                                Some(ServerMessage::SessionStarted { .. })
-                            );
-                        if ok {
-                            Ok(ws)
-                        } else {
-                            Err(format!("unexpected first frame: {text}"))
-                        }
-                    }
-                    other => Err(format!("no first frame: {other:?}")),
+                    .map_err(|e| format!("no first frame: {e}"))?;
+                let ok = floor
+                    || matches!(
+                        rookery_testkit::parse(&text).map(|f| f.message),
+                        Some(ServerMessage::SessionStarted { .. })
+                    );
+                if ok {
+                    Ok(ws)
+                } else {
+                    Err(format!("unexpected first frame: {text}"))
                 }
             }
             .await;
@@ -179,17 +173,14 @@ pub async fn run(args: HoldArgs) -> Result<(), String> {
             // Idle: read (pings are answered while reading) until told to stop.
             loop {
                 tokio::select! {
-                    next = ws.next() => match next {
-                        Some(Ok(Message::Close(_))) | None | Some(Err(_)) => {
-                            if !counters.stop.load(Ordering::Relaxed) {
-                                counters.dropped.fetch_add(1, Ordering::Relaxed);
-                            }
-                            return;
+                    next = ws.next_text() => if next.is_err() {
+                        if !counters.stop.load(Ordering::Relaxed) {
+                            counters.dropped.fetch_add(1, Ordering::Relaxed);
                         }
-                        Some(Ok(_)) => {}
+                        return;
                     },
                     _ = stop.changed() => {
-                        let _ = ws.close(None).await;
+                        ws.close().await;
                         return;
                     }
                 }
@@ -227,7 +218,7 @@ pub async fn run(args: HoldArgs) -> Result<(), String> {
     let report = Report {
         tool: "rookery-loadgen",
         mode: "hold",
-        target: target.base.clone(),
+        target: target.base_url(),
         floor: args.floor,
         registered: args.registered,
         requested: args.sockets,

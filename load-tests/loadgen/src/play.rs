@@ -13,11 +13,10 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use client_protocol::*;
-use futures_util::StreamExt;
+use rookery_testkit::{http, Closed, Endpoint, Socket};
 use serde::{Deserialize, Serialize};
-use tokio_tungstenite::tungstenite::Message;
 
-use crate::client::{self, Sources, Target, Ws};
+use crate::client::{self, Sources};
 use crate::stats::{self, Latencies, Summary};
 
 /// Columns, in order, that fill a connect-four board with no four in a line: a draw.
@@ -86,7 +85,7 @@ struct Report {
 
 struct Shared {
     floor: bool,
-    targets: Vec<Target>,
+    targets: Vec<Endpoint>,
     sources: Sources,
     clock_base: u64,
     interval: Duration,
@@ -126,7 +125,7 @@ pub async fn run(args: PlayArgs) -> Result<(), String> {
     let targets = args
         .targets
         .iter()
-        .map(|t| Target::parse(t, args.allow_remote))
+        .map(|t| client::target(t, args.allow_remote))
         .collect::<Result<Vec<_>, _>>()?;
     let tables = args.tables.max(1);
     let (go_tx, go_rx) = tokio::sync::watch::channel(None);
@@ -192,7 +191,7 @@ pub async fn run(args: PlayArgs) -> Result<(), String> {
     let report = Report {
         tool: "rookery-loadgen",
         mode: if args.floor { "play-floor" } else { "play" },
-        targets: shared.targets.iter().map(|t| t.base.clone()).collect(),
+        targets: shared.targets.iter().map(Endpoint::base_url).collect(),
         tables,
         rate_target: args.rate,
         warmup_secs: args.warmup_secs,
@@ -259,32 +258,25 @@ async fn table(i: usize, shared: Arc<Shared>) -> Result<Latencies, String> {
     };
     let result = table.play_until_end().await;
     for ws in table.seats.iter_mut() {
-        let _ = ws.close(None).await;
+        ws.close().await;
     }
     result.map(|()| table.latencies)
 }
 
-async fn seat(i: usize, shared: &Shared) -> Result<[Ws; 2], String> {
+async fn seat(i: usize, shared: &Shared) -> Result<[Socket; 2], String> {
     let n = shared.targets.len();
     let mut seats = Vec::with_capacity(2);
     for s in 0..2 {
-        let target = &shared.targets[(i + s) % n];
-        let source = shared.sources.next();
+        let endpoint = shared.sources.next(&shared.targets[(i + s) % n]);
         let mut ws = if shared.floor {
-            client::connect(target, &format!("/relay?pair={i}"), source).await?
+            Socket::connect(&endpoint, &format!("/relay?pair={i}")).await?
         } else {
-            let who = client::guest(target, source).await?;
-            client::connect(
-                target,
-                &client::ws_path(&who.token, Some(&who.session)),
-                source,
-            )
-            .await?
+            let who = http::guest(&endpoint).await?;
+            Socket::connect(&endpoint, &who.ws_path()).await?
         };
-        match tokio::time::timeout(STALL, ws.next()).await {
-            Ok(Some(Ok(Message::Text(_)))) => {}
-            other => return Err(format!("no first frame: {other:?}")),
-        }
+        ws.next_text_within(STALL)
+            .await
+            .map_err(|e| format!("no first frame: {e}"))?;
         seats.push(ws);
     }
     let b = seats.pop().expect("two seats");
@@ -301,7 +293,7 @@ struct FloorMove {
 enum Event {
     Frame(
         usize,
-        Option<Result<Message, tokio_tungstenite::tungstenite::Error>>,
+        Result<rookery_testkit::tungstenite::Utf8Bytes, Closed>,
     ),
     Fire,
     Stall,
@@ -310,7 +302,7 @@ enum Event {
 struct Table {
     i: usize,
     shared: Arc<Shared>,
-    seats: [Ws; 2],
+    seats: [Socket; 2],
     measure_from: Instant,
     end: Instant,
     next_slot: Instant,
@@ -368,7 +360,8 @@ impl Table {
             };
             for ws in self.seats.iter_mut() {
                 let queue = queue.clone();
-                client::send(ws, ClientMessage::StartMatchmaking { queue }, None).await?;
+                ws.send(ClientMessage::StartMatchmaking { queue }, None)
+                    .await?;
             }
         }
         let mut stall_at = Instant::now() + STALL;
@@ -380,8 +373,8 @@ impl Table {
                 let [a, b] = &mut self.seats;
                 let due_at = game.due.map(|(_, _, at)| at).unwrap_or(stall_at);
                 tokio::select! {
-                    m = a.next() => Event::Frame(0, m),
-                    m = b.next() => Event::Frame(1, m),
+                    m = a.next_text() => Event::Frame(0, m),
+                    m = b.next_text() => Event::Frame(1, m),
                     _ = tokio::time::sleep_until(due_at.into()), if game.due.is_some() => Event::Fire,
                     _ = tokio::time::sleep_until(stall_at.into()) => Event::Stall,
                     _ = tokio::time::sleep_until(self.end.into()) => return Ok(()),
@@ -401,25 +394,20 @@ impl Table {
                         let text = format!(
                             r#"{{"type":"game/PLAYER_MOVE","game":"floor","seq":{seq},"move":{column},"ref":"m{seq}"}}"#
                         );
-                        client::send_text(ws, text).await?;
+                        ws.send_text(text).await?;
                     } else {
                         let mv = ClientMessage::PlayerMove {
                             game: game.id.clone(),
                             seq,
                             mv: Move::Index(column),
                         };
-                        client::send(ws, mv, Some(format!("m{seq}"))).await?;
+                        ws.send(mv, Some(format!("m{seq}"))).await?;
                     }
                 }
                 Event::Frame(seat, frame) => {
                     let text = match frame {
-                        Some(Ok(Message::Text(text))) => text,
-                        Some(Ok(Message::Close(c))) => {
-                            return Err(format!("table {}: closed by the server: {c:?}", self.i))
-                        }
-                        Some(Ok(_)) => continue,
-                        Some(Err(e)) => return Err(format!("table {}: {e}", self.i)),
-                        None => return Err(format!("table {}: socket closed", self.i)),
+                        Ok(text) => text,
+                        Err(closed) => return Err(format!("table {}: socket {closed}", self.i)),
                     };
                     stall_at = Instant::now() + STALL;
                     let done = if self.shared.floor {
@@ -470,7 +458,7 @@ impl Table {
     }
 
     async fn on_frame(&mut self, game: &mut Game, seat: usize, text: &str) -> Result<bool, String> {
-        let Some(frame) = client::parse(text) else {
+        let Some(frame) = rookery_testkit::parse(text) else {
             self.shared.count_error("unparsed_frame");
             return Ok(false);
         };
@@ -481,13 +469,13 @@ impl Table {
                     matchup,
                     accept: true,
                 };
-                client::send(ws, reply, None).await?;
+                ws.send(reply, None).await?;
             }
             ServerMessage::StartGame(view) | ServerMessage::ResumeGame(view) => {
                 game.id = view.game.clone();
                 game.sides[seat] = Some(view.you);
                 let ready = ClientMessage::PlayerReady { game: view.game };
-                client::send(ws, ready, None).await?;
+                ws.send(ready, None).await?;
             }
             ServerMessage::UpdateGame(u) if u.game == game.id => {
                 if u.seq > 0 && u.last_move.is_some() {
