@@ -76,6 +76,7 @@ impl Shutdown {
     pub async fn trigger(&self) {
         self.node.draining.store(true, Ordering::SeqCst);
         let router = &self.node.router;
+        router.stop_activating();
         let actors = router.passivate(false);
         tracing::info!(actors, sockets = router.hosted_count(true), "draining");
         // The reconnecting clients must find every game and queue free elsewhere: wait until

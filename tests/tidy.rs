@@ -68,6 +68,7 @@ const LAYERS: &[(&str, &[&str])] = &[
     ("games", &[]),
     ("telemetry", &["config"]),
     ("messages", &["domain"]),
+    ("audit", &["domain", "telemetry"]),
     ("store", &["domain", "games"]),
     ("cluster", &["domain", "messages", "store", "telemetry"]),
     ("auth", &["domain", "store"]),

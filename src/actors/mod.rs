@@ -11,6 +11,7 @@ pub mod queue;
 use std::marker::PhantomData;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
+use std::time::Duration;
 
 use actix::prelude::*;
 use async_trait::async_trait;
@@ -20,7 +21,7 @@ use crate::cluster::{
     keep_lease, Activator, Lease, LeaseLost, Mailbox, Passivate, Registry, Router, SnapshotStore,
 };
 use crate::config::Config;
-use crate::messages::{Address, Deliverable, Refusal};
+use crate::messages::{Address, Body, Deliverable, Envelope, Refusal};
 use crate::store::{Outbox, Store};
 
 /// The services a virtual actor may use, whichever node it runs on.
@@ -73,6 +74,67 @@ impl ActorEnv {
         A: Actor<Context = Context<A>> + Handler<LeaseLost>,
     {
         keep_lease(ctx, self.router.lease_keeper(), lease);
+    }
+}
+
+/// How long a retired actor lives on to forward what was already in its mailbox.
+const RETIRE_LINGER: Duration = Duration::from_secs(1);
+
+/// A virtual actor's hold on its address under a lease, and its retirement.
+///
+/// An actor that must stop (its lease is lost, a write was fenced out, the node drains, a
+/// finished game lingered long enough) retires first: the router forgets it at once, so new
+/// messages go to whoever owns the address next, and the commands already in its mailbox are
+/// sent on to that owner instead of being dropped with the mailbox. Then it stops.
+pub struct Tenure {
+    pub address: Address,
+    pub lease: Lease,
+    retired: bool,
+}
+
+impl Tenure {
+    pub fn new(address: Address, lease: Lease) -> Tenure {
+        Tenure {
+            address,
+            lease,
+            retired: false,
+        }
+    }
+
+    pub fn is_retired(&self) -> bool {
+        self.retired
+    }
+
+    /// Gives the address up now and stops the actor after a short linger.
+    pub fn retire<A>(&mut self, env: &ActorEnv, ctx: &mut Context<A>)
+    where
+        A: Actor<Context = Context<A>>,
+    {
+        if std::mem::replace(&mut self.retired, true) {
+            return;
+        }
+        env.router.deactivated(&self.address, &self.lease);
+        ctx.run_later(RETIRE_LINGER, |_, ctx| ctx.stop());
+    }
+
+    /// The command back while the actor holds its address; once retired, the command is sent
+    /// on to the address's next owner and None comes back.
+    pub fn admit<M: Into<Body>>(&self, env: &ActorEnv, command: M) -> Option<M> {
+        if !self.retired {
+            return Some(command);
+        }
+        env.router.send(Envelope {
+            to: self.address.clone(),
+            body: command.into(),
+        });
+        None
+    }
+
+    /// For `Actor::stopped`: gives the address up if retiring did not.
+    pub fn stopped(&mut self, env: &ActorEnv) {
+        if !std::mem::replace(&mut self.retired, true) {
+            env.router.deactivated(&self.address, &self.lease);
+        }
     }
 }
 

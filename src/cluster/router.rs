@@ -119,10 +119,13 @@ impl Registry {
 }
 
 enum Slot {
-    /// `socket` is the connection id of a registered socket; None for a virtual actor.
+    /// `socket` is the connection id of a registered socket; `fence` the lease fence of a
+    /// virtual actor's activation (so that an old activation stopping late frees nothing of a
+    /// newer one).
     Active {
         mailbox: Mailbox,
         socket: Option<u64>,
+        fence: Option<u64>,
     },
     Activating(Vec<Envelope>),
 }
@@ -139,6 +142,8 @@ struct Inner {
     runtime: tokio::runtime::Handle,
     /// How long a lease lives without renewal.
     lease_ttl: Duration,
+    /// Set once the node drains (`stop_activating`).
+    draining: std::sync::atomic::AtomicBool,
     /// Renews the leases of every virtual actor hosted here.
     keeper: Arc<LeaseKeeper>,
 }
@@ -174,6 +179,7 @@ impl Router {
                 outgoing,
                 runtime: tokio::runtime::Handle::current(),
                 lease_ttl,
+                draining: false.into(),
             }),
         };
         router.spawn(router.clone().publish_loop(outgoing_rx));
@@ -258,12 +264,14 @@ impl Router {
             let slot = Slot::Active {
                 mailbox,
                 socket: Some(connection),
+                fence: None,
             };
             local.insert(address.clone(), slot)
         };
         if let Some(Slot::Active {
             mailbox: old,
             socket: Some(old_connection),
+            ..
         }) = previous
         {
             if old_connection != connection {
@@ -304,16 +312,32 @@ impl Router {
         }
     }
 
-    /// Called by a virtual actor as it stops: frees its slot, channel and lease.
+    /// Called by a virtual actor as it gives its address up: frees its slot and channel (unless
+    /// a newer activation here holds them) and its lease.
     pub fn deactivated(&self, address: &Address, lease: &Lease) {
-        self.inner.local.lock().expect("poisoned").remove(address);
+        let removed = {
+            let mut local = self.inner.local.lock().expect("poisoned");
+            let ours = matches!(local.get(address),
+                Some(Slot::Active { fence: Some(fence), .. }) if *fence == lease.fence);
+            ours && local.remove(address).is_some()
+        };
         self.inner.keeper.forget(lease);
         let inner = self.inner.clone();
         let (key, lease) = (address.key().to_owned(), lease.clone());
         self.spawn(async move {
-            let _ = inner.bus.unsubscribe(&key).await;
+            if removed {
+                let _ = inner.bus.unsubscribe(&key).await;
+            }
             let _ = inner.leases.release(&lease, &inner.node_id).await;
         });
+    }
+
+    /// The node drains: from now on no virtual actor is activated here; their messages are
+    /// refused as `unavailable` until another node takes them.
+    pub fn stop_activating(&self) {
+        self.inner
+            .draining
+            .store(true, std::sync::atomic::Ordering::SeqCst);
     }
 
     /// How many actors of each kind this node hosts (every kind listed, zeros included).
@@ -339,9 +363,9 @@ impl Router {
         local
             .values()
             .filter_map(|slot| match slot {
-                Slot::Active { mailbox, socket } if socket.is_some() == sockets => {
-                    Some(mailbox.clone())
-                }
+                Slot::Active {
+                    mailbox, socket, ..
+                } if socket.is_some() == sockets => Some(mailbox.clone()),
                 _ => None,
             })
             .collect()
@@ -433,6 +457,13 @@ impl Router {
             let offline = offline.clone();
             self.spawn(async move { offline.deliver_offline(envelope).await });
         } else if self.inner.registry.activators.contains_key(&kind) {
+            if self
+                .inner
+                .draining
+                .load(std::sync::atomic::Ordering::SeqCst)
+            {
+                return self.refuse(envelope, Refusal::Unavailable);
+            }
             self.activate(envelope);
         } else {
             tracing::error!(?kind, "no activator registered for this kind of actor");
@@ -505,7 +536,7 @@ impl Router {
                         let _ = inner.bus.unsubscribe(key).await;
                         let _ = inner.leases.release(&lease, &inner.node_id).await;
                     }
-                    break result;
+                    break result.map(|mailbox| (mailbox, lease.fence));
                 }
                 // Another node owns it: hand it what waits here. If it does not answer (it
                 // died and its lease has yet to expire), keep the rest and try again.
@@ -534,17 +565,18 @@ impl Router {
                 }
                 None => Vec::new(),
             };
-            if let Ok(mailbox) = &outcome {
+            if let Ok((mailbox, fence)) = &outcome {
                 let slot = Slot::Active {
                     mailbox: mailbox.clone(),
                     socket: None,
+                    fence: Some(*fence),
                 };
                 local.insert(address.clone(), slot);
             }
             pending
         };
         match outcome {
-            Ok(mailbox) => {
+            Ok((mailbox, _)) => {
                 metrics::counter!(names::ACTIVATIONS, "kind" => address.kind().prefix())
                     .increment(1);
                 for envelope in pending {

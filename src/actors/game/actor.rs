@@ -17,7 +17,7 @@ use client_protocol::*;
 
 use super::decide::{self, Decision, Limits, Out};
 use super::state::GameState;
-use crate::actors::{ActorEnv, VirtualActor};
+use crate::actors::{ActorEnv, Tenure, VirtualActor};
 use crate::cluster::{Lease, LeaseLost, Passivate, SaveError};
 use crate::domain::now_ms;
 use crate::games::Board;
@@ -38,7 +38,7 @@ struct Tick;
 
 pub struct GameActor {
     ctx: ActorEnv,
-    lease: Lease,
+    tenure: Tenure,
     state: GameState,
     board: Board,
     timer: Option<SpawnHandle>,
@@ -70,7 +70,7 @@ impl VirtualActor for GameActor {
         }
         Ok(GameActor {
             ctx,
-            lease,
+            tenure: Tenure::new(address.clone(), lease),
             state,
             board,
             timer: None,
@@ -107,7 +107,7 @@ impl GameActor {
         next.rev = self.state.rev + 1;
         next.saved_at = now_ms();
         let services = self.ctx.services.clone();
-        let lease = self.lease.clone();
+        let lease = self.tenure.lease.clone();
         let data = serde_json::to_vec(&next).expect("game state serialises");
         let ttl = if next.status == GameStatus::Over {
             OVER_TTL
@@ -148,7 +148,7 @@ impl GameActor {
                     act.send(vec![Out { to: from.session, frame }]);
                 }
                 if matches!(e, SaveError::Fenced { .. } | SaveError::Stale { .. }) {
-                    ctx.stop(); // another node owns this game now
+                    act.tenure.retire(&act.ctx, ctx); // another node owns this game now
                 }
             }
         }));
@@ -200,7 +200,8 @@ impl GameActor {
         {
             Some(at) => Duration::from_millis(at.saturating_sub(now_ms()) + 1),
             None if self.state.status == GameStatus::Over => {
-                self.timer = Some(ctx.run_later(LINGER, |_, ctx| ctx.stop()));
+                self.timer =
+                    Some(ctx.run_later(LINGER, |act, ctx| act.tenure.retire(&act.ctx, ctx)));
                 return;
             }
             None => return,
@@ -224,7 +225,7 @@ impl Actor for GameActor {
 
     fn started(&mut self, ctx: &mut Self::Context) {
         metrics::gauge!(names::GAMES_LIVE).increment(1.0);
-        self.ctx.keep_lease(ctx, self.lease.clone());
+        self.ctx.keep_lease(ctx, self.tenure.lease.clone());
         if let Some(finish) = &self.state.finish {
             if !finish.recorded {
                 if let Some(record) = self.state.record(&self.board) {
@@ -237,9 +238,7 @@ impl Actor for GameActor {
 
     fn stopped(&mut self, _: &mut Self::Context) {
         metrics::gauge!(names::GAMES_LIVE).decrement(1.0);
-        self.ctx
-            .router
-            .deactivated(&Address::game(&self.state.id), &self.lease);
+        self.tenure.stopped(&self.ctx);
     }
 }
 
@@ -247,6 +246,9 @@ impl Handler<GameCommand> for GameActor {
     type Result = ();
 
     fn handle(&mut self, command: GameCommand, ctx: &mut Self::Context) {
+        let Some(command) = self.tenure.admit(&self.ctx, command) else {
+            return; // sent on to the game's next owner
+        };
         let _span = tracing::info_span!("game", game = %self.state.id).entered();
         let started = Instant::now();
         let is_move = matches!(command.action, GameAction::Move { .. });
@@ -263,6 +265,9 @@ impl Handler<Tick> for GameActor {
     type Result = ();
 
     fn handle(&mut self, _: Tick, ctx: &mut Self::Context) {
+        if self.tenure.is_retired() {
+            return; // the next owner keeps the game's time
+        }
         let decision = decide::tick(&self.state, &self.board, now_ms(), &self.limits());
         let nothing_to_commit = matches!(decision, Decision::Reply(_));
         self.run(decision, None, ctx);
@@ -277,7 +282,7 @@ impl Handler<LeaseLost> for GameActor {
 
     fn handle(&mut self, _: LeaseLost, ctx: &mut Self::Context) {
         tracing::warn!(game = %self.state.id, "lease lost, stopping");
-        ctx.stop();
+        self.tenure.retire(&self.ctx, ctx);
     }
 }
 
@@ -285,6 +290,6 @@ impl Handler<Passivate> for GameActor {
     type Result = ();
 
     fn handle(&mut self, _: Passivate, ctx: &mut Self::Context) {
-        ctx.stop(); // `stopped` releases the lease; the next message activates it elsewhere
+        self.tenure.retire(&self.ctx, ctx); // the next message activates it elsewhere
     }
 }

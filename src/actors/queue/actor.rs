@@ -12,7 +12,7 @@ use client_protocol::*;
 
 use super::state::{Matchup, QueueState, Window};
 use crate::actors::game::{GameState, Seat, LIVE_TTL};
-use crate::actors::{ActorEnv, Services, VirtualActor};
+use crate::actors::{ActorEnv, Services, Tenure, VirtualActor};
 use crate::cluster::{Lease, LeaseLost, Passivate, SaveError};
 use crate::domain::{now_ms, GameId, MatchupId, QueueKey, SessionId};
 use crate::messages::{
@@ -39,7 +39,7 @@ struct NewGame {
 
 pub struct QueueActor {
     ctx: ActorEnv,
-    lease: Lease,
+    tenure: Tenure,
     state: QueueState,
 }
 
@@ -62,7 +62,11 @@ impl VirtualActor for QueueActor {
                 QueueState::new(key, spec)
             }
         };
-        Ok(QueueActor { ctx, lease, state })
+        Ok(QueueActor {
+            ctx,
+            tenure: Tenure::new(address.clone(), lease),
+            state,
+        })
     }
 }
 
@@ -279,7 +283,7 @@ impl QueueActor {
         }
         next.rev = self.state.rev + 1;
         let services = self.ctx.services.clone();
-        let lease = self.lease.clone();
+        let lease = self.tenure.lease.clone();
         let spec = next.spec.clone();
         let data = serde_json::to_vec(&next).expect("queue state serialises");
         let key = next.key.clone();
@@ -316,7 +320,7 @@ impl QueueActor {
             Err(e) => {
                 tracing::warn!(queue = %act.state.key, error = %e, "queue snapshot write refused");
                 if matches!(e, SaveError::Fenced { .. } | SaveError::Stale { .. }) {
-                    ctx.stop();
+                    act.tenure.retire(&act.ctx, ctx); // another node owns this queue now
                 }
             }
         }));
@@ -379,15 +383,13 @@ impl Actor for QueueActor {
     type Context = Context<Self>;
 
     fn started(&mut self, ctx: &mut Self::Context) {
-        self.ctx.keep_lease(ctx, self.lease.clone());
+        self.ctx.keep_lease(ctx, self.tenure.lease.clone());
         let every = Duration::from_millis(self.ctx.config.match_interval_ms.max(10));
         ctx.run_interval(every, |_, ctx| ctx.notify(Tick));
     }
 
     fn stopped(&mut self, _: &mut Self::Context) {
-        self.ctx
-            .router
-            .deactivated(&Address::queue(&self.state.key), &self.lease);
+        self.tenure.stopped(&self.ctx);
     }
 }
 
@@ -395,6 +397,9 @@ impl Handler<QueueCommand> for QueueActor {
     type Result = ();
 
     fn handle(&mut self, command: QueueCommand, ctx: &mut Self::Context) {
+        let Some(command) = self.tenure.admit(&self.ctx, command) else {
+            return; // sent on to the queue's next owner
+        };
         let _span =
             tracing::info_span!("queue", queue = %self.state.key, session = %command.from.session)
                 .entered();
@@ -407,6 +412,9 @@ impl Handler<Tick> for QueueActor {
     type Result = ();
 
     fn handle(&mut self, _: Tick, ctx: &mut Self::Context) {
+        if self.tenure.is_retired() {
+            return;
+        }
         let mut next = self.state.clone();
         let outs = self.housekeeping(&mut next, now_ms());
         self.commit(next, outs, ctx);
@@ -418,7 +426,7 @@ impl Handler<LeaseLost> for QueueActor {
 
     fn handle(&mut self, _: LeaseLost, ctx: &mut Self::Context) {
         tracing::warn!(queue = %self.state.key, "lease lost, stopping");
-        ctx.stop();
+        self.tenure.retire(&self.ctx, ctx);
     }
 }
 
@@ -426,6 +434,6 @@ impl Handler<Passivate> for QueueActor {
     type Result = ();
 
     fn handle(&mut self, _: Passivate, ctx: &mut Self::Context) {
-        ctx.stop(); // `stopped` releases the lease; the next message activates it elsewhere
+        self.tenure.retire(&self.ctx, ctx); // the next message activates it elsewhere
     }
 }
