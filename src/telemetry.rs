@@ -71,4 +71,10 @@ pub mod names {
     pub const BUS_PUBLISHED: &str = "rookery_bus_published_total";
     /// Counter: actor activations, label `kind` (`game`, `queue`).
     pub const ACTIVATIONS: &str = "rookery_activations_total";
+    /// Counter: audit events recorded, label `type`.
+    pub const AUDIT_EVENTS: &str = "rookery_audit_events_total";
+    /// Counter: audit events dropped because the node's buffer was full (also logged).
+    pub const AUDIT_DROPPED: &str = "rookery_audit_dropped_total";
+    /// Counter: failed writes of an audit batch (retried until they succeed).
+    pub const AUDIT_WRITE_FAILURES: &str = "rookery_audit_write_failures_total";
 }

@@ -6,7 +6,7 @@
 use sha2::{Digest, Sha256};
 
 use super::{AuditError, AuditEvent, AuditStore, NewEvent};
-use client_protocol::admin::AuditVerify;
+pub use client_protocol::admin::AuditVerify as Verified;
 
 /// The canonical JSON of an event, without its hash.
 pub fn canonical(event: &AuditEvent) -> String {
@@ -105,12 +105,14 @@ pub async fn append(store: &dyn AuditStore, events: &[NewEvent]) -> Result<(), A
             Err(e) => return Err(e),
         }
     }
-    Err(AuditError::Unavailable("audit chain contended for too long".into()))
+    Err(AuditError::Unavailable(
+        "audit chain contended for too long".into(),
+    ))
 }
 
 /// Walks the whole chain from its anchor: the first event whose id does not follow, or
 /// whose hash does not match its content and its predecessor, is `firstBad`.
-pub async fn verify(store: &dyn AuditStore) -> Result<AuditVerify, AuditError> {
+pub async fn verify(store: &dyn AuditStore) -> Result<Verified, AuditError> {
     const PAGE: u32 = 1000;
     let (mut last, mut previous) = store.anchor().await?.unwrap_or((0, String::new()));
     let mut checked = 0;
@@ -120,7 +122,7 @@ pub async fn verify(store: &dyn AuditStore) -> Result<AuditVerify, AuditError> {
         for event in page {
             checked += 1;
             if event.id != last + 1 || hash(&previous, &event) != event.hash {
-                return Ok(AuditVerify {
+                return Ok(Verified {
                     ok: false,
                     checked,
                     first_bad: Some(event.id),
@@ -130,7 +132,7 @@ pub async fn verify(store: &dyn AuditStore) -> Result<AuditVerify, AuditError> {
             previous = event.hash;
         }
         if done {
-            return Ok(AuditVerify {
+            return Ok(Verified {
                 ok: true,
                 checked,
                 first_bad: None,

@@ -53,7 +53,10 @@ fn from_document(d: &Document) -> Result<AuditEvent, AuditError> {
     };
     let kind = text("type")?.ok_or_else(|| bad("type"))?;
     let outcome = text("outcome")?.ok_or_else(|| bad("outcome"))?;
-    let details = d.get("details").cloned().unwrap_or(Bson::Document(Document::new()));
+    let details = d
+        .get("details")
+        .cloned()
+        .unwrap_or(Bson::Document(Document::new()));
     Ok(AuditEvent {
         id: int("_id")?,
         at: int("at")?,
@@ -91,18 +94,20 @@ impl MongoAudit {
     }
 
     pub async fn ensure_indexes(&self) -> Result<(), AuditError> {
-        let models = [
-            doc! {"type": 1, "_id": -1},
-            doc! {"actor": 1, "_id": -1},
-            doc! {"target": 1, "_id": -1},
+        // One index per filter, newest first within it (`at` grows with `_id`; FerretDB 1.24
+        // panics on a compound index that includes `_id`).
+        for keys in [
+            doc! {"type": 1, "at": -1},
+            doc! {"actor": 1, "at": -1},
+            doc! {"target": 1, "at": -1},
             doc! {"at": -1},
-        ]
-        .into_iter()
-        .map(|keys| IndexModel::builder().keys(keys).build());
-        self.events()
-            .create_indexes(models)
-            .await
-            .map_err(unavailable)?;
+        ] {
+            let model = IndexModel::builder().keys(keys).build();
+            self.events()
+                .create_index(model)
+                .await
+                .map_err(unavailable)?;
+        }
         Ok(())
     }
 
@@ -146,7 +151,10 @@ impl AuditStore for MongoAudit {
         if events.is_empty() {
             return Ok(());
         }
-        let docs = events.iter().map(to_document).collect::<Result<Vec<_>, _>>()?;
+        let docs = events
+            .iter()
+            .map(to_document)
+            .collect::<Result<Vec<_>, _>>()?;
         match self.events().insert_many(docs).ordered(true).await {
             Ok(_) => Ok(()),
             Err(e) => {
@@ -210,23 +218,31 @@ impl AuditStore for MongoAudit {
             return Ok(0);
         };
         // Anchor first: a delete that fails after it leaves events the anchor already covers.
-        self.anchors()
-            .update_one(
-                doc! {"_id": "anchor", "id": {"$not": {"$gte": newest.id as i64}}},
-                doc! {"$set": {"id": newest.id as i64, "hash": newest.hash.clone()}},
-            )
-            .upsert(true)
+        // The anchor only moves forward, whichever node purges, and however they interleave.
+        let anchor = doc! {"id": newest.id as i64, "hash": newest.hash.clone()};
+        let forward = doc! {"_id": "anchor", "id": {"$lt": newest.id as i64}};
+        let set = doc! {"$set": anchor.clone()};
+        let moved = self
+            .anchors()
+            .update_one(forward.clone(), set.clone())
             .await
-            .or_else(|e| match &*e.kind {
-                // The filter missed an anchor that is already newer: nothing to move.
-                ErrorKind::Write(mongodb::error::WriteFailure::WriteError(w))
-                    if w.code == DUPLICATE_KEY =>
-                {
-                    Ok(mongodb::results::UpdateResult::default_for_noop())
-                }
-                _ => Err(e),
-            })
             .map_err(unavailable)?;
+        if moved.matched_count == 0 && self.anchor().await?.is_none() {
+            let mut first = anchor;
+            first.insert("_id", "anchor");
+            if let Err(e) = self.anchors().insert_one(first).await {
+                let duplicate = matches!(&*e.kind,
+                    ErrorKind::Write(mongodb::error::WriteFailure::WriteError(w)) if w.code == DUPLICATE_KEY);
+                if !duplicate {
+                    return Err(unavailable(e));
+                }
+                // Another node anchored first: move its anchor forward if it is older.
+                self.anchors()
+                    .update_one(forward, set)
+                    .await
+                    .map_err(unavailable)?;
+            }
+        }
         let deleted = self
             .events()
             .delete_many(doc! {"_id": {"$lte": newest.id as i64}})

@@ -86,7 +86,9 @@ impl SqliteAudit {
     {
         let conn = self.conn.clone();
         tokio::task::spawn_blocking(move || {
-            let mut conn = conn.lock().map_err(|_| unavailable("audit lock poisoned"))?;
+            let mut conn = conn
+                .lock()
+                .map_err(|_| unavailable("audit lock poisoned"))?;
             f(&mut conn)
         })
         .await

@@ -1,9 +1,10 @@
-//! Contract tests: one suite per seam (snapshots, leases, bus, account/game store), written
+//! Contract tests: one suite per seam (snapshots, leases, bus, account/game store, audit log), written
 //! once against the trait and run against every implementation, so they cannot drift.
 
 #[path = "../support/servers.rs"]
 mod servers;
 
+mod audit;
 mod bus;
 mod leases;
 mod snapshots;
