@@ -11,6 +11,7 @@ use client_protocol::ErrorCode;
 use jsonwebtoken::{DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
 
+use crate::audit::{AuditOutcome, AuditType, Auditor, NewEvent};
 use crate::domain::{now_ms, CredentialError, Password, UserId, Username};
 use crate::store::{NewUser, Store, StoreError, User};
 
@@ -154,6 +155,8 @@ impl WindowLimiter {
 pub struct Accounts {
     store: Arc<dyn Store>,
     pub tokens: Tokens,
+    /// Every registration and login, granted or refused, is recorded here.
+    pub auditor: Auditor,
     failed_per_user: Arc<WindowLimiter>,
     attempts_per_ip: Arc<WindowLimiter>,
 }
@@ -196,11 +199,13 @@ impl Accounts {
         tokens: Tokens,
         per_user_per_min: u32,
         per_ip_per_min: u32,
+        auditor: Auditor,
     ) -> Self {
         let minute = Duration::from_secs(60);
         Accounts {
             store,
             tokens,
+            auditor,
             failed_per_user: Arc::new(WindowLimiter::new(per_user_per_min, minute)),
             attempts_per_ip: Arc::new(WindowLimiter::new(per_ip_per_min, minute)),
         }
@@ -216,7 +221,55 @@ impl Accounts {
         }
     }
 
+    /// Records how an account operation for `username` ended: `kind` when it succeeded or was
+    /// refused on its merits, `login_failed` for a wrong password, `rate_limited` when the
+    /// limiter refused it. Only a name that parses as a username is recorded (never whatever
+    /// else was typed, never the password).
+    fn audit(
+        &self,
+        kind: AuditType,
+        username: &str,
+        ip: Option<IpAddr>,
+        result: &Result<Authenticated, AuthError>,
+    ) {
+        let name = Username::parse(username)
+            .ok()
+            .map(|n| n.as_str().to_owned());
+        let (kind, outcome, reason) = match result {
+            Ok(_) => (kind, AuditOutcome::Ok, None),
+            Err(AuthError::RateLimited { .. }) => {
+                (AuditType::RateLimited, AuditOutcome::Refused, None)
+            }
+            Err(AuthError::BadCredentials) => (AuditType::LoginFailed, AuditOutcome::Refused, None),
+            Err(e) => (kind, AuditOutcome::Refused, Some(e.code().as_str())),
+        };
+        let mut event = NewEvent::new(kind, outcome).ip(ip);
+        // The account is the actor: as stored when known, else as it was asked for.
+        event.actor = match result {
+            Ok(auth) => Some(auth.user.name.clone()),
+            Err(_) => name,
+        };
+        if let Some(reason) = reason {
+            event = event.text("reason", reason);
+        }
+        if kind == AuditType::RateLimited {
+            event = event.text("limit", "login");
+        }
+        self.auditor.record(event);
+    }
+
     pub async fn register(
+        &self,
+        username: &str,
+        password: &str,
+        ip: Option<IpAddr>,
+    ) -> Result<Authenticated, AuthError> {
+        let result = self.create_account(username, password, ip).await;
+        self.audit(AuditType::Register, username, ip, &result);
+        result
+    }
+
+    async fn create_account(
         &self,
         username: &str,
         password: &str,
@@ -244,6 +297,17 @@ impl Accounts {
     }
 
     pub async fn login(
+        &self,
+        username: &str,
+        password: &str,
+        ip: Option<IpAddr>,
+    ) -> Result<Authenticated, AuthError> {
+        let result = self.check_password(username, password, ip).await;
+        self.audit(AuditType::Login, username, ip, &result);
+        result
+    }
+
+    async fn check_password(
         &self,
         username: &str,
         password: &str,

@@ -93,6 +93,15 @@ pub struct Config {
     #[arg(long, env = "ROOKERY_ALLOWED_ORIGINS", value_delimiter = ',')]
     pub allowed_origins: Vec<String>,
 
+    /// Usernames made admins when they register or log in (comma-separated): how the first
+    /// admin of a deployment comes to be.
+    #[arg(long, env = "ROOKERY_ADMINS", value_delimiter = ',')]
+    pub admins: Vec<String>,
+
+    /// How long audit events are kept, in days.
+    #[arg(long, env = "ROOKERY_AUDIT_RETENTION_DAYS", default_value_t = 180)]
+    pub audit_retention_days: u64,
+
     /// Lifetime of a session token, in seconds.
     #[arg(long, env = "ROOKERY_TOKEN_TTL_SECS", default_value_t = 7 * 24 * 3600)]
     pub token_ttl_secs: u64,

@@ -16,6 +16,9 @@ use rand::RngCore;
 use crate::actors::game::GameActor;
 use crate::actors::queue::QueueActor;
 use crate::actors::{register, Services};
+use crate::audit::mongo::MongoAudit;
+use crate::audit::sqlite::SqliteAudit;
+use crate::audit::{AuditError, AuditStore, Auditor};
 use crate::auth::{Accounts, Tokens};
 use crate::cluster::membership::{HEARTBEAT_EVERY, HEARTBEAT_TTL};
 use crate::cluster::memory::MemoryCluster;
@@ -51,6 +54,8 @@ pub enum StartupError {
     Store(#[from] crate::store::StoreError),
     #[error("cannot reach Redis: {0}")]
     Redis(SaveError),
+    #[error("cannot open the audit log: {0}")]
+    Audit(#[from] AuditError),
 }
 
 /// A built, bound node, ready to run.
@@ -84,6 +89,7 @@ impl Shutdown {
         wait_until("virtual actors stopped", || router.hosted_count(false) == 0).await;
         router.passivate(true);
         wait_until("sockets closed", || router.hosted_count(true) == 0).await;
+        self.node.accounts.auditor.flush().await;
         if let Err(e) = self.node.membership.leave(&self.node.id).await {
             tracing::debug!(error = %e, "could not leave the cluster cleanly");
         }
@@ -289,12 +295,21 @@ impl Application {
             config.lease_ttl(),
             registry,
         );
+        let audit: Arc<dyn AuditStore> = match &config.mongodb_uri {
+            Some(uri) => {
+                Arc::new(MongoAudit::connect(uri.expose(), &config.mongodb_database).await?)
+            }
+            None => Arc::new(SqliteAudit::open(&config.data_dir.join("audit.sqlite3"))?),
+        };
+        let retention = Duration::from_secs(config.audit_retention_days.max(1) * 24 * 3600);
+        let auditor = Auditor::start(audit, retention);
         let tokens = Tokens::new(&secret, Duration::from_secs(config.token_ttl_secs));
         let accounts = Accounts::new(
             seams.store.clone(),
             tokens,
             config.login_per_user_per_min,
             config.login_per_ip_per_min,
+            auditor.clone(),
         );
         let node = Node::new(NodeInner {
             id: node_id.clone(),

@@ -10,6 +10,7 @@ use tokio::sync::mpsc;
 use super::api::{bearer, SESSION_COOKIE};
 use super::error::HttpError;
 use super::NodeData;
+use crate::audit::{AuditOutcome, AuditType, NewEvent};
 use crate::session::actor::{Outbound, SessionActor};
 use crate::session::opening::Opening;
 
@@ -49,7 +50,12 @@ pub async fn upgrade(
         )
         .into());
     }
+    let peer = req.peer_addr().map(|a| a.ip());
     if !origin_allowed(&req, &node.config.allowed_origins) {
+        let origin = req.headers().get("origin").and_then(|v| v.to_str().ok());
+        let event = NewEvent::new(AuditType::OriginRefused, AuditOutcome::Refused).ip(peer);
+        let origin: String = origin.unwrap_or("").chars().take(200).collect();
+        node.accounts.auditor.record(event.text("origin", origin));
         return Err(HttpError::new(ErrorCode::Forbidden, "websocket from a foreign origin").into());
     }
     let query = query.into_inner();
@@ -58,7 +64,7 @@ pub async fn upgrade(
         .session
         .or_else(|| req.cookie(SESSION_COOKIE).map(|c| c.value().to_owned()));
     let env = node.session_env();
-    let opening = Opening::negotiate(&env, token.as_deref(), session.as_deref()).await;
+    let opening = Opening::negotiate(&env, token.as_deref(), session.as_deref(), peer).await;
 
     let (response, mut socket, stream) = actix_ws::handle(&req, body)?;
     let stream = stream
@@ -83,7 +89,6 @@ pub async fn upgrade(
         }
         let _ = socket.close(None).await;
     });
-    let peer = req.peer_addr().map(|a| a.ip());
     SessionActor::create(move |ctx| {
         ctx.add_stream(stream);
         SessionActor::new(env, tx, peer, opening)

@@ -17,6 +17,7 @@ use super::opening::Opening;
 use super::route::{route, AccountRequest, Route};
 use super::state::SessionState;
 use super::SessionEnv;
+use crate::audit::{AuditOutcome, AuditType, NewEvent};
 use crate::auth::AuthError;
 use crate::cluster::{Mailbox, Passivate};
 use crate::domain::{QueueKey, SessionId};
@@ -232,6 +233,11 @@ impl SessionActor {
     fn on_text(&mut self, text: &str, ctx: &mut Context<Self>) {
         let verdict = self.limiter.check(Instant::now());
         if verdict == Verdict::Close {
+            let mut event = NewEvent::new(AuditType::RateLimited, AuditOutcome::Refused)
+                .ip(self.peer)
+                .text("limit", "socket");
+            event.actor = self.state().map(|s| s.user.name.clone());
+            self.env.accounts.auditor.record(event);
             return self.close(
                 CloseCode::Other(constants::CLOSE_POLICY),
                 "rate limit exceeded for too long",

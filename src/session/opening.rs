@@ -3,7 +3,10 @@
 //! refused without revealing anything; otherwise a fresh session starts (or the socket stays
 //! anonymous).
 
+use std::net::IpAddr;
+
 use crate::actors::game::GameState;
+use crate::audit::{AuditOutcome, AuditType, NewEvent};
 use crate::domain::SessionId;
 
 use super::state::SessionState;
@@ -22,21 +25,32 @@ pub enum Opening {
 }
 
 impl Opening {
+    /// Refused tokens and sessions are audited (with `ip`, never the token or session id).
     pub async fn negotiate(
         env: &SessionEnv,
         token: Option<&str>,
         session: Option<&str>,
+        ip: Option<IpAddr>,
     ) -> Opening {
         let Some(token) = token else {
             return Opening::Anonymous { bad_token: false };
         };
+        let refused = |kind| NewEvent::new(kind, AuditOutcome::Refused).ip(ip);
         let holder = match env.accounts.identify(token).await {
             Ok(holder) => holder,
-            Err(_) => return Opening::Anonymous { bad_token: true },
+            Err(e) => {
+                let event = refused(AuditType::TokenRefused).text("reason", e.to_string());
+                env.accounts.auditor.record(event.text("via", "socket"));
+                return Opening::Anonymous { bad_token: true };
+            }
         };
         if let Some(id) = session.and_then(SessionId::parse) {
             if let Ok(Some(mut state)) = env.sessions.load(&id).await {
                 if state.user_id != holder.id {
+                    let event = refused(AuditType::SessionRefused).actor(holder.name.clone());
+                    env.accounts
+                        .auditor
+                        .record(event.text("reason", "another user's session"));
                     return Opening::Refused;
                 }
                 if let Some(user) = &holder.user {
