@@ -80,6 +80,8 @@ actor_kinds! {
     Game = "game" => GameCommand,
     /// A matchmaking queue (virtual actor).
     Queue = "queue" => QueueCommand,
+    /// An account's open sockets, on every node (a group: each socket of the user is a member).
+    User = "user" => UserEvent,
 }
 
 /// A message type that one actor kind takes out of an envelope.
@@ -105,6 +107,10 @@ impl Address {
 
     pub fn game(id: &GameId) -> Address {
         Address::of(ActorKind::Game, id.as_str())
+    }
+
+    pub fn user(id: &UserId) -> Address {
+        Address::of(ActorKind::User, id.as_str())
     }
 
     pub fn queue(key: &QueueKey) -> Address {
@@ -208,6 +214,13 @@ impl Envelope {
         }
     }
 
+    pub fn user(id: &UserId, event: UserEvent) -> Envelope {
+        Envelope {
+            to: Address::user(id),
+            body: event.into(),
+        }
+    }
+
     /// The `client/ERROR` that tells this message's sender it could not be delivered, and the
     /// session it goes to (none for messages without a sender).
     pub fn refusal(&self, refusal: Refusal) -> Option<Envelope> {
@@ -216,7 +229,7 @@ impl Envelope {
         let (from, not_found) = match &self.body {
             Body::Game(command) => (command.from.as_ref()?, ErrorCode::NoSuchGame),
             Body::Queue(command) => (&command.from, ErrorCode::InvalidField),
-            Body::Session(_) => return None,
+            Body::Session(_) | Body::User(_) => return None,
         };
         let what = format!("{} {}", self.to.kind().prefix(), self.to.id());
         let (code, message) = match refusal {
@@ -267,6 +280,20 @@ pub enum SessionEvent {
     /// Messages for this session may have been missed (the bus reconnected): resend the live
     /// game's state (`client/RESUME_GAME`).
     Resync,
+}
+
+// ---------------------------------------------------------------------------------------------
+// Accounts
+
+/// Something for every open socket of one account, on whichever node.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, actix::Message)]
+#[rtype(result = "()")]
+pub enum UserEvent {
+    /// The account was banned until `until` (None: until lifted): each socket is told
+    /// `banned` and closes with 4003.
+    Banned { until: Option<u64>, reason: String },
+    /// A frame for each of the account's sockets (a notification).
+    Push { frame: Box<ServerFrame> },
 }
 
 // ---------------------------------------------------------------------------------------------

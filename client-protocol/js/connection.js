@@ -5,6 +5,7 @@
 // client-protocol/src/constants.rs.
 import { RookeryError } from "./errors.js";
 import {
+  CLOSE_BANNED,
   CLOSE_NETWORK_CHANGED,
   CLOSE_POLICY,
   CLOSE_RESTART,
@@ -22,6 +23,8 @@ export const FINAL_CLOSE_CODES = Object.freeze({
   POLICY: CLOSE_POLICY,
   /** This session connected again on another socket, which now owns it. */
   TAKEN_OVER: CLOSE_TAKEN_OVER,
+  /** The account is banned (the `banned` error before it says until when). */
+  BANNED: CLOSE_BANNED,
 });
 
 /** Close code of a node that is restarting or draining: reconnect and resume. */
@@ -251,6 +254,8 @@ export class Connection {
         this._openingError ??
         (code === CLOSE_TAKEN_OVER
           ? new RookeryError("taken_over", "this session connected on another socket")
+          : code === CLOSE_BANNED
+          ? new RookeryError("banned", reason || "this account is banned")
           : new RookeryError("closed", `socket closed (${code}${reason ? `: ${reason}` : ""})`));
       this._hooks.emit("disconnected", { code, reason, willReconnect: false });
       this._finish({ code, reason }, error);

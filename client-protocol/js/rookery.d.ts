@@ -508,7 +508,7 @@ export declare const SERVER_MESSAGE_TYPES: ReadonlyArray<keyof ServerMessageMap>
 /** The `RookeryClient` method that sends each client message type. */
 export declare const HELPERS: Readonly<Record<keyof ClientMessageMap, string>>;
 /** Close codes after which the client does not reconnect: 1008 (policy) and 4001 (taken over). */
-export declare const FINAL_CLOSE_CODES: Readonly<{ POLICY: typeof CLOSE_POLICY; TAKEN_OVER: typeof CLOSE_TAKEN_OVER }>;
+export declare const FINAL_CLOSE_CODES: Readonly<{ POLICY: typeof CLOSE_POLICY; TAKEN_OVER: typeof CLOSE_TAKEN_OVER; BANNED: typeof CLOSE_BANNED }>;
 /** 1012: the node is restarting or draining; the client reconnects and resumes. */
 export declare const RESTART_CLOSE_CODE: typeof CLOSE_RESTART;
 

@@ -25,8 +25,12 @@ pub const CLOSE_NETWORK_CHANGED: u16 = 4000;
 /// reconnect.
 pub const CLOSE_TAKEN_OVER: u16 = 4001;
 
+/// Close code 4003: the account is banned (v1.1); the `client/ERROR` `banned` before it says
+/// until when. Do not reconnect.
+pub const CLOSE_BANNED: u16 = 4003;
+
 /// The close codes after which a client does not reconnect by itself.
-pub const NO_RECONNECT_CLOSE_CODES: &[u16] = &[CLOSE_POLICY, CLOSE_TAKEN_OVER];
+pub const NO_RECONNECT_CLOSE_CODES: &[u16] = &[CLOSE_POLICY, CLOSE_TAKEN_OVER, CLOSE_BANNED];
 
 // ---- limits -------------------------------------------------------------------------------
 

@@ -46,6 +46,7 @@ fn constant_values() -> Vec<(&'static str, Value)> {
         ("CLOSE_RESTART", json!(CLOSE_RESTART)),
         ("CLOSE_NETWORK_CHANGED", json!(CLOSE_NETWORK_CHANGED)),
         ("CLOSE_TAKEN_OVER", json!(CLOSE_TAKEN_OVER)),
+        ("CLOSE_BANNED", json!(CLOSE_BANNED)),
         ("NO_RECONNECT_CLOSE_CODES", json!(NO_RECONNECT_CLOSE_CODES)),
         ("MAX_FRAME_BYTES", json!(MAX_FRAME_BYTES)),
         ("MAX_REF_CHARS", json!(MAX_REF_CHARS)),

@@ -102,6 +102,7 @@ pub trait Offline: Send + Sync + 'static {
 pub struct Registry {
     activators: HashMap<ActorKind, Arc<dyn Activator>>,
     offline: HashMap<ActorKind, Arc<dyn Offline>>,
+    groups: std::collections::HashSet<ActorKind>,
 }
 
 impl Registry {
@@ -116,6 +117,13 @@ impl Registry {
         self.offline.insert(kind, Arc::new(handler));
         self
     }
+
+    /// `kind` is a group: its messages go to every member on every node (see `Router::join`);
+    /// a message for a group with no member anywhere goes nowhere.
+    pub fn group(mut self, kind: ActorKind) -> Self {
+        self.groups.insert(kind);
+        self
+    }
 }
 
 enum Slot {
@@ -128,6 +136,9 @@ enum Slot {
         fence: Option<u64>,
     },
     Activating(Vec<Envelope>),
+    /// A fan-out address (a user's sockets, a room's members): every member here gets each
+    /// message, and this node holds one bus subscription for all of them.
+    Group(Vec<(u64, Mailbox)>),
 }
 
 struct Inner {
@@ -223,8 +234,78 @@ impl Router {
     /// Delivers locally when this node hosts the target, otherwise hands the envelope to the
     /// ordered publisher. Never blocks.
     pub fn send(&self, envelope: Envelope) {
-        if let Err(envelope) = self.try_local(envelope) {
+        // A group may have members on other nodes too: it always goes through the bus, and
+        // every node (this one included) delivers to its own members as it receives it.
+        if self.is_group(&envelope.to) {
+            let _ = self.inner.outgoing.send(envelope);
+        } else if let Err(envelope) = self.try_local(envelope) {
             let _ = self.inner.outgoing.send(*envelope);
+        }
+    }
+
+    fn is_group(&self, address: &Address) -> bool {
+        self.inner.registry.groups.contains(&address.kind())
+    }
+
+    /// Makes `mailbox` (member `member`) receive every message for the group `group`, from any
+    /// node. The first member here subscribes this node to the group's channel.
+    pub async fn join(&self, group: &Address, member: u64, mailbox: Mailbox) {
+        let first = {
+            let mut local = self.inner.local.lock().expect("poisoned");
+            match local.get_mut(group) {
+                Some(Slot::Group(members)) => {
+                    members.retain(|(m, _)| *m != member);
+                    members.push((member, mailbox));
+                    false
+                }
+                _ => {
+                    local.insert(group.clone(), Slot::Group(vec![(member, mailbox)]));
+                    true
+                }
+            }
+        };
+        if first {
+            if let Err(e) = self.inner.bus.subscribe(group.key()).await {
+                tracing::warn!(error = %e, channel = %group, "could not subscribe group channel");
+            }
+        }
+    }
+
+    /// Removes member `member` from `group`; the last member here unsubscribes the node.
+    pub fn leave(&self, group: &Address, member: u64) {
+        let empty = {
+            let mut local = self.inner.local.lock().expect("poisoned");
+            match local.get_mut(group) {
+                Some(Slot::Group(members)) => {
+                    members.retain(|(m, _)| *m != member);
+                    members.is_empty() && local.remove(group).is_some()
+                }
+                _ => false,
+            }
+        };
+        if empty {
+            let router = self.clone();
+            let group = group.clone();
+            self.spawn(async move {
+                // Someone may have joined again meanwhile: then the subscription stays.
+                let rejoined = router.inner.local.lock().expect("poisoned").contains_key(&group);
+                if !rejoined {
+                    let _ = router.inner.bus.unsubscribe(group.key()).await;
+                }
+            });
+        }
+    }
+
+    /// Delivers a group message received from the bus to this node's members of the group.
+    fn deliver_group(&self, envelope: Envelope) {
+        let members = match self.inner.local.lock().expect("poisoned").get(&envelope.to) {
+            Some(Slot::Group(members)) => members.clone(),
+            _ => return,
+        };
+        for (member, mailbox) in members {
+            if mailbox.deliver(envelope.body.clone()).is_err() {
+                self.leave(&envelope.to, member);
+            }
         }
     }
 
@@ -236,6 +317,7 @@ impl Router {
                 pending.push(envelope);
                 Ok(())
             }
+            Some(Slot::Group(_)) => Err(Box::new(envelope)),
             Some(Slot::Active { mailbox, .. }) => match mailbox.deliver(envelope.body) {
                 Ok(()) => Ok(()),
                 Err(body) => {
@@ -421,9 +503,14 @@ impl Router {
             let mut remote = Vec::with_capacity(batch.len());
             let mut messages = Vec::with_capacity(batch.len());
             for envelope in batch.drain(..) {
-                // It may have become local while it waited.
-                let Err(envelope) = self.try_local(envelope) else {
-                    continue;
+                // It may have become local while it waited (a group never does).
+                let envelope = if self.is_group(&envelope.to) {
+                    Box::new(envelope)
+                } else {
+                    match self.try_local(envelope) {
+                        Ok(()) => continue,
+                        Err(envelope) => envelope,
+                    }
                 };
                 if let Some(message) = Self::encode(&envelope) {
                     messages.push(message);
@@ -452,6 +539,9 @@ impl Router {
     /// A message nobody received: its kind's fallback takes it.
     fn absent(&self, envelope: Envelope) {
         let kind = envelope.to.kind();
+        if self.inner.registry.groups.contains(&kind) {
+            return; // a group nobody is in: nobody to tell
+        }
         if let Some(offline) = self.inner.registry.offline.get(&kind) {
             tracing::debug!(key = %envelope.to, "connected nowhere: updating its stored state");
             let offline = offline.clone();
@@ -481,6 +571,7 @@ impl Router {
     async fn listen_loop(self, mut incoming: mpsc::UnboundedReceiver<Incoming>) {
         while let Some(message) = incoming.recv().await {
             match serde_json::from_slice::<Envelope>(&message.payload) {
+                Ok(envelope) if self.is_group(&envelope.to) => self.deliver_group(envelope),
                 Ok(envelope) => {
                     if let Err(envelope) = self.try_local(envelope) {
                         tracing::debug!(channel = %message.channel, "message for an actor no longer here");
@@ -501,7 +592,7 @@ impl Router {
             let mut local = self.inner.local.lock().expect("poisoned");
             match local.get_mut(&address) {
                 Some(Slot::Activating(pending)) => return pending.push(envelope),
-                Some(Slot::Active { .. }) => {
+                Some(Slot::Active { .. } | Slot::Group(_)) => {
                     drop(local);
                     return self.send(envelope);
                 }
