@@ -1,22 +1,28 @@
 //! The MongoDB store (official driver): `users` (unique case-folded name), `games` (finished
-//! games, indexed for "a player's newest games"). MongoDB-compatible servers without
-//! transactions (FerretDB) are fine: every write is idempotent by game id instead.
+//! games as native documents, see [`GameDocument`], indexed for "a player's newest games").
+//! MongoDB-compatible servers without transactions (FerretDB) are fine: every write is
+//! idempotent by game id instead.
 
 use std::time::Duration;
 
 use async_trait::async_trait;
 use client_protocol::http::GameRecord;
 use futures_util::TryStreamExt;
-use mongodb::bson::{doc, Document};
+use mongodb::bson::{doc, Bson, Document};
 use mongodb::error::{ErrorKind, WriteFailure};
 use mongodb::options::{ClientOptions, IndexOptions};
 use mongodb::{Collection, Database, IndexModel};
+use tokio::sync::watch;
 
+use super::document::{DocumentError, GameDocument};
 use super::{FinishedGame, Glicko, NewUser, Store, StoreError, User};
 use crate::domain::UserId;
 
 /// MongoDB's duplicate key error code.
 const DUPLICATE_KEY: i32 = 11000;
+
+/// Legacy records converted per round trip of the startup migration.
+const MIGRATION_BATCH: i64 = 100;
 
 fn unavailable(e: impl std::fmt::Display) -> StoreError {
     StoreError::Unavailable(e.to_string())
@@ -33,32 +39,64 @@ fn is_duplicate(e: &mongodb::error::Error) -> bool {
 #[derive(Clone)]
 pub struct MongoStore {
     db: Database,
+    /// Becomes `Some(converted)` once the startup work (legacy migration, then indexes) is
+    /// done; `converted` counts the legacy records this store converted.
+    prepared: watch::Receiver<Option<u64>>,
 }
 
 impl MongoStore {
-    /// Connects lazily (the driver dials on first use) and ensures the indexes in the
-    /// background, retrying until the server is reachable.
+    /// Connects lazily (the driver dials on first use) and prepares the database in the
+    /// background, retrying until the server is reachable: first the one-shot migration of
+    /// legacy game records ([`MongoStore::migrate_legacy_games`]), then the indexes. The node
+    /// starts even while MongoDB is down; reads accept both shapes meanwhile.
     pub async fn connect(uri: &str, database: &str) -> Result<Self, StoreError> {
         let mut options = ClientOptions::parse(uri).await.map_err(unavailable)?;
         options.app_name = Some("rookery".to_owned());
         options.server_selection_timeout = Some(Duration::from_secs(2));
         options.connect_timeout = Some(Duration::from_secs(2));
         let client = mongodb::Client::with_options(options).map_err(unavailable)?;
+        let (done, prepared) = watch::channel(None);
         let store = MongoStore {
             db: client.database(database),
+            prepared,
         };
-        let indexing = store.clone();
+        let preparing = store.clone();
         tokio::spawn(async move {
+            let mut converted = 0;
             let mut delay = Duration::from_millis(200);
-            while let Err(e) = indexing.ensure_indexes().await {
-                tracing::warn!(error = %e, "mongodb indexes not ready, retrying");
+            loop {
+                let attempt = match preparing.migrate_legacy_games(&mut converted).await {
+                    Ok(()) => preparing.ensure_indexes().await,
+                    Err(e) => Err(e),
+                };
+                match attempt {
+                    Ok(()) => break,
+                    Err(e) => tracing::warn!(error = %e, "mongodb not prepared yet, retrying"),
+                }
                 tokio::time::sleep(delay).await;
                 delay = (delay * 2).min(Duration::from_secs(10));
             }
+            done.send_replace(Some(converted));
         });
         Ok(store)
     }
 
+    /// Waits for the startup work of [`MongoStore::connect`] and answers how many legacy game
+    /// records it converted (0 when there were none, e.g. on every start after the first).
+    pub async fn legacy_games_converted(&self) -> Result<u64, StoreError> {
+        let mut prepared = self.prepared.clone();
+        let done = prepared
+            .wait_for(Option::is_some)
+            .await
+            .map_err(|_| unavailable("the mongodb startup task ended early"))?;
+        Ok(done.unwrap_or(0))
+    }
+
+    /// Creates the indexes; a no-op for those that exist.
+    ///
+    /// `players.userId, endedAt desc, _id` serves "a player's newest games" with the sort
+    /// taken from the index (`_id` is the tie-break of the history order, so it is in the key
+    /// too); `endedAt desc` serves "newest games" across players and time-range scans.
     pub async fn ensure_indexes(&self) -> Result<(), StoreError> {
         let unique = IndexOptions::builder().unique(true).build();
         let name = IndexModel::builder()
@@ -66,13 +104,84 @@ impl MongoStore {
             .options(unique)
             .build();
         self.users().create_index(name).await.map_err(unavailable)?;
-        let newest = IndexModel::builder()
-            .keys(doc! {"playerIds": 1, "endedAt": -1})
+        let newest_of_player = IndexModel::builder()
+            .keys(doc! {"players.userId": 1, "endedAt": -1, "_id": 1})
             .build();
-        self.games()
-            .create_index(newest)
-            .await
-            .map_err(unavailable)?;
+        let newest = IndexModel::builder().keys(doc! {"endedAt": -1}).build();
+        // One per command: FerretDB v1 drops the connection on a createIndexes of several
+        // indexes that exist already (which is every start but the first).
+        for index in [newest_of_player, newest] {
+            self.games()
+                .create_index(index)
+                .await
+                .map_err(unavailable)?;
+        }
+        Ok(())
+    }
+
+    /// Converts legacy game records (`{_id, endedAt, playerIds, record: "<GameRecord JSON>"}`,
+    /// written before games were native documents) to [`GameDocument`]s, adding each one
+    /// converted to `converted`.
+    ///
+    /// Idempotent and safe to run on several nodes at once: a legacy document is found by its
+    /// `record` field, which the native shape lacks, and replaced only while it still has it,
+    /// so a second run, or a second node, converts nothing. Batches are read by `_id` order
+    /// rather than through one long cursor, so no cursor is open across the writes. A record
+    /// that does not convert exactly is left as it was (and still reads: see `record_from`).
+    pub async fn migrate_legacy_games(&self, converted: &mut u64) -> Result<(), StoreError> {
+        let (mut skipped, mut last_id) = (0_u64, None::<Bson>);
+        loop {
+            let mut filter = doc! {"record": {"$exists": true}};
+            if let Some(id) = &last_id {
+                filter.insert("_id", doc! {"$gt": id.clone()});
+            }
+            let batch: Vec<Document> = self
+                .games()
+                .find(filter)
+                .sort(doc! {"_id": 1})
+                .limit(MIGRATION_BATCH)
+                .await
+                .map_err(unavailable)?
+                .try_collect()
+                .await
+                .map_err(unavailable)?;
+            let Some(last) = batch.last() else { break };
+            last_id = last.get("_id").cloned();
+            for legacy in &batch {
+                let id = legacy.get("_id").cloned().unwrap_or(Bson::Null);
+                let native = legacy
+                    .get_str("record")
+                    .map_err(|e| e.to_string())
+                    .and_then(|json| {
+                        GameDocument::from_legacy_json(json).map_err(|e| e.to_string())
+                    })
+                    .and_then(|d| mongodb::bson::to_document(&d).map_err(|e| e.to_string()));
+                let native = match native {
+                    Ok(native) if native.get("_id") == Some(&id) => native,
+                    Ok(_) => {
+                        tracing::warn!(game = %id, "legacy game record names another game; left as is");
+                        skipped += 1;
+                        continue;
+                    }
+                    Err(e) => {
+                        tracing::warn!(game = %id, error = %e, "legacy game record does not convert; left as is");
+                        skipped += 1;
+                        continue;
+                    }
+                };
+                let replaced = self
+                    .games()
+                    .replace_one(doc! {"_id": id, "record": {"$exists": true}}, native)
+                    .await
+                    .map_err(unavailable)?;
+                *converted += replaced.modified_count;
+            }
+        }
+        tracing::info!(
+            converted = *converted,
+            skipped,
+            "mongodb games: legacy string records converted to native documents"
+        );
         Ok(())
     }
 
@@ -111,11 +220,17 @@ fn user_from(doc: &Document) -> Result<(User, Option<String>), StoreError> {
     Ok((user, doc.get_str("passwordHash").ok().map(str::to_owned)))
 }
 
+/// A stored game as its record. Reads the legacy shape too (the record as JSON text in
+/// `record`): a legacy document can exist until the startup migration has run, or when it was
+/// left unconverted, or was written by a node of the previous version during a rolling upgrade.
 fn record_from(doc: &Document) -> Result<GameRecord, StoreError> {
-    let json = doc
-        .get_str("record")
-        .map_err(|e| unavailable(format!("games.record: {e}")))?;
-    serde_json::from_str(json).map_err(|e| unavailable(format!("corrupt game record: {e}")))
+    if let Ok(json) = doc.get_str("record") {
+        return serde_json::from_str(json)
+            .map_err(|e| unavailable(format!("corrupt legacy game record: {e}")));
+    }
+    let document: GameDocument =
+        mongodb::bson::from_document(doc.clone()).map_err(DocumentError::from)?;
+    Ok(document.into_record()?)
 }
 
 #[async_trait]
@@ -176,6 +291,9 @@ impl Store for MongoStore {
 
     async fn record_game(&self, game: &FinishedGame) -> Result<(), StoreError> {
         let id = game.record.game.as_str();
+        // Converted before any write, so that a record that cannot be stored changes nothing.
+        let document = mongodb::bson::to_document(&GameDocument::from_record(&game.record)?)
+            .map_err(DocumentError::from)?;
         // Ratings first, each guarded by the game id: a retry after a crash applies nothing twice.
         for user in &game.user_ids {
             let rating = game.ratings.iter().find(|r| &r.user_id == user);
@@ -195,14 +313,6 @@ impl Store for MongoStore {
                 .await
                 .map_err(unavailable)?;
         }
-        let record = serde_json::to_string(&game.record).map_err(unavailable)?;
-        let players: Vec<&str> = game.user_ids.iter().map(|u| u.as_str()).collect();
-        let document = doc! {
-            "_id": id,
-            "endedAt": game.record.ended_at as i64,
-            "playerIds": players,
-            "record": record,
-        };
         match self.games().insert_one(document).await {
             Ok(_) => Ok(()),
             Err(e) if is_duplicate(&e) => Ok(()),
@@ -213,7 +323,7 @@ impl Store for MongoStore {
     async fn games_of(&self, user: &UserId, limit: u32) -> Result<Vec<GameRecord>, StoreError> {
         let cursor = self
             .games()
-            .find(doc! {"playerIds": user.as_str()})
+            .find(doc! {"players.userId": user.as_str()})
             .sort(doc! {"endedAt": -1, "_id": 1})
             .limit(limit as i64)
             .await

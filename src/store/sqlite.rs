@@ -1,19 +1,31 @@
 //! The embedded store: one SQLite file (rusqlite, bundled) in the data dir. Calls run on the
-//! blocking pool so that no socket's arbiter ever waits on disk.
+//! blocking pool so that no socket's arbiter ever waits on disk. Finished games are stored in
+//! the shape of [`GameDocument`] as columns, a players side table and JSON cells.
 
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
 use client_protocol::http::GameRecord;
+use client_protocol::GameKind;
 use rusqlite::{params, Connection, OptionalExtension};
+use serde::de::DeserializeOwned;
+use serde::Serialize;
 
+use super::document::{from_wire_name, wire_name, DocumentError, GameDocument, PlayerDocument};
 use super::{FinishedGame, Glicko, NewUser, Store, StoreError, User};
 use crate::domain::UserId;
 
-const SCHEMA: &str = "
+/// Set once per connection, outside any transaction (SQLite refuses to switch the journal
+/// mode inside one).
+const PRAGMAS: &str = "
 PRAGMA journal_mode = WAL;
 PRAGMA synchronous = NORMAL;
+";
+
+/// Finished games in the shape of [`GameDocument`]: scalars as columns, players in a side table
+/// (one row per seat, indexed for "a player's newest games"), nested values as JSON text.
+const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS users (
     id TEXT PRIMARY KEY,
     name TEXT NOT NULL,
@@ -28,22 +40,53 @@ CREATE TABLE IF NOT EXISTS users (
 );
 CREATE TABLE IF NOT EXISTS games (
     id TEXT PRIMARY KEY,
-    ended_at INTEGER NOT NULL,
-    record TEXT NOT NULL
+    kind TEXT NOT NULL,               -- tictactoe | connect4 | chess
+    rated INTEGER NOT NULL,
+    tournament TEXT,                  -- always NULL for now
+    clock TEXT,                       -- JSON {initialMs, incrementMs}; NULL when untimed
+    moves TEXT NOT NULL,              -- JSON array: cells/columns as numbers, chess as UCI
+    result TEXT NOT NULL,             -- first | second | draw | aborted
+    reason TEXT NOT NULL,             -- resign, checkmate, line, ...
+    started_at INTEGER NOT NULL,      -- unix ms
+    ended_at INTEGER NOT NULL,        -- unix ms
+    clocks TEXT NOT NULL,             -- JSON {first, second, running}
+    final_position TEXT NOT NULL,     -- JSON: FEN string or rows
+    pgn TEXT                          -- chess only
 );
+CREATE INDEX IF NOT EXISTS games_ended ON games (ended_at DESC);
 CREATE TABLE IF NOT EXISTS game_players (
     game_id TEXT NOT NULL REFERENCES games(id),
+    seat INTEGER NOT NULL,            -- position in the record's players (side order)
     user_id TEXT NOT NULL,
-    ended_at INTEGER NOT NULL,
-    PRIMARY KEY (game_id, user_id)
+    name TEXT NOT NULL,
+    side TEXT NOT NULL,
+    rating_before INTEGER NOT NULL,
+    rating_after INTEGER,             -- NULL when the game changed no rating
+    rating_delta INTEGER,             -- NULL exactly when rating_after is
+    rating_change_before INTEGER,     -- see PlayerDocument::rating_change_before
+    ended_at INTEGER NOT NULL,        -- copy of games.ended_at, for the index
+    PRIMARY KEY (game_id, seat)
 );
-CREATE INDEX IF NOT EXISTS game_players_newest ON game_players (user_id, ended_at DESC);
+CREATE INDEX IF NOT EXISTS game_players_newest ON game_players (user_id, ended_at DESC, game_id);
 ";
+
+/// Moves the legacy tables (`games (id, ended_at, record)` holding the record as JSON text,
+/// and `game_players (game_id, user_id, ended_at)`) aside so that [`SCHEMA`] creates the new
+/// ones; [`migrate_legacy_games`] then converts the rows and drops the old tables.
+const SET_LEGACY_ASIDE: &str = "
+ALTER TABLE games RENAME TO legacy_games;
+ALTER TABLE game_players RENAME TO legacy_game_players;
+DROP INDEX IF EXISTS game_players_newest;
+";
+
+const GAME_COLUMNS: &str = "g.id, g.kind, g.rated, g.tournament, g.clock, g.moves, g.result, \
+     g.reason, g.started_at, g.ended_at, g.clocks, g.final_position, g.pgn";
 
 /// The SQLite store. One connection behind a mutex: SQLite serialises writers anyway.
 #[derive(Clone)]
 pub struct SqliteStore {
     conn: Arc<Mutex<Connection>>,
+    legacy_converted: u64,
 }
 
 fn unavailable(e: impl std::fmt::Display) -> StoreError {
@@ -55,13 +98,21 @@ impl SqliteStore {
         if let Some(dir) = path.parent() {
             std::fs::create_dir_all(dir).map_err(unavailable)?;
         }
-        let conn = Connection::open(path).map_err(unavailable)?;
+        let mut conn = Connection::open(path).map_err(unavailable)?;
         conn.busy_timeout(std::time::Duration::from_secs(5))
             .map_err(unavailable)?;
-        conn.execute_batch(SCHEMA).map_err(unavailable)?;
+        conn.execute_batch(PRAGMAS).map_err(unavailable)?;
+        let legacy_converted = prepare_schema(&mut conn)?;
         Ok(SqliteStore {
             conn: Arc::new(Mutex::new(conn)),
+            legacy_converted,
         })
+    }
+
+    /// How many legacy game rows [`SqliteStore::open`] converted (0 on every open after the
+    /// first with the new schema).
+    pub fn legacy_games_converted(&self) -> u64 {
+        self.legacy_converted
     }
 
     async fn with<T, F>(&self, f: F) -> Result<T, StoreError>
@@ -102,10 +153,226 @@ fn user_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<(User, Option<Stri
 const USER_COLUMNS: &str =
     "id, name, guest, rating, deviation, volatility, games_played, created_at, password_hash";
 
-fn parse_record(text: String) -> Result<GameRecord, StoreError> {
-    serde_json::from_str(&text).map_err(|e| unavailable(format!("corrupt game record: {e}")))
+/// Brings the schema up to date in one transaction (SQLite's DDL is transactional: a crash
+/// leaves either the old tables or the new ones), converting legacy game rows on the way.
+/// Returns how many it converted. Idempotent: once the `games` table has no `record` column
+/// there is nothing to convert.
+fn prepare_schema(conn: &mut Connection) -> Result<u64, StoreError> {
+    // Immediate: takes the write lock before looking, so that a second process opening the
+    // same file waits (busy timeout) and then finds the new schema, rather than both starting
+    // to migrate.
+    let tx = conn
+        .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+        .map_err(unavailable)?;
+    let legacy: bool = tx
+        .query_row(
+            "SELECT EXISTS (SELECT 1 FROM pragma_table_info('games') WHERE name = 'record')",
+            [],
+            |row| row.get(0),
+        )
+        .map_err(unavailable)?;
+    if legacy {
+        tx.execute_batch(SET_LEGACY_ASIDE).map_err(unavailable)?;
+    }
+    tx.execute_batch(SCHEMA).map_err(unavailable)?;
+    let converted = if legacy {
+        migrate_legacy_games(&tx)?
+    } else {
+        0
+    };
+    tx.commit().map_err(unavailable)?;
+    if legacy {
+        tracing::info!(
+            converted,
+            "sqlite games: legacy JSON records converted to columns"
+        );
+    }
+    Ok(converted)
 }
 
+/// Converts every row of the legacy table set aside by [`SET_LEGACY_ASIDE`], then drops the
+/// legacy tables. A row that does not convert exactly fails the open (and the transaction
+/// rolls back): the old table is dropped here, so nothing may be left behind.
+fn migrate_legacy_games(tx: &rusqlite::Transaction<'_>) -> Result<u64, StoreError> {
+    let mut converted = 0;
+    {
+        let mut rows = tx
+            .prepare("SELECT id, record FROM legacy_games ORDER BY id")
+            .map_err(unavailable)?;
+        let rows = rows
+            .query_map([], |row| {
+                Ok((row.get::<_, String>(0)?, row.get::<_, String>(1)?))
+            })
+            .map_err(unavailable)?;
+        for row in rows {
+            let (id, json) = row.map_err(unavailable)?;
+            let document = GameDocument::from_legacy_json(&json).map_err(|e| {
+                unavailable(format!(
+                    "legacy game {id} does not convert, nothing migrated: {e}"
+                ))
+            })?;
+            insert_game(tx, &document)?;
+            converted += 1;
+        }
+    }
+    tx.execute_batch("DROP TABLE legacy_game_players; DROP TABLE legacy_games;")
+        .map_err(unavailable)?;
+    Ok(converted)
+}
+
+fn to_json<T: Serialize>(value: &T) -> Result<String, DocumentError> {
+    Ok(serde_json::to_string(value)?)
+}
+
+fn from_json<T: DeserializeOwned>(text: &str) -> Result<T, DocumentError> {
+    Ok(serde_json::from_str(text)?)
+}
+
+/// A `games` row (the [`GAME_COLUMNS`]) before its players are attached.
+fn game_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<GameRow> {
+    Ok(GameRow {
+        id: row.get(0)?,
+        kind: row.get(1)?,
+        rated: row.get(2)?,
+        tournament: row.get(3)?,
+        clock: row.get(4)?,
+        moves: row.get(5)?,
+        result: row.get(6)?,
+        reason: row.get(7)?,
+        started_at: row.get(8)?,
+        ended_at: row.get(9)?,
+        clocks: row.get(10)?,
+        final_position: row.get(11)?,
+        pgn: row.get(12)?,
+    })
+}
+
+/// The raw cells of a `games` row, read inside the row callback and decoded after it (rusqlite
+/// callbacks can only fail with its own error type).
+struct GameRow {
+    id: String,
+    kind: String,
+    rated: bool,
+    tournament: Option<String>,
+    clock: Option<String>,
+    moves: String,
+    result: String,
+    reason: String,
+    started_at: i64,
+    ended_at: i64,
+    clocks: String,
+    final_position: String,
+    pgn: Option<String>,
+}
+
+/// The record of a `games` row and its `game_players` rows.
+fn load_record(conn: &Connection, row: GameRow) -> Result<GameRecord, StoreError> {
+    let mut stmt = conn
+        .prepare_cached(
+            "SELECT user_id, name, side, rating_before, rating_after, rating_delta,
+                 rating_change_before
+             FROM game_players WHERE game_id = ?1 ORDER BY seat",
+        )
+        .map_err(unavailable)?;
+    let cells = stmt
+        .query_map([&row.id], |p| {
+            Ok((
+                p.get::<_, String>(0)?,
+                p.get::<_, String>(1)?,
+                p.get::<_, String>(2)?,
+                p.get::<_, i32>(3)?,
+                p.get::<_, Option<i32>>(4)?,
+                p.get::<_, Option<i32>>(5)?,
+                p.get::<_, Option<i32>>(6)?,
+            ))
+        })
+        .map_err(unavailable)?
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(unavailable)?;
+    let mut players = Vec::with_capacity(cells.len());
+    for (user_id, name, side, before, after, delta, change_before) in cells {
+        players.push(PlayerDocument {
+            user_id,
+            name,
+            side: from_wire_name("game_players.side", &side)?,
+            rating_before: before,
+            rating_after: after,
+            rating_delta: delta,
+            rating_change_before: change_before,
+        });
+    }
+    let document = GameDocument {
+        kind: GameKind::parse(&row.kind).ok_or_else(|| DocumentError::UnknownName {
+            what: "games.kind",
+            text: row.kind.clone(),
+        })?,
+        rated: row.rated,
+        tournament: row.tournament,
+        clock: row.clock.as_deref().map(from_json).transpose()?,
+        players,
+        moves: from_json(&row.moves)?,
+        result: from_wire_name("games.result", &row.result)?,
+        reason: from_wire_name("games.reason", &row.reason)?,
+        started_at: row.started_at,
+        ended_at: row.ended_at,
+        clocks: from_json(&row.clocks)?,
+        final_position: from_json(&row.final_position)?,
+        pgn: row.pgn,
+        id: row.id,
+    };
+    Ok(document.into_record()?)
+}
+
+/// Inserts a game and its players; false (and no change) when the game id is stored already.
+fn insert_game(conn: &Connection, game: &GameDocument) -> Result<bool, StoreError> {
+    let inserted = conn
+        .execute(
+            "INSERT INTO games (id, kind, rated, tournament, clock, moves, result, reason,
+                 started_at, ended_at, clocks, final_position, pgn)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)
+             ON CONFLICT(id) DO NOTHING",
+            params![
+                game.id,
+                game.kind.as_str(),
+                game.rated,
+                game.tournament,
+                game.clock.map(|c| to_json(&c)).transpose()?,
+                to_json(&game.moves)?,
+                wire_name(&game.result)?,
+                wire_name(&game.reason)?,
+                game.started_at,
+                game.ended_at,
+                to_json(&game.clocks)?,
+                to_json(&game.final_position)?,
+                game.pgn,
+            ],
+        )
+        .map_err(unavailable)?;
+    if inserted == 0 {
+        return Ok(false);
+    }
+    for (seat, player) in game.players.iter().enumerate() {
+        conn.execute(
+            "INSERT INTO game_players (game_id, seat, user_id, name, side, rating_before,
+                 rating_after, rating_delta, rating_change_before, ended_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+            params![
+                game.id,
+                seat as i64,
+                player.user_id,
+                player.name,
+                wire_name(&player.side)?,
+                player.rating_before,
+                player.rating_after,
+                player.rating_delta,
+                player.rating_change_before,
+                game.ended_at,
+            ],
+        )
+        .map_err(unavailable)?;
+    }
+    Ok(true)
+}
 #[async_trait]
 impl Store for SqliteStore {
     async fn create_user(&self, user: NewUser) -> Result<User, StoreError> {
@@ -174,26 +441,14 @@ impl Store for SqliteStore {
     }
 
     async fn record_game(&self, game: &FinishedGame) -> Result<(), StoreError> {
+        let document = GameDocument::from_record(&game.record)?;
         let game = game.clone();
         self.with(move |conn| {
             let tx = conn.transaction().map_err(unavailable)?;
-            let record = serde_json::to_string(&game.record).map_err(unavailable)?;
-            let ended = game.record.ended_at as i64;
-            let inserted = tx
-                .execute(
-                    "INSERT INTO games (id, ended_at, record) VALUES (?1, ?2, ?3) ON CONFLICT(id) DO NOTHING",
-                    params![game.record.game, ended, record],
-                )
-                .map_err(unavailable)?;
-            if inserted == 0 {
+            if !insert_game(&tx, &document)? {
                 return Ok(()); // already recorded: ratings were applied then
             }
             for user in &game.user_ids {
-                tx.execute(
-                    "INSERT OR IGNORE INTO game_players (game_id, user_id, ended_at) VALUES (?1, ?2, ?3)",
-                    params![game.record.game, user.as_str(), ended],
-                )
-                .map_err(unavailable)?;
                 tx.execute("UPDATE users SET games_played = games_played + 1 WHERE id = ?1", [user.as_str()])
                     .map_err(unavailable)?;
             }
@@ -212,17 +467,21 @@ impl Store for SqliteStore {
     async fn games_of(&self, user: &UserId, limit: u32) -> Result<Vec<GameRecord>, StoreError> {
         let user = user.to_string();
         self.with(move |conn| {
-            let mut stmt = conn
-                .prepare(
-                    "SELECT g.record FROM game_players p JOIN games g ON g.id = p.game_id
-                     WHERE p.user_id = ?1 ORDER BY p.ended_at DESC, g.id LIMIT ?2",
-                )
-                .map_err(unavailable)?;
-            let rows = stmt
-                .query_map(params![user, limit as i64], |row| row.get::<_, String>(0))
-                .map_err(unavailable)?;
-            rows.map(|r| r.map_err(unavailable).and_then(parse_record))
-                .collect()
+            let rows = {
+                let mut stmt = conn
+                    .prepare_cached(&format!(
+                        "SELECT {GAME_COLUMNS} FROM game_players p JOIN games g ON g.id = p.game_id
+                         WHERE p.user_id = ?1 ORDER BY p.ended_at DESC, p.game_id LIMIT ?2"
+                    ))
+                    .map_err(unavailable)?;
+                let rows = stmt
+                    .query_map(params![user, limit as i64], game_from_row)
+                    .map_err(unavailable)?
+                    .collect::<Result<Vec<_>, _>>()
+                    .map_err(unavailable)?;
+                rows
+            };
+            rows.into_iter().map(|row| load_record(conn, row)).collect()
         })
         .await
     }
@@ -230,13 +489,15 @@ impl Store for SqliteStore {
     async fn game(&self, id: &str) -> Result<Option<GameRecord>, StoreError> {
         let id = id.to_owned();
         self.with(move |conn| {
-            let text: Option<String> = conn
-                .query_row("SELECT record FROM games WHERE id = ?1", [id], |row| {
-                    row.get(0)
-                })
+            let row = conn
+                .query_row(
+                    &format!("SELECT {GAME_COLUMNS} FROM games g WHERE g.id = ?1"),
+                    [id],
+                    game_from_row,
+                )
                 .optional()
                 .map_err(unavailable)?;
-            text.map(parse_record).transpose()
+            row.map(|row| load_record(conn, row)).transpose()
         })
         .await
     }
