@@ -71,7 +71,7 @@ const LAYERS: &[(&str, &[&str])] = &[
     ("audit", &["domain", "telemetry"]),
     ("store", &["domain", "games"]),
     ("cluster", &["domain", "messages", "store", "telemetry"]),
-    ("auth", &["domain", "store"]),
+    ("auth", &["audit", "domain", "store"]),
     (
         "actors",
         &[
@@ -87,6 +87,7 @@ const LAYERS: &[(&str, &[&str])] = &[
     (
         "session",
         &[
+            "audit",
             "actors",
             "auth",
             "cluster",
@@ -101,6 +102,7 @@ const LAYERS: &[(&str, &[&str])] = &[
     (
         "http",
         &[
+            "audit",
             "auth",
             "config",
             "domain",
@@ -282,7 +284,9 @@ fn architecture_md_states_the_same_layering() {
         } else if may.is_empty() {
             format!("| `{module}` | nothing |")
         } else {
-            let list: Vec<String> = may.iter().map(|m| format!("`{m}`")).collect();
+            let mut sorted = may.to_vec();
+            sorted.sort();
+            let list: Vec<String> = sorted.iter().map(|m| format!("`{m}`")).collect();
             format!("| `{module}` | {} |", list.join(", "))
         };
         assert!(

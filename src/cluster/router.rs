@@ -288,7 +288,12 @@ impl Router {
             let group = group.clone();
             self.spawn(async move {
                 // Someone may have joined again meanwhile: then the subscription stays.
-                let rejoined = router.inner.local.lock().expect("poisoned").contains_key(&group);
+                let rejoined = router
+                    .inner
+                    .local
+                    .lock()
+                    .expect("poisoned")
+                    .contains_key(&group);
                 if !rejoined {
                     let _ = router.inner.bus.unsubscribe(group.key()).await;
                 }
