@@ -7,13 +7,13 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use argon2::{Argon2, PasswordHasher, PasswordVerifier};
-use client_protocol::ErrorCode;
+use client_protocol::{ErrorCode, Role};
 use jsonwebtoken::{DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
 
-use crate::audit::{AuditOutcome, AuditType, Auditor, NewEvent};
+use crate::audit::{AuditOutcome, AuditType, Auditor, Detail, NewEvent};
 use crate::domain::{now_ms, CredentialError, Password, UserId, Username};
-use crate::store::{NewUser, Store, StoreError, User};
+use crate::store::{NewUser, StandingChange, Store, StoreError, User};
 
 /// What a token says about its bearer.
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
@@ -39,8 +39,18 @@ pub enum AuthError {
     RateLimited { retry_after_secs: u64 },
     #[error("token is invalid or expired")]
     BadToken,
+    #[error("{}", banned_message(*until))]
+    Banned { until: Option<u64> },
     #[error("the account store is unavailable, retry shortly")]
     Unavailable(#[source] StoreError),
+}
+
+/// What a banned account is told.
+pub fn banned_message(until: Option<u64>) -> String {
+    match until {
+        Some(until) => format!("this account is banned until {until} (ms since the epoch)"),
+        None => "this account is banned until the ban is lifted".to_owned(),
+    }
 }
 
 impl AuthError {
@@ -51,6 +61,7 @@ impl AuthError {
             AuthError::BadCredentials => ErrorCode::BadCredentials,
             AuthError::RateLimited { .. } => ErrorCode::RateLimited,
             AuthError::BadToken => ErrorCode::Unauthenticated,
+            AuthError::Banned { .. } => ErrorCode::Banned,
             AuthError::Unavailable(_) => ErrorCode::Unavailable,
         }
     }
@@ -157,6 +168,8 @@ pub struct Accounts {
     pub tokens: Tokens,
     /// Every registration and login, granted or refused, is recorded here.
     pub auditor: Auditor,
+    /// Case-folded names made admins when they register or log in (`ROOKERY_ADMINS`).
+    admins: Arc<Vec<String>>,
     failed_per_user: Arc<WindowLimiter>,
     attempts_per_ip: Arc<WindowLimiter>,
 }
@@ -182,6 +195,7 @@ impl TokenHolder {
                 name: self.name.clone(),
                 rating: crate::store::Glicko::default().display(),
                 guest: self.guest,
+                roles: Vec::new(),
             },
         }
     }
@@ -200,12 +214,19 @@ impl Accounts {
         per_user_per_min: u32,
         per_ip_per_min: u32,
         auditor: Auditor,
+        admins: &[String],
     ) -> Self {
         let minute = Duration::from_secs(60);
         Accounts {
             store,
             tokens,
             auditor,
+            admins: Arc::new(
+                admins
+                    .iter()
+                    .map(|a| a.trim().to_ascii_lowercase())
+                    .collect(),
+            ),
             failed_per_user: Arc::new(WindowLimiter::new(per_user_per_min, minute)),
             attempts_per_ip: Arc::new(WindowLimiter::new(per_ip_per_min, minute)),
         }
@@ -266,7 +287,36 @@ impl Accounts {
     ) -> Result<Authenticated, AuthError> {
         let result = self.create_account(username, password, ip).await;
         self.audit(AuditType::Register, username, ip, &result);
-        result
+        self.bootstrap_admin(result).await
+    }
+
+    /// Makes a `ROOKERY_ADMINS` account an admin as it registers or logs in.
+    async fn bootstrap_admin(
+        &self,
+        result: Result<Authenticated, AuthError>,
+    ) -> Result<Authenticated, AuthError> {
+        let mut auth = result?;
+        let user = &auth.user;
+        let listed = self.admins.contains(&user.name.to_ascii_lowercase());
+        if !listed || user.guest || user.standing.roles.contains(&Role::Admin) {
+            return Ok(auth);
+        }
+        let before = user.standing.roles.clone();
+        let mut roles = before.clone();
+        roles.push(Role::Admin);
+        roles.sort();
+        self.store
+            .change_standing(&user.id, StandingChange::Roles(roles.clone()))
+            .await?;
+        let names = |roles: &[Role]| roles.iter().map(|r| r.as_str().to_owned()).collect();
+        let event = NewEvent::new(AuditType::RoleChanged, AuditOutcome::Ok)
+            .target(user.name.clone())
+            .detail("roles", Detail::List(names(&roles)))
+            .detail("before", Detail::List(names(&before)))
+            .text("by", "ROOKERY_ADMINS");
+        self.auditor.record(event);
+        auth.user.standing.roles = roles;
+        Ok(auth)
     }
 
     async fn create_account(
@@ -304,7 +354,7 @@ impl Accounts {
     ) -> Result<Authenticated, AuthError> {
         let result = self.check_password(username, password, ip).await;
         self.audit(AuditType::Login, username, ip, &result);
-        result
+        self.bootstrap_admin(result).await
     }
 
     async fn check_password(
@@ -328,7 +378,11 @@ impl Accounts {
             }
         };
         match (verified, found) {
-            (true, Some((user, _))) => Ok(self.authenticated(user)),
+            // Only someone who knows the password learns that the account is banned.
+            (true, Some((user, _))) => match user.standing.banned(now_ms()) {
+                Some(ban) => Err(AuthError::Banned { until: ban.until }),
+                None => Ok(self.authenticated(user)),
+            },
             _ => {
                 let _ = self.failed_per_user.hit(&key);
                 Err(AuthError::BadCredentials)
@@ -357,7 +411,15 @@ impl Accounts {
     /// The user a valid token names, as stored (a deleted user is refused).
     pub async fn user_from_token(&self, token: &str) -> Result<User, AuthError> {
         let (id, _) = self.verify(token)?;
-        self.store.user_by_id(&id).await?.ok_or(AuthError::BadToken)
+        let user = self
+            .store
+            .user_by_id(&id)
+            .await?
+            .ok_or(AuthError::BadToken)?;
+        match user.standing.banned(now_ms()) {
+            Some(ban) => Err(AuthError::Banned { until: ban.until }),
+            None => Ok(user),
+        }
     }
 
     /// The user id and claims of a token whose signature and expiry are valid.
@@ -385,7 +447,12 @@ impl Accounts {
             });
         }
         let user = match self.store.user_by_id(&id).await {
-            Ok(Some(user)) => Some(user),
+            Ok(Some(user)) => {
+                if let Some(ban) = user.standing.banned(now_ms()) {
+                    return Err(AuthError::Banned { until: ban.until });
+                }
+                Some(user)
+            }
             Ok(None) => return Err(AuthError::BadToken),
             Err(e) => {
                 tracing::warn!(error = %e, "account store down: identifying by token alone");
@@ -444,6 +511,7 @@ mod tests {
             glicko: Default::default(),
             games_played: 0,
             created_at: 0,
+            standing: Default::default(),
         };
         let token = tokens.issue(&user);
         assert_eq!(tokens.verify(&token).unwrap().sub, user.id.to_string());

@@ -285,7 +285,9 @@ impl Application {
             Duration::from_secs(config.session_ttl_secs),
         );
         // Every actor kind, once: what the router does with a message nobody hosts.
-        let registry = Registry::default().offline(ActorKind::Session, sessions.clone());
+        let registry = Registry::default()
+            .offline(ActorKind::Session, sessions.clone())
+            .group(ActorKind::User);
         let registry = register::<GameActor>(registry, &services);
         let registry = register::<QueueActor>(registry, &services);
         let router = Router::start(
@@ -310,6 +312,7 @@ impl Application {
             config.login_per_user_per_min,
             config.login_per_ip_per_min,
             auditor.clone(),
+            &config.admins,
         );
         let node = Node::new(NodeInner {
             id: node_id.clone(),

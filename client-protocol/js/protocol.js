@@ -27,8 +27,14 @@ export const CLOSE_NETWORK_CHANGED = 4000;
  */
 export const CLOSE_TAKEN_OVER = 4001;
 
+/**
+ * Close code 4003: the account is banned (v1.1); the `client/ERROR` `banned` before it says until
+ * when. Do not reconnect.
+ */
+export const CLOSE_BANNED = 4003;
+
 /** The close codes after which a client does not reconnect by itself. */
-export const NO_RECONNECT_CLOSE_CODES = Object.freeze([1008,4001]);
+export const NO_RECONNECT_CLOSE_CODES = Object.freeze([1008,4001,4003]);
 
 /** Largest text frame a node accepts, in bytes; a larger one gets `bad_frame`. */
 export const MAX_FRAME_BYTES = 16384;

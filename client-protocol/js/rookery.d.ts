@@ -4,10 +4,82 @@
 // generated from the JSON Schema (npm run gen-types); the SDK's own API follows them.
 
 // ---- BEGIN GENERATED from client-protocol/schema/rookery.schema.json (npm run gen-types): do not edit ----
+/** One finding about an account. */
+export interface AccountFlag {
+  at: number;
+  details: string;
+  kind: string;
+}
+
+/** `GET /api/admin/users/{name}`: the account as moderators see it. */
+export interface AdminUserView {
+  /** Added: whether a ban is in force (with `bannedUntil` null, it is until lifted). */
+  banned: boolean;
+  /** When the ban in force ends; null when there is none or it is until lifted. */
+  bannedUntil?: number | null;
+  createdAt: number;
+  /** What anti-cheat and automod found. */
+  flags: AccountFlag[];
+  gamesPlayed: number;
+  guest: boolean;
+  id: string;
+  muted: boolean;
+  mutedUntil?: number | null;
+  name: string;
+  playbanUntil?: number | null;
+  playbanned: boolean;
+  rating: number;
+  roles: Role[];
+  /** The reasons of the sanctions in force, and who set them. */
+  sanctions: SanctionView[];
+}
+
 /** Every HTTP error body. */
 export interface ApiError {
   code: ErrorCode;
   message: string;
+  /** v1.1: on `banned` and `playban` only (null: until lifted). */
+  until?: Until | null;
+}
+
+/** One audit event, as `GET /api/admin/audit` lists it. */
+export interface AuditEvent {
+  /** Who did it (a username), null when unknown. */
+  actor?: string | null;
+  /** When it happened, ms since the Unix epoch. */
+  at: number;
+  details: {  };
+  /** SHA-256 (hex) over the previous event's `hash` and this event's canonical JSON. */
+  hash: string;
+  /** Position in the one chain of the cluster: 1, 2, 3, ... */
+  id: number;
+  /** The client's address. */
+  ip?: string | null;
+  outcome: AuditOutcome;
+  /** Whom it was done to (a username), if anyone. */
+  target?: string | null;
+  type: AuditType;
+}
+
+/** Whether the recorded action happened or was refused. */
+export type AuditOutcome = "ok" | "refused";
+
+/** `GET /api/admin/audit`: newest first; `next` is the `before` of the next page. */
+export interface AuditPage {
+  events: AuditEvent[];
+  next?: number | null;
+}
+
+/** What an audit event records. The protocol fixes these names. */
+export type AuditType = "register" | "login" | "login_failed" | "logout" | "token_refused" | "session_refused" | "origin_refused" | "rate_limited" | "role_changed" | "ban" | "unban" | "mute" | "unmute" | "tournament_created" | "tournament_cancelled" | "registration_added" | "registration_removed" | "playban" | "cheat_flagged" | "job_buried";
+
+/** `GET /api/admin/audit/verify`. */
+export interface AuditVerify {
+  /** How many events were checked. */
+  checked: number;
+  /** The id of the first event that does not match, or null. */
+  firstBad?: number | null;
+  ok: boolean;
 }
 
 /** Answer of the three `POST /api/auth/...` routes. */
@@ -36,11 +108,17 @@ export interface Credentials {
   username: string;
 }
 
+/**
+ * One value in an event's `details`. No floats: the hash is over canonical JSON, and integers
+ * and strings have exactly one canonical spelling.
+ */
+export type Detail = boolean | number | string | string[];
+
 /** Why a game ended. */
 export type EndReason = "checkmate" | "resign" | "timeout" | "draw_agreed" | "stalemate" | "repetition" | "fifty_moves" | "insufficient_material" | "abandoned" | "board_full" | "line";
 
 /** Every `client/ERROR` code. The protocol fixes the first seventeen; the rest are additions. */
-export type ErrorCode = "bad_frame" | "unknown_type" | "invalid_field" | "unauthenticated" | "forbidden" | "not_started" | "not_your_turn" | "illegal_move" | "stale_seq" | "game_over" | "not_in_game" | "no_such_game" | "no_such_matchup" | "rate_limited" | "username_taken" | "bad_credentials" | "unavailable" | "already_in_game" | "not_in_queue" | "no_draw_offer" | "not_found" | "internal";
+export type ErrorCode = "bad_frame" | "unknown_type" | "invalid_field" | "unauthenticated" | "forbidden" | "not_started" | "not_your_turn" | "illegal_move" | "stale_seq" | "game_over" | "not_in_game" | "no_such_game" | "no_such_matchup" | "rate_limited" | "username_taken" | "bad_credentials" | "unavailable" | "already_in_game" | "not_in_queue" | "no_draw_offer" | "not_found" | "internal" | "banned" | "muted" | "chat_flood" | "playban" | "tournament_full" | "tournament_closed" | "in_tournament_game" | "conflict";
 
 /** The games a node can host. */
 export type GameKind = "tictactoe" | "connect4" | "chess";
@@ -166,8 +244,39 @@ export interface RatingDelta {
   delta: number;
 }
 
+/** What an account may do beyond playing (v1.1). Guests never hold one. */
+export type Role = "admin" | "moderator";
+
+/** `PUT /api/admin/users/{name}/roles`. */
+export interface RolesBody {
+  roles: Role[];
+}
+
+/** `POST /api/admin/users/{name}/ban` and `.../mute`. */
+export interface SanctionBody {
+  /** How long, in ms; null = until lifted. */
+  durationMs?: number | null;
+  reason: string;
+}
+
+/** A sanction in force, as moderators see it. */
+export interface SanctionView {
+  at: number;
+  by: string;
+  /** `ban`, `mute` or `playban`. */
+  kind: string;
+  reason: string;
+  until?: number | null;
+}
+
 /** A seat at the table. Chess: `first` is white. The first side moves first. */
 export type Side = "first" | "second";
+
+/**
+ * When a sanction ends, on an error that carries it (`banned`, `playban`): an instant in ms,
+ * or null for "until lifted". Absent on every other error.
+ */
+export type Until = number | null;
 
 /** `GET /api/users/{name}` and `GET /api/me`. */
 export interface UserProfile {
@@ -179,6 +288,8 @@ export interface UserProfile {
   rating: number;
   /** Glicko-2 rating deviation: how sure the rating is (350 for a new player). */
   ratingDeviation: number;
+  /** v1.1: `admin`, `moderator`; empty for a player. */
+  roles?: Role[];
 }
 
 /** A user as clients see them. */
@@ -187,6 +298,8 @@ export interface UserView {
   id: string;
   name: string;
   rating: number;
+  /** v1.1: `admin`, `moderator`; empty for a player (and always for a guest). */
+  roles?: Role[];
 }
 
 /** `server/REGISTER_USER` */
@@ -424,6 +537,8 @@ export interface ClientErrorMessage {
   ref?: string | null;
   code: ErrorCode;
   message: string;
+  /** v1.1: on `banned` and `playban` only. */
+  until?: Until | null;
 }
 
 /** One frame to a client: the message plus the `ref` of the client message it answers. */
@@ -470,8 +585,10 @@ export declare const CLOSE_RESTART: 1012;
 export declare const CLOSE_NETWORK_CHANGED: 4000;
 /** Close code 4001: this session connected again on another socket, which now owns it. Do not reconnect. */
 export declare const CLOSE_TAKEN_OVER: 4001;
+/** Close code 4003: the account is banned (v1.1); the `client/ERROR` `banned` before it says until when. Do not reconnect. */
+export declare const CLOSE_BANNED: 4003;
 /** The close codes after which a client does not reconnect by itself. */
-export declare const NO_RECONNECT_CLOSE_CODES: readonly [1008, 4001];
+export declare const NO_RECONNECT_CLOSE_CODES: readonly [1008, 4001, 4003];
 /** Largest text frame a node accepts, in bytes; a larger one gets `bad_frame`. */
 export declare const MAX_FRAME_BYTES: 16384;
 /** Longest `ref` a client may attach to a message, in characters. */

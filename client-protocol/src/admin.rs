@@ -116,3 +116,50 @@ pub struct SanctionBody {
     #[serde(default)]
     pub duration_ms: Option<u64>,
 }
+
+/// `GET /api/admin/users/{name}`: the account as moderators see it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct AdminUserView {
+    pub id: String,
+    pub name: String,
+    pub rating: i32,
+    pub guest: bool,
+    pub roles: Vec<Role>,
+    /// Added: whether a ban is in force (with `bannedUntil` null, it is until lifted).
+    pub banned: bool,
+    /// When the ban in force ends; null when there is none or it is until lifted.
+    pub banned_until: Option<u64>,
+    pub muted: bool,
+    pub muted_until: Option<u64>,
+    pub playbanned: bool,
+    pub playban_until: Option<u64>,
+    /// What anti-cheat and automod found.
+    pub flags: Vec<AccountFlag>,
+    /// The reasons of the sanctions in force, and who set them.
+    pub sanctions: Vec<SanctionView>,
+    pub games_played: u64,
+    pub created_at: u64,
+}
+
+/// One finding about an account.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+pub struct AccountFlag {
+    pub kind: String,
+    pub at: u64,
+    pub details: String,
+}
+
+/// A sanction in force, as moderators see it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+pub struct SanctionView {
+    /// `ban`, `mute` or `playban`.
+    pub kind: String,
+    pub until: Option<u64>,
+    pub reason: String,
+    pub by: String,
+    pub at: u64,
+}

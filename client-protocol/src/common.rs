@@ -204,6 +204,23 @@ wire_names! {
         NotFound = "not_found",
         /// Added: a bug on the node; logged with details, reported without them.
         Internal = "internal",
+        /// v1.1: the account is banned (`until` says until when; null: until lifted).
+        Banned = "banned",
+        /// v1.1: the account is muted: its chat is refused.
+        Muted = "muted",
+        /// v1.1: more than 5 chat messages in 10 s, or a repeat of one of the last two.
+        ChatFlood = "chat_flood",
+        /// v1.1: banned from queueing for a while (`until`).
+        Playban = "playban",
+        /// v1.1: the tournament has its maximum of players.
+        TournamentFull = "tournament_full",
+        /// v1.1: the tournament no longer takes registrations (started swiss, over, cancelled).
+        TournamentClosed = "tournament_closed",
+        /// v1.1: a player in a tournament game cannot queue.
+        InTournamentGame = "in_tournament_game",
+        /// Added (v1.1): the request conflicts with the resource's state (e.g. a role for a
+        /// guest); HTTP 409.
+        Conflict = "conflict",
     }
 }
 
@@ -217,6 +234,13 @@ wire_names! {
     }
 }
 
+/// When a sanction ends, on an error that carries it (`banned`, `playban`): an instant in ms,
+/// or null for "until lifted". Absent on every other error.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(transparent)]
+pub struct Until(pub Option<u64>);
+
 /// A user as clients see them.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
@@ -226,6 +250,9 @@ pub struct UserView {
     pub name: String,
     pub rating: i32,
     pub guest: bool,
+    /// v1.1: `admin`, `moderator`; empty for a player (and always for a guest).
+    #[serde(default)]
+    pub roles: Vec<Role>,
 }
 
 /// One player's rating before and after a rated game.

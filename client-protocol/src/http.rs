@@ -27,6 +27,9 @@ pub struct AuthResponse {
 pub struct ApiError {
     pub code: ErrorCode,
     pub message: String,
+    /// v1.1: on `banned` and `playban` only (null: until lifted).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub until: Option<Until>,
 }
 
 /// `GET /api/users/{name}` and `GET /api/me`.
@@ -42,6 +45,9 @@ pub struct UserProfile {
     pub rating_deviation: f64,
     pub games_played: u64,
     pub created_at: u64,
+    /// v1.1: `admin`, `moderator`; empty for a player.
+    #[serde(default)]
+    pub roles: Vec<Role>,
 }
 
 /// A player of a finished game, with the rating change it brought (rated games only).

@@ -68,7 +68,13 @@ wire_messages! {
             reason: EndReason,
             rating_change: Option<RatingChange>,
         } = "client/GAME_OVER",
-        Error { code: ErrorCode, message: String } = "client/ERROR",
+        Error {
+            code: ErrorCode,
+            message: String,
+            /// v1.1: on `banned` and `playban` only.
+            #[serde(default, skip_serializing_if = "Option::is_none")]
+            until: Option<Until>,
+        } = "client/ERROR",
     }
 }
 
@@ -77,6 +83,7 @@ impl ServerMessage {
         ServerMessage::Error {
             code,
             message: message.into(),
+            until: None,
         }
     }
 }

@@ -7,6 +7,7 @@
 
 use std::path::Path;
 
+use client_protocol::admin::{AdminUserView, AuditPage, AuditVerify, RolesBody, SanctionBody};
 use client_protocol::constants::*;
 use client_protocol::http::{
     ApiError, AuthResponse, Credentials, GameRecord, QueueSize, UserProfile,
@@ -27,6 +28,11 @@ fn generate() -> Value {
     generator.subschema_for::<UserProfile>();
     generator.subschema_for::<GameRecord>();
     generator.subschema_for::<QueueSize>();
+    generator.subschema_for::<AuditPage>();
+    generator.subschema_for::<AuditVerify>();
+    generator.subschema_for::<RolesBody>();
+    generator.subschema_for::<SanctionBody>();
+    generator.subschema_for::<AdminUserView>();
     let mut defs = generator.take_definitions(true);
     defs.insert("Constants".into(), constants_schema());
     json!({

@@ -20,7 +20,7 @@ use crate::store::User;
 pub const TOKEN_COOKIE: &str = "rookery_token";
 pub const SESSION_COOKIE: &str = "rookery_session";
 
-fn client_ip(req: &HttpRequest) -> Option<IpAddr> {
+pub fn client_ip(req: &HttpRequest) -> Option<IpAddr> {
     req.peer_addr().map(|a| a.ip())
 }
 
@@ -107,6 +107,7 @@ fn profile(user: User) -> UserProfile {
         guest: user.guest,
         games_played: user.games_played,
         created_at: user.created_at,
+        roles: user.standing.roles,
     }
 }
 
@@ -117,7 +118,7 @@ pub async fn me(node: NodeData, req: HttpRequest) -> Result<HttpResponse, HttpEr
     Ok(HttpResponse::Ok().json(profile(user)))
 }
 
-async fn find_user(node: &NodeData, name: &str) -> Result<User, HttpError> {
+pub async fn find_user(node: &NodeData, name: &str) -> Result<User, HttpError> {
     let found = node.store.user_by_name(&name.to_ascii_lowercase()).await?;
     found
         .map(|(user, _)| user)

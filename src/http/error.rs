@@ -3,9 +3,9 @@
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, ResponseError};
 use client_protocol::http::ApiError;
-use client_protocol::ErrorCode;
+use client_protocol::{ErrorCode, Until};
 
-use crate::auth::AuthError;
+use crate::auth::{banned_message, AuthError};
 use crate::store::StoreError;
 
 #[derive(Debug, thiserror::Error)]
@@ -13,6 +13,7 @@ use crate::store::StoreError;
 pub struct HttpError {
     pub code: ErrorCode,
     pub message: String,
+    pub until: Option<Until>,
 }
 
 impl HttpError {
@@ -20,6 +21,15 @@ impl HttpError {
         HttpError {
             code,
             message: message.into(),
+            until: None,
+        }
+    }
+
+    /// `banned` (403) with its end: `until` None is a ban until lifted.
+    pub fn banned(until: Option<u64>) -> Self {
+        HttpError {
+            until: Some(Until(until)),
+            ..HttpError::new(ErrorCode::Banned, banned_message(until))
         }
     }
 }
@@ -31,10 +41,16 @@ impl ResponseError for HttpError {
                 StatusCode::BAD_REQUEST
             }
             ErrorCode::Unauthenticated | ErrorCode::BadCredentials => StatusCode::UNAUTHORIZED,
-            ErrorCode::Forbidden => StatusCode::FORBIDDEN,
+            ErrorCode::Forbidden | ErrorCode::Banned | ErrorCode::Muted | ErrorCode::Playban => {
+                StatusCode::FORBIDDEN
+            }
             ErrorCode::NotFound | ErrorCode::NoSuchGame => StatusCode::NOT_FOUND,
-            ErrorCode::UsernameTaken => StatusCode::CONFLICT,
-            ErrorCode::RateLimited => StatusCode::TOO_MANY_REQUESTS,
+            ErrorCode::UsernameTaken
+            | ErrorCode::Conflict
+            | ErrorCode::TournamentFull
+            | ErrorCode::TournamentClosed
+            | ErrorCode::InTournamentGame => StatusCode::CONFLICT,
+            ErrorCode::RateLimited | ErrorCode::ChatFlood => StatusCode::TOO_MANY_REQUESTS,
             ErrorCode::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
             _ => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -44,6 +60,7 @@ impl ResponseError for HttpError {
         HttpResponse::build(self.status_code()).json(ApiError {
             code: self.code,
             message: self.message.clone(),
+            until: self.until,
         })
     }
 }
@@ -52,6 +69,9 @@ impl From<AuthError> for HttpError {
     fn from(e: AuthError) -> Self {
         if let AuthError::Unavailable(cause) = &e {
             tracing::warn!(error = %cause, "account store unavailable");
+        }
+        if let AuthError::Banned { until } = e {
+            return HttpError::banned(until);
         }
         HttpError::new(e.code(), e.to_string())
     }

@@ -1,6 +1,7 @@
 //! HTTP: the JSON API, the websocket upgrade, and the operations endpoints, with every error
 //! mapped to a status and a `{code, message}` body in one place (`error`).
 
+pub mod admin;
 pub mod api;
 pub mod error;
 pub mod ops;
@@ -33,6 +34,23 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     .route("/api/users/{name}/games", web::get().to(api::user_games))
     .route("/api/games/{id}", web::get().to(api::game))
     .route("/api/queues", web::get().to(api::queues))
+    .route("/api/admin/users/{name}", web::get().to(admin::user))
+    .route(
+        "/api/admin/users/{name}/roles",
+        web::put().to(admin::set_roles),
+    )
+    .route("/api/admin/users/{name}/ban", web::post().to(admin::ban))
+    .route(
+        "/api/admin/users/{name}/ban",
+        web::delete().to(admin::unban),
+    )
+    .route("/api/admin/users/{name}/mute", web::post().to(admin::mute))
+    .route(
+        "/api/admin/users/{name}/mute",
+        web::delete().to(admin::unmute),
+    )
+    .route("/api/admin/audit", web::get().to(admin::audit))
+    .route("/api/admin/audit/verify", web::get().to(admin::verify))
     .configure(page::routes)
     .default_service(web::to(error::not_found));
 }

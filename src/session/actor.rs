@@ -18,11 +18,12 @@ use super::route::{route, AccountRequest, Route};
 use super::state::SessionState;
 use super::SessionEnv;
 use crate::audit::{AuditOutcome, AuditType, NewEvent};
-use crate::auth::AuthError;
+use crate::auth::{banned_message, AuthError};
 use crate::cluster::{Mailbox, Passivate};
 use crate::domain::{QueueKey, SessionId};
 use crate::messages::{
-    Envelope, GameAction, GameCommand, QueueAction, QueueCommand, Sender, SessionEvent,
+    Address, Envelope, GameAction, GameCommand, QueueAction, QueueCommand, Sender, SessionEvent,
+    UserEvent,
 };
 use crate::telemetry::names;
 
@@ -208,15 +209,22 @@ impl SessionActor {
     ) {
         if let Identity::Player(old) = &self.identity {
             self.env.router.unregister_socket(&old.id, self.connection);
+            self.env
+                .router
+                .leave(&Address::user(&old.user_id), self.connection);
         }
         let router = self.env.router.clone();
         let sessions = self.env.sessions.clone();
         let mailbox = Mailbox::of::<Self, SessionEvent>(&ctx.address());
+        let account = Mailbox::of::<Self, UserEvent>(&ctx.address());
         let (id, connection) = (state.id.clone(), self.connection);
+        let user = Address::user(&state.user_id);
         self.identity = Identity::Player(Box::new(state.clone()));
+        // The session's own address, and the account's group (bans, notifications), at once.
         let register_and_save = async move {
             let register = router.register_socket(&id, mailbox, connection);
-            tokio::join!(register, sessions.save(&state)).1
+            let join = router.join(&user, connection, account);
+            tokio::join!(register, join, sessions.save(&state)).2
         };
         ctx.wait(
             register_and_save
@@ -325,6 +333,9 @@ impl SessionActor {
                             act.reply(started, reference, ctx)
                         });
                     }
+                    Err(AuthError::Banned { until }) => {
+                        act.reply(banned_error(until), reference, ctx);
+                    }
                     Err(e) => {
                         if let AuthError::Unavailable(cause) = &e {
                             tracing::warn!(error = %cause, "account store unavailable");
@@ -355,6 +366,14 @@ impl SessionActor {
                         ctx,
                     );
                 }
+            }
+            Opening::Banned { until } => {
+                self.reply(banned_error(until), None, ctx);
+                self.close(
+                    CloseCode::Other(constants::CLOSE_BANNED),
+                    "this account is banned",
+                    ctx,
+                );
             }
             Opening::Refused => {
                 self.error(
@@ -430,6 +449,9 @@ impl Actor for SessionActor {
             self.env
                 .router
                 .unregister_socket(&state.id, self.connection);
+            self.env
+                .router
+                .leave(&Address::user(&state.user_id), self.connection);
             if let (Some(game), false) = (state.game.clone(), self.taken_over) {
                 self.to_game(&game, GameAction::Leave);
             }
@@ -486,6 +508,39 @@ impl Handler<SessionEvent> for SessionActor {
                 }
             }
         }
+    }
+}
+
+/// Something for every socket of this account: a ban closes it (after resigning its live
+/// game), a notification is pushed.
+impl Handler<UserEvent> for SessionActor {
+    type Result = ();
+
+    fn handle(&mut self, event: UserEvent, ctx: &mut Self::Context) {
+        match event {
+            UserEvent::Banned { until, reason } => {
+                tracing::info!(%reason, "account banned: closing its socket");
+                if let Some(game) = self.state().and_then(|s| s.game.clone()) {
+                    self.to_game(&game, GameAction::Concede);
+                }
+                self.reply(banned_error(until), None, ctx);
+                self.close(
+                    CloseCode::Other(constants::CLOSE_BANNED),
+                    "this account is banned",
+                    ctx,
+                );
+            }
+            UserEvent::Push { frame } => self.push(*frame, ctx),
+        }
+    }
+}
+
+/// The `client/ERROR` `banned`, with its `until` (null: until lifted).
+fn banned_error(until: Option<u64>) -> ServerMessage {
+    ServerMessage::Error {
+        code: ErrorCode::Banned,
+        message: banned_message(until),
+        until: Some(Until(until)),
     }
 }
 

@@ -7,6 +7,7 @@ use std::net::IpAddr;
 
 use crate::actors::game::GameState;
 use crate::audit::{AuditOutcome, AuditType, NewEvent};
+use crate::auth::AuthError;
 use crate::domain::SessionId;
 
 use super::state::SessionState;
@@ -22,6 +23,8 @@ pub enum Opening {
     Started { state: SessionState, token: String },
     /// The session belongs to someone else: refused, nothing revealed.
     Refused,
+    /// The token's account is banned: told so (`banned`, with `until`) and closed with 4003.
+    Banned { until: Option<u64> },
 }
 
 impl Opening {
@@ -38,6 +41,7 @@ impl Opening {
         let refused = |kind| NewEvent::new(kind, AuditOutcome::Refused).ip(ip);
         let holder = match env.accounts.identify(token).await {
             Ok(holder) => holder,
+            Err(AuthError::Banned { until }) => return Opening::Banned { until },
             Err(e) => {
                 let event = refused(AuditType::TokenRefused).text("reason", e.to_string());
                 env.accounts.auditor.record(event.text("via", "socket"));

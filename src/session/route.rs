@@ -184,6 +184,7 @@ mod tests {
             name: "ada".into(),
             rating: 1500,
             guest,
+            roles: Vec::new(),
         };
         SessionState::new(SessionId::generate(), UserId::generate(), user)
     }

@@ -9,7 +9,7 @@ pub mod sqlite;
 
 use async_trait::async_trait;
 use client_protocol::http::GameRecord;
-use client_protocol::UserView;
+use client_protocol::{Role, UserView};
 use serde::{Deserialize, Serialize};
 
 use crate::domain::UserId;
@@ -25,6 +25,8 @@ pub struct User {
     pub glicko: Glicko,
     pub games_played: u64,
     pub created_at: u64,
+    /// Roles and sanctions: what the account may do beyond playing, and what it may not.
+    pub standing: Standing,
 }
 
 impl User {
@@ -34,6 +36,91 @@ impl User {
             name: self.name.clone(),
             rating: self.glicko.display(),
             guest: self.guest,
+            roles: self.standing.roles.clone(),
+        }
+    }
+
+    /// Holds `role`, or one that includes it (an admin may do all a moderator may).
+    pub fn may(&self, role: Role) -> bool {
+        let roles = &self.standing.roles;
+        roles.contains(&role) || roles.contains(&Role::Admin)
+    }
+}
+
+/// A ban, mute or playban: until when (None: until lifted), why, and by whom. It is compared
+/// with the time on use, so it ends by itself without a sweeper to race it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Sanction {
+    pub until: Option<u64>,
+    pub reason: String,
+    /// The moderator's name (or `automod`).
+    pub by: String,
+    pub at: u64,
+}
+
+impl Sanction {
+    pub fn in_force(&self, now: u64) -> bool {
+        self.until.is_none_or(|until| now < until)
+    }
+}
+
+/// What a moderator or anti-cheat found about an account.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Flag {
+    pub kind: String,
+    pub at: u64,
+    pub details: String,
+}
+
+/// An account's roles and sanctions, stored with it.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Standing {
+    #[serde(default)]
+    pub roles: Vec<Role>,
+    #[serde(default)]
+    pub ban: Option<Sanction>,
+    #[serde(default)]
+    pub mute: Option<Sanction>,
+    #[serde(default)]
+    pub playban: Option<Sanction>,
+    #[serde(default)]
+    pub flags: Vec<Flag>,
+}
+
+impl Standing {
+    /// The ban in force at `now`, if any.
+    pub fn banned(&self, now: u64) -> Option<&Sanction> {
+        self.ban.as_ref().filter(|s| s.in_force(now))
+    }
+
+    pub fn muted(&self, now: u64) -> Option<&Sanction> {
+        self.mute.as_ref().filter(|s| s.in_force(now))
+    }
+}
+
+/// One change to an account's standing, applied by itself so that two moderators acting at
+/// once on different sanctions of one account do not undo each other.
+#[derive(Clone, Debug, PartialEq)]
+pub enum StandingChange {
+    Roles(Vec<Role>),
+    Ban(Option<Sanction>),
+    Mute(Option<Sanction>),
+    Playban(Option<Sanction>),
+    AddFlag(Flag),
+}
+
+impl StandingChange {
+    /// Applies the change to `standing` (the SQLite store's read-modify-write, and tests).
+    pub fn apply(self, standing: &mut Standing) {
+        match self {
+            StandingChange::Roles(roles) => standing.roles = roles,
+            StandingChange::Ban(s) => standing.ban = s,
+            StandingChange::Mute(s) => standing.mute = s,
+            StandingChange::Playban(s) => standing.playban = s,
+            StandingChange::AddFlag(flag) => standing.flags.push(flag),
         }
     }
 }
@@ -88,6 +175,12 @@ pub trait Store: Send + Sync + 'static {
         name_key: &str,
     ) -> Result<Option<(User, Option<String>)>, StoreError>;
     async fn user_by_id(&self, id: &UserId) -> Result<Option<User>, StoreError>;
+    /// Changes one part of an account's standing; false when there is no such account.
+    async fn change_standing(
+        &self,
+        id: &UserId,
+        change: StandingChange,
+    ) -> Result<bool, StoreError>;
     /// Stores a finished game and applies its rating updates, once: a second call with the
     /// same game id changes nothing (the outbox may deliver twice).
     async fn record_game(&self, game: &FinishedGame) -> Result<(), StoreError>;

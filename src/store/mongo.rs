@@ -15,7 +15,7 @@ use mongodb::{Collection, Database, IndexModel};
 use tokio::sync::watch;
 
 use super::document::{DocumentError, GameDocument};
-use super::{FinishedGame, Glicko, NewUser, Store, StoreError, User};
+use super::{FinishedGame, Glicko, NewUser, Standing, StandingChange, Store, StoreError, User};
 use crate::domain::UserId;
 
 /// MongoDB's duplicate key error code.
@@ -216,6 +216,9 @@ fn user_from(doc: &Document) -> Result<(User, Option<String>), StoreError> {
         },
         games_played: doc.get_i64("gamesPlayed").unwrap_or(0).max(0) as u64,
         created_at: doc.get_i64("createdAt").unwrap_or(0).max(0) as u64,
+        // Roles and sanctions are native fields of the user document (absent = none).
+        standing: mongodb::bson::from_document(doc.clone())
+            .map_err(|e| unavailable(format!("users standing: {e}")))?,
     };
     Ok((user, doc.get_str("passwordHash").ok().map(str::to_owned)))
 }
@@ -235,6 +238,29 @@ fn record_from(doc: &Document) -> Result<GameRecord, StoreError> {
 
 #[async_trait]
 impl Store for MongoStore {
+    async fn change_standing(
+        &self,
+        id: &UserId,
+        change: StandingChange,
+    ) -> Result<bool, StoreError> {
+        fn bson<T: serde::Serialize>(value: &T) -> Result<mongodb::bson::Bson, StoreError> {
+            mongodb::bson::to_bson(value).map_err(unavailable)
+        }
+        let update = match &change {
+            StandingChange::Roles(roles) => doc! {"$set": {"roles": bson(roles)?}},
+            StandingChange::Ban(s) => doc! {"$set": {"ban": bson(s)?}},
+            StandingChange::Mute(s) => doc! {"$set": {"mute": bson(s)?}},
+            StandingChange::Playban(s) => doc! {"$set": {"playban": bson(s)?}},
+            StandingChange::AddFlag(flag) => doc! {"$push": {"flags": bson(flag)?}},
+        };
+        let result = self
+            .users()
+            .update_one(doc! {"_id": id.as_str()}, update)
+            .await
+            .map_err(unavailable)?;
+        Ok(result.matched_count > 0)
+    }
+
     async fn create_user(&self, user: NewUser) -> Result<User, StoreError> {
         let glicko = Glicko::default();
         let document = doc! {
@@ -258,6 +284,7 @@ impl Store for MongoStore {
                 glicko,
                 games_played: 0,
                 created_at: user.created_at,
+                standing: Standing::default(),
             }),
             Err(e) if is_duplicate(&e) => Err(StoreError::UsernameTaken),
             Err(e) => Err(unavailable(e)),

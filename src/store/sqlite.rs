@@ -13,7 +13,7 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 
 use super::document::{from_wire_name, wire_name, DocumentError, GameDocument, PlayerDocument};
-use super::{FinishedGame, Glicko, NewUser, Store, StoreError, User};
+use super::{FinishedGame, Glicko, NewUser, Standing, StandingChange, Store, StoreError, User};
 use crate::domain::UserId;
 
 /// Set once per connection, outside any transaction (SQLite refuses to switch the journal
@@ -133,6 +133,13 @@ impl SqliteStore {
 }
 
 fn user_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<(User, Option<String>)> {
+    let standing: Option<String> = row.get(9)?;
+    let standing = match standing {
+        Some(json) => serde_json::from_str(&json).map_err(|e| {
+            rusqlite::Error::FromSqlConversionFailure(9, rusqlite::types::Type::Text, e.into())
+        })?,
+        None => Standing::default(),
+    };
     Ok((
         User {
             id: UserId::parse(&row.get::<_, String>(0)?).unwrap_or_else(UserId::generate),
@@ -145,13 +152,30 @@ fn user_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<(User, Option<Stri
             },
             games_played: row.get::<_, i64>(6)? as u64,
             created_at: row.get::<_, i64>(7)? as u64,
+            standing,
         },
         row.get(8)?,
     ))
 }
 
 const USER_COLUMNS: &str =
-    "id, name, guest, rating, deviation, volatility, games_played, created_at, password_hash";
+    "id, name, guest, rating, deviation, volatility, games_played, created_at, password_hash, standing";
+
+/// Adds the `standing` column (roles and sanctions, as JSON) to a users table made before it.
+fn add_standing_column(tx: &rusqlite::Transaction<'_>) -> Result<(), StoreError> {
+    let present: bool = tx
+        .query_row(
+            "SELECT EXISTS (SELECT 1 FROM pragma_table_info('users') WHERE name = 'standing')",
+            [],
+            |row| row.get(0),
+        )
+        .map_err(unavailable)?;
+    if !present {
+        tx.execute("ALTER TABLE users ADD COLUMN standing TEXT", [])
+            .map_err(unavailable)?;
+    }
+    Ok(())
+}
 
 /// Brings the schema up to date in one transaction (SQLite's DDL is transactional: a crash
 /// leaves either the old tables or the new ones), converting legacy game rows on the way.
@@ -175,6 +199,7 @@ fn prepare_schema(conn: &mut Connection) -> Result<u64, StoreError> {
         tx.execute_batch(SET_LEGACY_ASIDE).map_err(unavailable)?;
     }
     tx.execute_batch(SCHEMA).map_err(unavailable)?;
+    add_standing_column(&tx)?;
     let converted = if legacy {
         migrate_legacy_games(&tx)?
     } else {
@@ -375,6 +400,42 @@ fn insert_game(conn: &Connection, game: &GameDocument) -> Result<bool, StoreErro
 }
 #[async_trait]
 impl Store for SqliteStore {
+    async fn change_standing(
+        &self,
+        id: &UserId,
+        change: StandingChange,
+    ) -> Result<bool, StoreError> {
+        let id = id.as_str().to_owned();
+        self.with(move |conn| {
+            let tx = conn
+                .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+                .map_err(unavailable)?;
+            let stored: Option<Option<String>> = tx
+                .query_row("SELECT standing FROM users WHERE id = ?1", [&id], |row| {
+                    row.get(0)
+                })
+                .optional()
+                .map_err(unavailable)?;
+            let Some(stored) = stored else {
+                return Ok(false);
+            };
+            let mut standing: Standing = match stored {
+                Some(json) => serde_json::from_str(&json).map_err(unavailable)?,
+                None => Standing::default(),
+            };
+            change.apply(&mut standing);
+            let json = serde_json::to_string(&standing).map_err(unavailable)?;
+            tx.execute(
+                "UPDATE users SET standing = ?1 WHERE id = ?2",
+                params![json, id],
+            )
+            .map_err(unavailable)?;
+            tx.commit().map_err(unavailable)?;
+            Ok(true)
+        })
+        .await
+    }
+
     async fn create_user(&self, user: NewUser) -> Result<User, StoreError> {
         self.with(move |conn| {
             let glicko = Glicko::default();
@@ -402,6 +463,7 @@ impl Store for SqliteStore {
                     glicko,
                     games_played: 0,
                     created_at: user.created_at,
+                    standing: Standing::default(),
                 }),
             }
         })

@@ -124,6 +124,29 @@ impl TestApp {
     pub async fn stop(&self) {
         self.shutdown.trigger().await;
     }
+
+    /// The node's data dir (its SQLite files).
+    pub fn data_dir(&self) -> &std::path::Path {
+        self._data_dir.path()
+    }
+
+    /// An HTTP call with an optional bearer token and JSON body: status and JSON answer.
+    pub async fn call(
+        &self,
+        method: &str,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+    ) -> (u16, Value) {
+        let bearer = token.map(|t| format!("Bearer {t}"));
+        let mut headers = vec![("content-type", "application/json")];
+        if let Some(bearer) = &bearer {
+            headers.push(("authorization", bearer.as_str()));
+        }
+        let body = body.map(|b| b.to_string()).unwrap_or_default();
+        let response = self.request(method, path, &headers, body.as_bytes()).await;
+        (response.status, response.json())
+    }
 }
 
 /// The two players of a running game, by side.

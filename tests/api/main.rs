@@ -3,6 +3,7 @@
 mod helpers;
 
 mod accounts;
+mod admin;
 mod frames;
 mod games;
 mod matchmaking;

@@ -1,0 +1,380 @@
+//! The administration API (`/api/admin/...`): roles (admin), moderation (moderator) and the
+//! audit log (admin). Every route goes through one guard, [`authorize`]: authentication
+//! first (401), then the role (403), then the lookup (404), and every refusal of an action is
+//! audited under that action's own type with the caller as its actor.
+
+use actix_web::{web, HttpRequest, HttpResponse};
+use client_protocol::admin::{
+    AccountFlag, AdminUserView, AuditPage, RolesBody, SanctionBody, SanctionView,
+};
+use client_protocol::{ErrorCode, Role};
+use serde::Deserialize;
+
+use super::api::{bearer, client_ip, find_user};
+use super::error::HttpError;
+use super::NodeData;
+use crate::audit::{chain, AuditOutcome, AuditQuery, AuditType, Detail, NewEvent};
+use crate::auth::AuthError;
+use crate::domain::now_ms;
+use crate::messages::{Envelope, UserEvent};
+use crate::store::{Sanction, StandingChange, User};
+
+/// Longest moderation reason kept.
+const MAX_REASON_CHARS: usize = 500;
+/// Audit page sizes.
+const DEFAULT_PAGE: u32 = 50;
+const MAX_PAGE: u32 = 500;
+
+/// The one guard of the administration API. `action` is what a refusal is audited as (None
+/// for reads, whose refusals are only the token's).
+async fn authorize(
+    node: &NodeData,
+    req: &HttpRequest,
+    need: Role,
+    action: Option<AuditType>,
+) -> Result<User, HttpError> {
+    let ip = client_ip(req);
+    let token =
+        bearer(req).ok_or_else(|| HttpError::new(ErrorCode::Unauthenticated, "no token"))?;
+    let caller = match node.accounts.user_from_token(&token).await {
+        Ok(user) => user,
+        Err(e @ (AuthError::Unavailable(_) | AuthError::Banned { .. })) => return Err(e.into()),
+        Err(e) => {
+            let event = NewEvent::new(AuditType::TokenRefused, AuditOutcome::Refused)
+                .ip(ip)
+                .text("via", "http")
+                .text("reason", e.to_string());
+            node.accounts.auditor.record(event);
+            return Err(e.into());
+        }
+    };
+    if !caller.may(need) {
+        if let Some(action) = action {
+            let event = NewEvent::new(action, AuditOutcome::Refused)
+                .actor(caller.name.clone())
+                .ip(ip)
+                .text("reason", format!("needs the {need} role"));
+            let event = match req.match_info().get("name") {
+                Some(target) => {
+                    event.text("targetAsked", target.chars().take(40).collect::<String>())
+                }
+                None => event,
+            };
+            node.accounts.auditor.record(event);
+        }
+        return Err(HttpError::new(
+            ErrorCode::Forbidden,
+            format!("this needs the {need} role"),
+        ));
+    }
+    Ok(caller)
+}
+
+fn view(user: &User) -> AdminUserView {
+    let now = now_ms();
+    let standing = &user.standing;
+    let in_force = |s: &Option<Sanction>| s.as_ref().filter(|s| s.in_force(now)).cloned();
+    let (ban, mute, playban) = (
+        in_force(&standing.ban),
+        in_force(&standing.mute),
+        in_force(&standing.playban),
+    );
+    let sanctions = [("ban", &ban), ("mute", &mute), ("playban", &playban)]
+        .into_iter()
+        .filter_map(|(kind, s)| {
+            s.as_ref().map(|s| SanctionView {
+                kind: kind.to_owned(),
+                until: s.until,
+                reason: s.reason.clone(),
+                by: s.by.clone(),
+                at: s.at,
+            })
+        })
+        .collect();
+    AdminUserView {
+        id: user.id.to_string(),
+        name: user.name.clone(),
+        rating: user.glicko.display(),
+        guest: user.guest,
+        roles: standing.roles.clone(),
+        banned: ban.is_some(),
+        banned_until: ban.as_ref().and_then(|s| s.until),
+        muted: mute.is_some(),
+        muted_until: mute.as_ref().and_then(|s| s.until),
+        playbanned: playban.is_some(),
+        playban_until: playban.as_ref().and_then(|s| s.until),
+        flags: standing
+            .flags
+            .iter()
+            .map(|f| AccountFlag {
+                kind: f.kind.clone(),
+                at: f.at,
+                details: f.details.clone(),
+            })
+            .collect(),
+        sanctions,
+        games_played: user.games_played,
+        created_at: user.created_at,
+    }
+}
+
+/// Applies `change` to `target` and answers with the account as it is now.
+async fn change(
+    node: &NodeData,
+    target: &User,
+    change: StandingChange,
+) -> Result<HttpResponse, HttpError> {
+    if !node.store.change_standing(&target.id, change).await? {
+        return Err(HttpError::new(ErrorCode::NotFound, "no such user"));
+    }
+    let now = find_user(node, &target.name).await?;
+    Ok(HttpResponse::Ok().json(view(&now)))
+}
+
+fn role_names(roles: &[Role]) -> Detail {
+    Detail::List(roles.iter().map(|r| r.as_str().to_owned()).collect())
+}
+
+/// `GET /api/admin/users/{name}` (moderator).
+pub async fn user(
+    node: NodeData,
+    req: HttpRequest,
+    name: web::Path<String>,
+) -> Result<HttpResponse, HttpError> {
+    authorize(&node, &req, Role::Moderator, None).await?;
+    Ok(HttpResponse::Ok().json(view(&find_user(&node, &name).await?)))
+}
+
+/// `PUT /api/admin/users/{name}/roles` (admin).
+pub async fn set_roles(
+    node: NodeData,
+    req: HttpRequest,
+    name: web::Path<String>,
+    body: web::Bytes,
+) -> Result<HttpResponse, HttpError> {
+    let caller = authorize(&node, &req, Role::Admin, Some(AuditType::RoleChanged)).await?;
+    let body: RolesBody = parse(&body)?;
+    let target = find_user(&node, &name).await?;
+    let mut roles = body.roles;
+    roles.sort();
+    roles.dedup();
+    if target.guest && !roles.is_empty() {
+        return Err(HttpError::new(ErrorCode::Conflict, "guests hold no role"));
+    }
+    let event = NewEvent::new(AuditType::RoleChanged, AuditOutcome::Ok)
+        .actor(caller.name.clone())
+        .target(target.name.clone())
+        .ip(client_ip(&req))
+        .detail("roles", role_names(&roles))
+        .detail("before", role_names(&target.standing.roles));
+    let answer = change(&node, &target, StandingChange::Roles(roles)).await?;
+    node.accounts.auditor.record(event);
+    Ok(answer)
+}
+
+#[derive(Debug, Clone, Copy)]
+enum Kind {
+    Ban,
+    Mute,
+}
+
+impl Kind {
+    fn audit(self, on: bool) -> AuditType {
+        match (self, on) {
+            (Kind::Ban, true) => AuditType::Ban,
+            (Kind::Ban, false) => AuditType::Unban,
+            (Kind::Mute, true) => AuditType::Mute,
+            (Kind::Mute, false) => AuditType::Unmute,
+        }
+    }
+
+    fn change(self, sanction: Option<Sanction>) -> StandingChange {
+        match self {
+            Kind::Ban => StandingChange::Ban(sanction),
+            Kind::Mute => StandingChange::Mute(sanction),
+        }
+    }
+}
+
+/// Sets (`body` Some) or lifts a ban or mute: audited, and a ban closes the account's sockets
+/// on every node (its live game is lost by resignation).
+async fn sanction(
+    node: NodeData,
+    req: HttpRequest,
+    name: String,
+    kind: Kind,
+    body: Option<web::Bytes>,
+) -> Result<HttpResponse, HttpError> {
+    let audit = kind.audit(body.is_some());
+    let caller = authorize(&node, &req, Role::Moderator, Some(audit)).await?;
+    let body: Option<SanctionBody> = body.as_deref().map(parse).transpose()?;
+    let target = find_user(&node, &name).await?;
+    let mut event = NewEvent::new(audit, AuditOutcome::Ok)
+        .actor(caller.name.clone())
+        .target(target.name.clone())
+        .ip(client_ip(&req));
+    if target.may(Role::Moderator) && !caller.may(Role::Admin) {
+        node.accounts
+            .auditor
+            .record(event.text("reason", "only an admin sanctions staff"));
+        return Err(HttpError::new(
+            ErrorCode::Forbidden,
+            "only an admin may sanction a moderator or admin",
+        ));
+    }
+    let Some(body) = body else {
+        let answer = change(&node, &target, kind.change(None)).await?;
+        node.accounts.auditor.record(event);
+        return Ok(answer);
+    };
+    let reason = body.reason.trim();
+    if reason.chars().count() > MAX_REASON_CHARS {
+        return Err(HttpError::new(
+            ErrorCode::InvalidField,
+            format!("reason: at most {MAX_REASON_CHARS} characters"),
+        ));
+    }
+    if body.duration_ms == Some(0) {
+        return Err(HttpError::new(
+            ErrorCode::InvalidField,
+            "durationMs: more than 0, or null for until lifted",
+        ));
+    }
+    let now = now_ms();
+    let until = body.duration_ms.map(|d| now.saturating_add(d));
+    let sanction = Sanction {
+        until,
+        reason: reason.to_owned(),
+        by: caller.name.clone(),
+        at: now,
+    };
+    event = event.text("reason", reason);
+    event = match body.duration_ms {
+        Some(ms) => event.detail("durationMs", Detail::Int(ms.min(i64::MAX as u64) as i64)),
+        None => event.detail("permanent", Detail::Bool(true)),
+    };
+    let answer = change(&node, &target, kind.change(Some(sanction))).await?;
+    node.accounts.auditor.record(event);
+    if let Kind::Ban = kind {
+        let banned = UserEvent::Banned {
+            until,
+            reason: reason.to_owned(),
+        };
+        node.router.send(Envelope::user(&target.id, banned));
+    }
+    Ok(answer)
+}
+
+pub async fn ban(
+    node: NodeData,
+    req: HttpRequest,
+    name: web::Path<String>,
+    body: web::Bytes,
+) -> Result<HttpResponse, HttpError> {
+    sanction(node, req, name.into_inner(), Kind::Ban, Some(body)).await
+}
+
+pub async fn unban(
+    node: NodeData,
+    req: HttpRequest,
+    name: web::Path<String>,
+) -> Result<HttpResponse, HttpError> {
+    sanction(node, req, name.into_inner(), Kind::Ban, None).await
+}
+
+pub async fn mute(
+    node: NodeData,
+    req: HttpRequest,
+    name: web::Path<String>,
+    body: web::Bytes,
+) -> Result<HttpResponse, HttpError> {
+    sanction(node, req, name.into_inner(), Kind::Mute, Some(body)).await
+}
+
+pub async fn unmute(
+    node: NodeData,
+    req: HttpRequest,
+    name: web::Path<String>,
+) -> Result<HttpResponse, HttpError> {
+    sanction(node, req, name.into_inner(), Kind::Mute, None).await
+}
+
+/// The query of `GET /api/admin/audit`.
+#[derive(Deserialize)]
+pub struct AuditSearch {
+    #[serde(rename = "type")]
+    kind: Option<String>,
+    actor: Option<String>,
+    target: Option<String>,
+    since: Option<u64>,
+    until: Option<u64>,
+    limit: Option<u32>,
+    before: Option<u64>,
+}
+
+/// `GET /api/admin/audit` (admin): newest first, `next` pages on.
+pub async fn audit(
+    node: NodeData,
+    req: HttpRequest,
+    query: web::Query<AuditSearch>,
+) -> Result<HttpResponse, HttpError> {
+    authorize(&node, &req, Role::Admin, None).await?;
+    let query = query.into_inner();
+    let kind = match query.kind.as_deref().filter(|k| !k.is_empty()) {
+        Some(name) => Some(AuditType::parse(name).ok_or_else(|| {
+            HttpError::new(
+                ErrorCode::InvalidField,
+                format!("type: no event type {name:?}"),
+            )
+        })?),
+        None => None,
+    };
+    let limit = query.limit.unwrap_or(DEFAULT_PAGE).clamp(1, MAX_PAGE);
+    let search = AuditQuery {
+        kind,
+        actor: query.actor.filter(|a| !a.is_empty()),
+        target: query.target.filter(|t| !t.is_empty()),
+        since: query.since,
+        until: query.until,
+        before: query.before,
+        limit,
+    };
+    // What this node recorded up to now is in the log before it is searched.
+    node.accounts.auditor.flush().await;
+    let events = node
+        .accounts
+        .auditor
+        .store()
+        .search(&search)
+        .await
+        .map_err(unavailable)?;
+    let next = (events.len() == limit as usize)
+        .then(|| events.last().map(|e| e.id))
+        .flatten();
+    Ok(HttpResponse::Ok().json(AuditPage { events, next }))
+}
+
+/// `GET /api/admin/audit/verify` (admin): walks the whole chain.
+pub async fn verify(node: NodeData, req: HttpRequest) -> Result<HttpResponse, HttpError> {
+    authorize(&node, &req, Role::Admin, None).await?;
+    node.accounts.auditor.flush().await;
+    let verified = chain::verify(node.accounts.auditor.store())
+        .await
+        .map_err(unavailable)?;
+    Ok(HttpResponse::Ok().json(verified))
+}
+
+/// A JSON body, read after authorization (a caller without the role learns nothing of what a
+/// valid body looks like).
+fn parse<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, HttpError> {
+    serde_json::from_slice(body)
+        .map_err(|e| HttpError::new(ErrorCode::InvalidField, format!("bad JSON body: {e}")))
+}
+
+fn unavailable(e: crate::audit::AuditError) -> HttpError {
+    tracing::warn!(error = %e, "audit log unavailable");
+    HttpError::new(
+        ErrorCode::Unavailable,
+        "the audit log is unavailable, retry",
+    )
+}
