@@ -56,6 +56,7 @@ impl Cluster {
             .env("ROOKERY_MATCH_INTERVAL_MS", "50")
             .env("ROOKERY_LEASE_TTL_MS", LEASE_TTL_MS.to_string())
             .env("ROOKERY_WORKERS", "1")
+            .env("ROOKERY_ADMINS", "admin")
             .env("RUST_LOG", "info")
             .stdin(Stdio::null())
             .stdout(std::fs::File::create(&log).unwrap())
@@ -195,6 +196,20 @@ impl NodeProc {
     pub async fn get(&self, path: &str) -> (u16, Value) {
         let (status, text) = http_get(&self.endpoint, path).await;
         (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+    }
+
+    /// An HTTP call with a bearer token and a JSON body: status and JSON answer.
+    pub async fn call(&self, method: &str, path: &str, token: &str, body: Value) -> (u16, Value) {
+        let bearer = format!("Bearer {token}");
+        let headers = [
+            ("content-type", "application/json"),
+            ("authorization", bearer.as_str()),
+        ];
+        let body = body.to_string();
+        let response =
+            crate::helpers::http_request(&self.endpoint, method, path, &headers, body.as_bytes())
+                .await;
+        (response.status, response.json())
     }
 
     pub async fn register(&self, name: &str) -> Identity {

@@ -11,3 +11,4 @@ mod harness;
 
 mod failover;
 mod faults;
+mod moderation;
