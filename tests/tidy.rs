@@ -107,6 +107,7 @@ const LAYERS: &[(&str, &[&str])] = &[
             "config",
             "domain",
             "games",
+            "messages",
             "node",
             "session",
             "store",

@@ -7,6 +7,7 @@
 
 pub mod bus;
 pub mod lease_keeper;
+pub mod mailbox;
 pub mod membership;
 pub mod memory;
 pub mod outbox;
@@ -16,6 +17,7 @@ pub mod snapshot;
 
 pub use bus::{Bus, BusError, Incoming};
 pub use lease_keeper::{keep_lease, LeaseKeeper, LeaseLost};
+pub use mailbox::{Mailbox, Passivate};
 pub use membership::Membership;
-pub use router::{Activator, Mailbox, Offline, Passivate, Registry, Router};
+pub use router::{Activator, Offline, Registry, Router};
 pub use snapshot::{Lease, Leases, SaveError, SnapshotStore, Stored};

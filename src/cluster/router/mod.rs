@@ -7,76 +7,30 @@
 //! (as in Orleans); a socket kind (sessions) is updated offline. Messages that arrive while an
 //! actor is being activated wait in its slot and are delivered in order once it runs.
 //!
-//! The router knows actor kinds only through the [`Registry`] it is started with and the
-//! [`Mailbox`] each actor hands it: it never names a concrete actor type.
+//! The router knows actor kinds only through the `Registry` it is started with and the
+//! `Mailbox` each actor hands it (`mailbox.rs`): it never names a concrete actor type.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use actix::prelude::*;
 use async_trait::async_trait;
 use tokio::sync::mpsc;
 
 use super::bus::{Bus, Incoming};
+
+mod groups;
+mod sockets;
 use super::lease_keeper::LeaseKeeper;
+use super::mailbox::{Mailbox, Passivate};
 use super::snapshot::{Lease, Leases};
-use crate::domain::SessionId;
-use crate::messages::{ActorKind, Address, Body, Deliverable, Envelope, Refusal, SessionEvent};
+use crate::messages::{ActorKind, Address, Envelope, Refusal, SessionEvent};
 use crate::telemetry::names;
 
 /// At most this many envelopes go to the bus in one round trip.
 const PUBLISH_BATCH: usize = 256;
 /// Messages for an actor another node owns are retried this often while its lease lives.
 const OWNED_ELSEWHERE_RETRY: Duration = Duration::from_millis(100);
-
-/// Sent to every actor of a draining node. A virtual actor stops, releasing its lease, so
-/// that another node takes over at the next message; a socket closes, telling its client to
-/// reconnect elsewhere.
-#[derive(Message)]
-#[rtype(result = "()")]
-pub struct Passivate;
-
-/// A local actor as the router holds it: where its messages go, and how to passivate it.
-#[derive(Clone)]
-pub struct Mailbox {
-    deliver: Arc<dyn Fn(Body) -> Result<(), Body> + Send + Sync>,
-    passivate: Recipient<Passivate>,
-}
-
-impl Mailbox {
-    /// The mailbox of an actor that takes `M` out of envelopes.
-    pub fn of<A, M>(addr: &Addr<A>) -> Mailbox
-    where
-        A: Actor<Context = Context<A>> + Handler<M> + Handler<Passivate>,
-        M: Deliverable,
-    {
-        let recipient: Recipient<M> = addr.clone().recipient();
-        Mailbox {
-            deliver: Arc::new(move |body| {
-                if !recipient.connected() {
-                    return Err(body);
-                }
-                match M::from_body(body) {
-                    Ok(message) => {
-                        recipient.do_send(message);
-                        Ok(())
-                    }
-                    Err(body) => {
-                        tracing::error!(kind = ?body.kind(), "message for another kind of actor");
-                        Ok(())
-                    }
-                }
-            }),
-            passivate: addr.clone().recipient(),
-        }
-    }
-
-    /// Hands the body to the actor, or gives it back if the actor has stopped.
-    fn deliver(&self, body: Body) -> Result<(), Body> {
-        (self.deliver)(body)
-    }
-}
 
 /// How one virtual-actor kind is started on this node.
 #[async_trait]
@@ -102,7 +56,7 @@ pub trait Offline: Send + Sync + 'static {
 pub struct Registry {
     activators: HashMap<ActorKind, Arc<dyn Activator>>,
     offline: HashMap<ActorKind, Arc<dyn Offline>>,
-    groups: std::collections::HashSet<ActorKind>,
+    groups: HashSet<ActorKind>,
 }
 
 impl Registry {
@@ -243,77 +197,6 @@ impl Router {
         }
     }
 
-    fn is_group(&self, address: &Address) -> bool {
-        self.inner.registry.groups.contains(&address.kind())
-    }
-
-    /// Makes `mailbox` (member `member`) receive every message for the group `group`, from any
-    /// node. The first member here subscribes this node to the group's channel.
-    pub async fn join(&self, group: &Address, member: u64, mailbox: Mailbox) {
-        let first = {
-            let mut local = self.inner.local.lock().expect("poisoned");
-            match local.get_mut(group) {
-                Some(Slot::Group(members)) => {
-                    members.retain(|(m, _)| *m != member);
-                    members.push((member, mailbox));
-                    false
-                }
-                _ => {
-                    local.insert(group.clone(), Slot::Group(vec![(member, mailbox)]));
-                    true
-                }
-            }
-        };
-        if first {
-            if let Err(e) = self.inner.bus.subscribe(group.key()).await {
-                tracing::warn!(error = %e, channel = %group, "could not subscribe group channel");
-            }
-        }
-    }
-
-    /// Removes member `member` from `group`; the last member here unsubscribes the node.
-    pub fn leave(&self, group: &Address, member: u64) {
-        let empty = {
-            let mut local = self.inner.local.lock().expect("poisoned");
-            match local.get_mut(group) {
-                Some(Slot::Group(members)) => {
-                    members.retain(|(m, _)| *m != member);
-                    members.is_empty() && local.remove(group).is_some()
-                }
-                _ => false,
-            }
-        };
-        if empty {
-            let router = self.clone();
-            let group = group.clone();
-            self.spawn(async move {
-                // Someone may have joined again meanwhile: then the subscription stays.
-                let rejoined = router
-                    .inner
-                    .local
-                    .lock()
-                    .expect("poisoned")
-                    .contains_key(&group);
-                if !rejoined {
-                    let _ = router.inner.bus.unsubscribe(group.key()).await;
-                }
-            });
-        }
-    }
-
-    /// Delivers a group message received from the bus to this node's members of the group.
-    fn deliver_group(&self, envelope: Envelope) {
-        let members = match self.inner.local.lock().expect("poisoned").get(&envelope.to) {
-            Some(Slot::Group(members)) => members.clone(),
-            _ => return,
-        };
-        for (member, mailbox) in members {
-            if mailbox.deliver(envelope.body.clone()).is_err() {
-                self.leave(&envelope.to, member);
-            }
-        }
-    }
-
     /// Local delivery; Err gives the envelope back when the target is not hosted here.
     fn try_local(&self, envelope: Envelope) -> Result<(), Box<Envelope>> {
         let mut local = self.inner.local.lock().expect("poisoned");
@@ -335,67 +218,6 @@ impl Router {
                 }
             },
             None => Err(Box::new(envelope)),
-        }
-    }
-
-    /// Makes a websocket session reachable here. A previous socket of the same session, on this
-    /// node or another, is told it was taken over by `connection`. The takeover notice and the
-    /// subscription go to Redis together (one round trip, not two): if the subscription lands
-    /// first, this socket hears its own notice, which names its connection and is ignored.
-    pub async fn register_socket(&self, session: &SessionId, mailbox: Mailbox, connection: u64) {
-        let address = Address::session(session);
-        let takeover = Envelope::session(session, SessionEvent::TakenOver { by: connection });
-        tracing::debug!(%session, connection, "registering session");
-        let previous = {
-            let mut local = self.inner.local.lock().expect("poisoned");
-            let slot = Slot::Active {
-                mailbox,
-                socket: Some(connection),
-                fence: None,
-            };
-            local.insert(address.clone(), slot)
-        };
-        if let Some(Slot::Active {
-            mailbox: old,
-            socket: Some(old_connection),
-            ..
-        }) = previous
-        {
-            if old_connection != connection {
-                let _ = old.deliver(takeover.body.clone());
-            }
-        }
-        let (_, subscribed) = tokio::join!(
-            self.publish(takeover),
-            self.inner.bus.subscribe(address.key())
-        );
-        if let Err(e) = subscribed {
-            tracing::warn!(error = %e, channel = %address, "could not subscribe session channel");
-        }
-    }
-
-    /// Removes a socket, if `connection` is still the one registered for its session.
-    pub fn unregister_socket(&self, session: &SessionId, connection: u64) {
-        let address = Address::session(session);
-        let removed = {
-            let mut local = self.inner.local.lock().expect("poisoned");
-            match local.get(&address) {
-                Some(Slot::Active {
-                    socket: Some(registered),
-                    ..
-                }) if *registered == connection => {
-                    tracing::debug!(%session, "unregistering session");
-                    local.remove(&address);
-                    true
-                }
-                _ => false,
-            }
-        };
-        if removed {
-            let bus = self.inner.bus.clone();
-            self.spawn(async move {
-                let _ = bus.unsubscribe(address.key()).await;
-            });
         }
     }
 
