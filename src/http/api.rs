@@ -10,6 +10,7 @@ use serde::Deserialize;
 
 use super::error::HttpError;
 use super::NodeData;
+use crate::audit::{AuditOutcome, AuditType, NewEvent};
 use crate::auth::Authenticated;
 use crate::domain::{QueueKey, SessionId};
 use crate::games::{pgn, PgnGame};
@@ -91,6 +92,52 @@ pub async fn login(
         .login(&body.username, &body.password, client_ip(&req))
         .await?;
     started(&node, auth).await
+}
+
+/// `POST /api/auth/logout`: the session (from the cookie, or `?session=`) can no longer be
+/// resumed, the cookies are cleared, and the logout is audited. The token itself stays valid
+/// until it expires (tokens are not revocable; see ARCHITECTURE.md, known limits).
+pub async fn logout(
+    node: NodeData,
+    req: HttpRequest,
+    query: web::Query<SessionQuery>,
+) -> Result<HttpResponse, HttpError> {
+    let token =
+        bearer(&req).ok_or_else(|| HttpError::new(ErrorCode::Unauthenticated, "no token"))?;
+    let user = node.accounts.user_from_token(&token).await?;
+    let session = query
+        .into_inner()
+        .session
+        .or_else(|| req.cookie(SESSION_COOKIE).map(|c| c.value().to_owned()));
+    if let Some(id) = session.as_deref().and_then(SessionId::parse) {
+        // Only the caller's own session: someone else's is left alone, and nothing is said.
+        if let Ok(Some(state)) = node.sessions.load(&id).await {
+            if state.user_id == user.id {
+                node.sessions.delete(&id).await.map_err(|e| {
+                    tracing::warn!(error = %e, "session not deleted");
+                    HttpError::new(ErrorCode::Unavailable, "sessions are unavailable, retry")
+                })?;
+            }
+        }
+    }
+    let event = NewEvent::new(AuditType::Logout, AuditOutcome::Ok)
+        .actor(user.name.clone())
+        .ip(client_ip(&req));
+    node.accounts.auditor.record(event);
+    let expired = |name: &'static str| {
+        let mut cookie = Cookie::build(name, "").path("/").http_only(true).finish();
+        cookie.make_removal();
+        cookie
+    };
+    Ok(HttpResponse::NoContent()
+        .cookie(expired(TOKEN_COOKIE))
+        .cookie(expired(SESSION_COOKIE))
+        .finish())
+}
+
+#[derive(Deserialize)]
+pub struct SessionQuery {
+    session: Option<String>,
 }
 
 pub async fn guest(node: NodeData, req: HttpRequest) -> Result<HttpResponse, HttpError> {

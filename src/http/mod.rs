@@ -29,6 +29,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     .route("/api/auth/register", web::post().to(api::register))
     .route("/api/auth/login", web::post().to(api::login))
     .route("/api/auth/guest", web::post().to(api::guest))
+    .route("/api/auth/logout", web::post().to(api::logout))
     .route("/api/me", web::get().to(api::me))
     .route("/api/users/{name}", web::get().to(api::user))
     .route("/api/users/{name}/games", web::get().to(api::user_games))

@@ -152,6 +152,11 @@ impl Sessions {
             .await
     }
 
+    /// Forgets a session (logout): it can no longer be resumed.
+    pub async fn delete(&self, id: &SessionId) -> Result<(), SaveError> {
+        self.snapshots.delete(Address::session(id).key()).await
+    }
+
     /// Applies an event to a session that is connected nowhere.
     pub async fn apply_offline(
         &self,

@@ -534,3 +534,32 @@ async fn verify_names_the_first_event_edited_or_removed_behind_the_logs_back() {
     let removed = verify().await;
     assert_eq!(removed["firstBad"], 4, "{removed}");
 }
+
+#[actix_web::test]
+async fn logout_forgets_the_session_clears_the_cookies_and_is_audited() {
+    let s = staff().await;
+    let path = format!("/api/auth/logout?session={}", s.player.session);
+    let bearer = format!("Bearer {}", s.player.token);
+    let response = s
+        .app
+        .request("POST", &path, &[("authorization", bearer.as_str())], &[])
+        .await;
+    assert_eq!(response.status, 204);
+    let cleared: Vec<&str> = response.header_values("set-cookie").collect();
+    assert!(
+        cleared.iter().any(|c| c.starts_with("rookery_session=;")),
+        "{cleared:?}"
+    );
+    // The session is gone: connecting with it starts a fresh one.
+    let mut socket = s.app.connect_raw(&s.player.ws_path()).await;
+    let first = socket.recv().await;
+    assert_eq!(first["type"], "client/SESSION_STARTED", "{first}");
+    assert_ne!(first["session"], s.player.session.as_str());
+    let events = all_events(&s, "&type=logout").await;
+    assert_eq!(events.len(), 1);
+    assert_eq!(events[0]["actor"], "carol");
+    assert_eq!(
+        s.app.call("POST", "/api/auth/logout", None, None).await.0,
+        401
+    );
+}
