@@ -2,7 +2,8 @@
 
 use std::fmt::Write as _;
 
-use client_protocol::ClockSpec;
+use client_protocol::http::GameRecord;
+use client_protocol::{ClockSpec, Side};
 use cozy_chess as cc;
 
 use super::chess::{is_castle, Chess};
@@ -23,6 +24,30 @@ pub struct PgnGame<'a> {
     /// Unix ms when the game started (for the Date/UTCDate/UTCTime headers; format it yourself, no chrono).
     pub started_at_ms: u64,
     pub site: &'a str,
+}
+
+impl<'a> PgnGame<'a> {
+    /// The game a finished record describes, with `site` for the Site tag.
+    pub fn of(record: &'a GameRecord, site: &'a str) -> PgnGame<'a> {
+        let name = |side: Side| {
+            record
+                .players
+                .iter()
+                .find(|p| p.side == side)
+                .map_or("?", |p| p.name.as_str())
+        };
+        PgnGame {
+            game_id: &record.game,
+            white: name(Side::First),
+            black: name(Side::Second),
+            result: record.result,
+            reason: record.reason,
+            moves: &record.moves,
+            clock: record.clock,
+            started_at_ms: record.started_at,
+            site,
+        }
+    }
 }
 
 /// A PGN export of a finished chess game (seven-tag roster plus TimeControl and Termination,

@@ -5,7 +5,7 @@ use std::net::IpAddr;
 use actix_web::cookie::{Cookie, SameSite};
 use actix_web::{web, HttpRequest, HttpResponse};
 use client_protocol::http::{AuthResponse, Credentials, QueueSize, UserProfile};
-use client_protocol::{ErrorCode, GameKind, Side};
+use client_protocol::{ErrorCode, GameKind};
 use serde::Deserialize;
 
 use super::error::HttpError;
@@ -220,26 +220,8 @@ pub async fn game(
             "PGN exists for chess games only",
         ));
     }
-    let name = |side: Side| {
-        record
-            .players
-            .iter()
-            .find(|p| p.side == side)
-            .map_or("?", |p| p.name.as_str())
-    };
     let site = req.connection_info().host().to_owned();
-    let text = pgn(&PgnGame {
-        game_id: &record.game,
-        white: name(Side::First),
-        black: name(Side::Second),
-        result: record.result,
-        reason: record.reason,
-        moves: &record.moves,
-        clock: record.clock,
-        started_at_ms: record.started_at,
-        site: &site,
-    })
-    .map_err(|e| {
+    let text = pgn(&PgnGame::of(&record, &site)).map_err(|e| {
         HttpError::new(
             ErrorCode::Internal,
             format!("stored game does not replay: {e}"),

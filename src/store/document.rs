@@ -297,25 +297,7 @@ fn chess_pgn(record: &GameRecord) -> Option<String> {
     if record.kind != GameKind::Chess {
         return None;
     }
-    let name = |side: Side| {
-        record
-            .players
-            .iter()
-            .find(|p| p.side == side)
-            .map_or("?", |p| p.name.as_str())
-    };
-    let rendered = pgn(&PgnGame {
-        game_id: &record.game,
-        white: name(Side::First),
-        black: name(Side::Second),
-        result: record.result,
-        reason: record.reason,
-        moves: &record.moves,
-        clock: record.clock,
-        started_at_ms: record.started_at,
-        site: STORED_PGN_SITE,
-    });
-    match rendered {
+    match pgn(&PgnGame::of(record, STORED_PGN_SITE)) {
         Ok(text) => Some(text),
         Err(e) => {
             tracing::warn!(game = %record.game, error = %e, "chess game does not replay; stored without PGN");

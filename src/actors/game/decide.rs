@@ -154,6 +154,14 @@ impl Decider<'_> {
         }
     }
 
+    /// A new state on the same board, then the replies.
+    fn commit(&self, next: GameState, outs: Vec<Out>) -> Decision {
+        Decision::Commit {
+            next: Box::new((next, self.board.clone())),
+            outs,
+        }
+    }
+
     /// Refuses actions on a game that is over or not yet started.
     fn check_playing(&self, from: &Sender) -> Option<Decision> {
         match self.state.status {
@@ -191,10 +199,7 @@ impl Decider<'_> {
             grace_ms: self.limits.grace_ms,
         };
         outs.push(self.out(&state.seats[side.other().index()].session, presence, None));
-        Decision::Commit {
-            next: Box::new((next, self.board.clone())),
-            outs,
-        }
+        self.commit(next, outs)
     }
 
     fn decide_leave(&self, from: &Sender, side: Side, now: u64) -> Decision {
@@ -214,10 +219,7 @@ impl Decider<'_> {
             grace_ms: self.limits.grace_ms,
         };
         let outs = vec![self.out(&state.seats[side.other().index()].session, presence, None)];
-        Decision::Commit {
-            next: Box::new((next, self.board.clone())),
-            outs,
-        }
+        self.commit(next, outs)
     }
 
     fn decide_ready(&self, from: &Sender, side: Side, now: u64) -> Decision {
@@ -250,10 +252,7 @@ impl Decider<'_> {
                 Some(from),
             );
         }
-        Decision::Commit {
-            next: Box::new((next, self.board.clone())),
-            outs,
-        }
+        self.commit(next, outs)
     }
 
     fn decide_move(&self, from: &Sender, side: Side, seq: u32, mv: Move, now: u64) -> Decision {
@@ -295,10 +294,7 @@ impl Decider<'_> {
         if next.clock.is_some() && elapsed >= next.remaining[side.index()] {
             let over = next.finish(self.flag_outcome(side), now);
             let outs = self.broadcast(&next, over, None);
-            return Decision::Commit {
-                next: Box::new((next, self.board.clone())),
-                outs,
-            };
+            return self.commit(next, outs);
         }
         let mut board = self.board.clone();
         let applied = match board.apply(&mv) {
@@ -389,10 +385,7 @@ impl Decider<'_> {
             Some(offerer) if offerer == side.other() => {
                 let over = next.finish(Outcome::draw(EndReason::DrawAgreed), now);
                 let outs = self.broadcast(&next, over, Some(from));
-                Decision::Commit {
-                    next: Box::new((next, self.board.clone())),
-                    outs,
-                }
+                self.commit(next, outs)
             }
             Some(_) => {
                 let offer = ServerMessage::OfferDraw {
@@ -408,10 +401,7 @@ impl Decider<'_> {
                     from: side,
                 };
                 let outs = self.broadcast(&next, offer, Some(from));
-                Decision::Commit {
-                    next: Box::new((next, self.board.clone())),
-                    outs,
-                }
+                self.commit(next, outs)
             }
         }
     }
@@ -435,10 +425,7 @@ impl Decider<'_> {
             ServerMessage::UpdateGame(next.update(self.board, now)),
             Some(from),
         );
-        Decision::Commit {
-            next: Box::new((next, self.board.clone())),
-            outs,
-        }
+        self.commit(next, outs)
     }
 
     fn decide_concede(&self, from: &Sender, side: Side, now: u64) -> Decision {
@@ -454,10 +441,7 @@ impl Decider<'_> {
         let mut next = state.clone();
         let over = next.finish(outcome, now);
         let outs = self.broadcast(&next, over, Some(from));
-        Decision::Commit {
-            next: Box::new((next, self.board.clone())),
-            outs,
-        }
+        self.commit(next, outs)
     }
 
     /// Deadlines: ready timeout, flag fall, abandonment.
@@ -498,10 +482,7 @@ impl Decider<'_> {
         let mut next = state.clone();
         let over = next.finish(outcome, now);
         let outs = self.broadcast(&next, over, None);
-        Decision::Commit {
-            next: Box::new((next, self.board.clone())),
-            outs,
-        }
+        self.commit(next, outs)
     }
 }
 
