@@ -2,8 +2,10 @@
 // and the history. Everything goes through the SDK (../sdk/rookery.js), which reconnects and
 // resumes by itself; the token and session are kept in localStorage so a reload resumes too.
 // All URLs are relative, so the page works behind a proxy or load balancer unchanged. Each game
-// kind's board (drawing, move list, clicks) is in boards/, found through boards.js.
+// kind's board (drawing, move list, clicks) is in boards/, found through boards.js. Staff (the
+// `admin` and `moderator` roles) also get the admin view, in admin.js.
 import * as rookery from "../sdk/rookery.js";
+import { createAdminView, isStaff } from "./admin.js";
 import { BOARDS, boardFor, DEFAULT_KIND, renderBoard } from "./boards.js";
 
 const AUTH_KEY = "rookery.auth";
@@ -28,7 +30,11 @@ const ui = {
   noticeTimer: null,
   lastStatus: new Map(),
   historyFor: null,
+  /** Staff chose the admin view (shown while no game is on). */
+  adminOpen: false,
 };
+
+const admin = createAdminView({ token: () => ui.client?.token ?? loadJson(AUTH_KEY)?.token ?? null });
 
 // ----- storage ---------------------------------------------------------------------------------
 
@@ -103,6 +109,7 @@ function start(auth) {
   client.on("client/START_GAME", mine((view) => {
     ui.resultFor = null;
     ui.pick = null;
+    ui.adminOpen = false;
     ready(view.game);
   }));
   client.on("client/RESUME_GAME", mine((view) => {
@@ -391,6 +398,7 @@ function currentView() {
   if (!client) return "auth";
   const game = client.game;
   if (game && (game.status !== "over" || ui.resultFor === game.game)) return "game";
+  if (ui.adminOpen && isStaff(ui.user)) return "admin";
   return "lobby";
 }
 
@@ -405,6 +413,11 @@ function renderHeader() {
   me.hidden = !client;
   $("user-name").textContent = ui.user?.name ?? "";
   $("user-rating").textContent = ui.user ? (ui.user.guest ? "guest" : String(ui.user.rating)) : "";
+  const toggle = $("admin-toggle");
+  const view = currentView();
+  toggle.hidden = !client || !isStaff(ui.user) || view === "game";
+  toggle.textContent = view === "admin" ? "Lobby" : "Admin";
+  toggle.setAttribute("aria-pressed", String(view === "admin"));
 }
 
 function renderLobby(client) {
@@ -575,6 +588,7 @@ function render() {
   renderHeader();
   if (client && view === "lobby") renderLobby(client);
   if (client && view === "game") renderGame(client);
+  if (client && view === "admin") admin.render(ui.user);
   renderMatchup(client);
 }
 
@@ -620,10 +634,20 @@ function wire() {
     ui.client = null;
     ui.user = null;
     ui.historyFor = null;
+    ui.adminOpen = false;
+    admin.reset();
     localStorage.removeItem(AUTH_KEY);
     render();
   });
   $("find").addEventListener("click", () => queue(chosenQueue()));
+  $("admin-toggle").addEventListener("click", () => {
+    ui.adminOpen = !ui.adminOpen;
+    render();
+  });
+  $("admin-close").addEventListener("click", () => {
+    ui.adminOpen = false;
+    render();
+  });
   $("cancel-queue").addEventListener("click", () => {
     ui.client?.cancelMatchmaking().catch((error) => notify(errorText(error), { kind: "error" }));
   });

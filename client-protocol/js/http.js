@@ -82,3 +82,71 @@ export function getGame(id, options = {}) {
 export function getQueues(options = {}) {
   return httpJson("GET", "api/queues", options);
 }
+
+// ----- administration (v1.1): roles, moderation, the audit log ---------------------------------
+// Every route takes `options.token` (Bearer) and the node checks the role on each call: 401
+// without a valid token, 403 `forbidden` without the role, then 404 for an unknown user.
+
+/** Every audit event type, in the protocol's order (the `AuditType` of the schema). */
+export const AUDIT_TYPES = Object.freeze([
+  "register", "login", "login_failed", "logout", "token_refused", "session_refused",
+  "origin_refused", "rate_limited", "role_changed", "ban", "unban", "mute", "unmute",
+  "tournament_created", "tournament_cancelled", "registration_added", "registration_removed",
+  "playban", "cheat_flagged", "job_buried",
+]);
+
+const adminUserPath = (name, rest = "") => `api/admin/users/${encodeURIComponent(name)}${rest}`;
+
+/** `GET /api/admin/users/{name}` (moderator): the account with its roles, sanctions and flags. */
+export function getAdminUser(name, options = {}) {
+  return httpJson("GET", adminUserPath(name), options);
+}
+
+/** `PUT /api/admin/users/{name}/roles` (admin). Resolves with the account as it is now. */
+export function setUserRoles(name, roles, options = {}) {
+  return httpJson("PUT", adminUserPath(name, "/roles"), { ...options, body: { roles } });
+}
+
+const sanctionBody = ({ reason = "", durationMs = null } = {}) => ({ reason, durationMs });
+
+/** `POST /api/admin/users/{name}/ban` (moderator): `durationMs` null bans until lifted. */
+export function banUser(name, sanction, options = {}) {
+  return httpJson("POST", adminUserPath(name, "/ban"), { ...options, body: sanctionBody(sanction) });
+}
+
+/** `DELETE /api/admin/users/{name}/ban` (moderator). */
+export function unbanUser(name, options = {}) {
+  return httpJson("DELETE", adminUserPath(name, "/ban"), options);
+}
+
+/** `POST /api/admin/users/{name}/mute` (moderator): `durationMs` null mutes until lifted. */
+export function muteUser(name, sanction, options = {}) {
+  return httpJson("POST", adminUserPath(name, "/mute"), { ...options, body: sanctionBody(sanction) });
+}
+
+/** `DELETE /api/admin/users/{name}/mute` (moderator). */
+export function unmuteUser(name, options = {}) {
+  return httpJson("DELETE", adminUserPath(name, "/mute"), options);
+}
+
+const AUDIT_FILTERS = ["type", "actor", "target", "since", "until", "limit", "before"];
+
+/**
+ * `GET /api/admin/audit` (admin): `{events, next}`, newest first. `query` holds any of `type`,
+ * `actor`, `target`, `since`, `until` (ms instants), `limit` and `before` (the `next` of the
+ * page before); empty and null ones are left out.
+ */
+export function searchAudit(query = {}, options = {}) {
+  const params = new URLSearchParams();
+  for (const key of AUDIT_FILTERS) {
+    const value = query[key];
+    if (value != null && value !== "") params.set(key, String(value));
+  }
+  const search = params.toString();
+  return httpJson("GET", `api/admin/audit${search ? `?${search}` : ""}`, options);
+}
+
+/** `GET /api/admin/audit/verify` (admin): walks the hash chain, `{ok, checked, firstBad}`. */
+export function verifyAudit(options = {}) {
+  return httpJson("GET", "api/admin/audit/verify", options);
+}

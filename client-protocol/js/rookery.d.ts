@@ -662,6 +662,45 @@ export declare function getUserGames(name: string, options?: HttpOptions & { lim
 export declare function getGame(id: string, options?: HttpOptions): Promise<GameRecord>;
 export declare function getQueues(options?: HttpOptions): Promise<QueueSize[]>;
 
+// Administration (v1.1): every call needs `token`; the node checks the role each time (401
+// without a valid token, 403 `forbidden` without the role, 404 `not_found` for no such user).
+
+/** Every audit event type, in the protocol's order. */
+export declare const AUDIT_TYPES: ReadonlyArray<AuditType>;
+/** A ban or mute: `durationMs` null (or absent) = until lifted. */
+export interface SanctionRequest {
+  reason?: string;
+  durationMs?: number | null;
+}
+/** The filters of `searchAudit`; empty and null ones are left out. */
+export interface AuditQuery {
+  type?: AuditType | "" | null;
+  actor?: string | null;
+  target?: string | null;
+  /** Instants in ms since the Unix epoch. */
+  since?: number | null;
+  until?: number | null;
+  limit?: number | null;
+  /** The `next` of the page before. */
+  before?: number | null;
+}
+/** `GET /api/admin/users/{name}` (moderator). */
+export declare function getAdminUser(name: string, options?: HttpOptions): Promise<AdminUserView>;
+/** `PUT /api/admin/users/{name}/roles` (admin). */
+export declare function setUserRoles(name: string, roles: Role[], options?: HttpOptions): Promise<AdminUserView>;
+/** `POST /api/admin/users/{name}/ban` (moderator). */
+export declare function banUser(name: string, sanction: SanctionRequest, options?: HttpOptions): Promise<AdminUserView>;
+/** `DELETE /api/admin/users/{name}/ban` (moderator). */
+export declare function unbanUser(name: string, options?: HttpOptions): Promise<AdminUserView>;
+/** `POST /api/admin/users/{name}/mute` (moderator). */
+export declare function muteUser(name: string, sanction: SanctionRequest, options?: HttpOptions): Promise<AdminUserView>;
+/** `DELETE /api/admin/users/{name}/mute` (moderator). */
+export declare function unmuteUser(name: string, options?: HttpOptions): Promise<AdminUserView>;
+/** `GET /api/admin/audit` (admin): newest first; pass `next` as `before` for the next page. */
+export declare function searchAudit(query?: AuditQuery, options?: HttpOptions): Promise<AuditPage>;
+/** `GET /api/admin/audit/verify` (admin). */
+export declare function verifyAudit(options?: HttpOptions): Promise<AuditVerify>;
+
 /** The game as the client sees it: the last full view with every update folded in. */
 export interface GameState extends Omit<GameView, "clock"> {
   clock?: ClockSpec | null;

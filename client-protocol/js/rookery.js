@@ -17,6 +17,9 @@ export * from "./protocol.js";
 export { RookeryError } from "./errors.js";
 export { CLIENT_MESSAGE_TYPES, HELPERS, SERVER_MESSAGE_TYPES } from "./messages.js";
 export { getGame, getQueues, getUser, getUserGames, guest, login, me, register } from "./http.js";
+export {
+  AUDIT_TYPES, banUser, getAdminUser, muteUser, searchAudit, setUserRoles, unbanUser, unmuteUser, verifyAudit,
+} from "./http.js";
 export { opponentGraceLeftMs, remainingMs } from "./view.js";
 export { backoffDelay, FINAL_CLOSE_CODES, RESTART_CLOSE_CODE } from "./connection.js";
 export { connect, RookeryClient } from "./client.js";

@@ -27,6 +27,7 @@ macro_rules! embed {
 /// and `client-protocol/js/test/served.test.mjs` say which).
 const FILES: &[(&str, &str, &str)] = &[
     embed!("/", HTML, "web/index.html"),
+    embed!("/static/admin.js", JS, "web/admin.js"),
     embed!("/static/app.js", JS, "web/app.js"),
     embed!("/static/boards.js", JS, "web/boards.js"),
     embed!("/static/boards/chess.js", JS, "web/boards/chess.js"),

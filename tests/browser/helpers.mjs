@@ -2,7 +2,7 @@
 // against (ROOKERY_URL, or one started from the built binary), players that click through the
 // page like people do, and screenshots under artifacts/.
 import assert from "node:assert/strict";
-import { mkdirSync } from "node:fs";
+import { mkdirSync, rmSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { after } from "node:test";
 import { chromium } from "playwright-core";
@@ -36,6 +36,30 @@ export async function baseUrl() {
     after(async () => (await node).stop());
   }
   return (await node).url;
+}
+
+/**
+ * A node of this test file's own, started with `env` on top of the test settings (for what
+ * ROOKERY_URL's node was not started with, e.g. `ROOKERY_ADMINS`); stopped after the file.
+ */
+export async function ownNode(env) {
+  const started = await startNode({ env });
+  after(async () => {
+    await started.stop();
+    rmSync(started.dataDir, { recursive: true, force: true });
+  });
+  return started.url;
+}
+
+/** Registers `username` through the page's form and waits for the lobby, online. */
+export async function registerInPage(player, username, password) {
+  const { page } = player;
+  await byTest(page, "auth-username").fill(username);
+  await byTest(page, "auth-password").fill(password);
+  await byTest(page, "auth-register").click();
+  await byTest(page, "lobby").waitFor({ state: "visible" });
+  await page.locator('[data-testid="conn-status"][data-state="open"]').waitFor();
+  player.user = JSON.parse(await page.evaluate(() => localStorage.getItem("rookery.auth"))).user;
 }
 
 /** Headless Chromium, with a fresh profile (playwright-core makes a new user data dir). */

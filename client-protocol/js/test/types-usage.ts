@@ -1,5 +1,9 @@
 // Compiled (not run) by schema.test.mjs: the declarations describe what a game developer writes.
 import { CLOSE_TAKEN_OVER, FINAL_CLOSE_CODES, RookeryClient, guest, remainingMs, type GameState, type ServerFrame } from "../rookery.js";
+import {
+  AUDIT_TYPES, banUser, getAdminUser, muteUser, searchAudit, setUserRoles, unbanUser, unmuteUser, verifyAudit,
+  type AdminUserView, type AuditType, type Role,
+} from "../rookery.js";
 
 export async function example(): Promise<void> {
   const auth = await guest({ baseUrl: "http://127.0.0.1:8080" });
@@ -26,4 +30,20 @@ export async function example(): Promise<void> {
   console.log(frame.type);
   const ack = await client.playerMove("g", 0, "e2e4");
   console.log(ack.seq, ack.position);
+}
+
+export async function adminExample(token: string): Promise<void> {
+  const as = { baseUrl: "http://127.0.0.1:8080", token };
+  const card: AdminUserView = await banUser("bob", { reason: "spam", durationMs: 3_600_000 }, as);
+  const until: number | null | undefined = card.bannedUntil;
+  await unbanUser("bob", as);
+  await muteUser("bob", { reason: "rude", durationMs: null }, as);
+  await unmuteUser("bob", as);
+  const roles: Role[] = (await setUserRoles("bob", ["moderator"], as)).roles;
+  const looked = await getAdminUser("bob", as);
+  const type: AuditType = AUDIT_TYPES[0];
+  const page = await searchAudit({ type, target: looked.name, since: until ?? null, limit: 10 }, as);
+  const more = page.next == null ? null : await searchAudit({ target: "bob", before: page.next }, as);
+  const { ok, firstBad } = await verifyAudit(as);
+  console.log(roles, page.events[0]?.outcome, more?.events.length, ok, firstBad);
 }
