@@ -41,6 +41,8 @@ pub enum AuthError {
     BadToken,
     #[error("{}", banned_message(*until))]
     Banned { until: Option<u64> },
+    #[error("too many sign-ins at once: retry in a moment")]
+    Busy,
     #[error("the account store is unavailable, retry shortly")]
     Unavailable(#[source] StoreError),
 }
@@ -62,6 +64,7 @@ impl AuthError {
             AuthError::RateLimited { .. } => ErrorCode::RateLimited,
             AuthError::BadToken => ErrorCode::Unauthenticated,
             AuthError::Banned { .. } => ErrorCode::Banned,
+            AuthError::Busy => ErrorCode::Unavailable,
             AuthError::Unavailable(_) => ErrorCode::Unavailable,
         }
     }
@@ -170,6 +173,11 @@ pub struct Accounts {
     pub auditor: Auditor,
     /// Case-folded names made admins when they register or log in (`ROOKERY_ADMINS`).
     admins: Arc<Vec<String>>,
+    /// One permit per core: each argon2 run holds ~19 MiB and a core, so a burst of logins
+    /// queues here instead of growing memory without bound.
+    hashing: Arc<tokio::sync::Semaphore>,
+    /// How long a login or registration waits for a hashing permit before it is refused (503).
+    hash_wait: Duration,
     failed_per_user: Arc<WindowLimiter>,
     attempts_per_ip: Arc<WindowLimiter>,
 }
@@ -227,6 +235,10 @@ impl Accounts {
                     .map(|a| a.trim().to_ascii_lowercase())
                     .collect(),
             ),
+            hashing: Arc::new(tokio::sync::Semaphore::new(
+                std::thread::available_parallelism().map_or(2, |n| n.get()),
+            )),
+            hash_wait: HASH_QUEUE_WAIT,
             failed_per_user: Arc::new(WindowLimiter::new(per_user_per_min, minute)),
             attempts_per_ip: Arc::new(WindowLimiter::new(per_ip_per_min, minute)),
         }
@@ -290,6 +302,13 @@ impl Accounts {
         self.bootstrap_admin(result).await
     }
 
+    /// At most `permits` argon2 runs at once, each waiting at most `wait` for its turn.
+    pub fn limit_hashing(mut self, permits: usize, wait: Duration) -> Self {
+        self.hashing = Arc::new(tokio::sync::Semaphore::new(permits));
+        self.hash_wait = wait;
+        self
+    }
+
     /// Makes a `ROOKERY_ADMINS` account an admin as it registers or logs in.
     async fn bootstrap_admin(
         &self,
@@ -331,7 +350,7 @@ impl Accounts {
         if self.store.user_by_name(&name.key()).await?.is_some() {
             return Err(AuthError::UsernameTaken);
         }
-        let hash = hash_password(password.expose().to_owned()).await?;
+        let hash = self.hash_password(password.expose().to_owned()).await?;
         let user = self
             .store
             .create_user(NewUser {
@@ -368,12 +387,21 @@ impl Accounts {
         self.failed_per_user
             .peek(&key)
             .map_err(|retry_after_secs| AuthError::RateLimited { retry_after_secs })?;
+        // The cheap checks first: no account has a malformed name or a password of a length
+        // that registration refuses, so neither is worth an argon2 run.
+        if Username::parse(username).is_err() || Password::parse(password).is_err() {
+            let _ = self.failed_per_user.hit(&key);
+            return Err(AuthError::BadCredentials);
+        }
         let found = self.store.user_by_name(&key).await?;
         let verified = match &found {
-            Some((_, Some(hash))) => verify_password(password.to_owned(), hash.clone()).await,
+            Some((_, Some(hash))) => {
+                self.verify_password(password.to_owned(), hash.clone())
+                    .await?
+            }
             // Unknown user or guest: spend the same time as a real check, then refuse.
             _ => {
-                let _ = hash_password(password.to_owned()).await;
+                let _ = self.hash_password(password.to_owned()).await?;
                 false
             }
         };
@@ -471,35 +499,87 @@ impl Accounts {
         let token = self.tokens.issue(&user);
         Authenticated { user, token }
     }
+
+    /// Runs one argon2 operation on the blocking pool (never on a socket's arbiter), once a
+    /// hashing permit is free; `Busy` when none frees up within `hash_wait`.
+    async fn argon2<T: Send + 'static>(
+        &self,
+        work: impl FnOnce(Argon2<'static>) -> T + Send + 'static,
+    ) -> Result<T, AuthError> {
+        let permit = tokio::time::timeout(self.hash_wait, self.hashing.clone().acquire_owned())
+            .await
+            .map_err(|_| AuthError::Busy)?
+            .map_err(|_| AuthError::Busy)?;
+        tokio::task::spawn_blocking(move || {
+            let _permit = permit;
+            work(Argon2::default())
+        })
+        .await
+        .map_err(|e| AuthError::Unavailable(StoreError::Unavailable(e.to_string())))
+    }
+
+    async fn hash_password(&self, password: String) -> Result<String, AuthError> {
+        self.argon2(move |argon2| {
+            argon2
+                .hash_password(password.as_bytes())
+                .map(|hash| hash.to_string())
+        })
+        .await?
+        .map_err(|e| {
+            AuthError::Unavailable(StoreError::Unavailable(format!("hashing failed: {e}")))
+        })
+    }
+
+    async fn verify_password(&self, password: String, hash: String) -> Result<bool, AuthError> {
+        self.argon2(move |argon2| {
+            argon2
+                .verify_password(password.as_bytes(), hash.as_str())
+                .is_ok()
+        })
+        .await
+    }
 }
 
-/// Argon2id is deliberately slow: hash on the blocking pool, never on a socket's arbiter.
-async fn hash_password(password: String) -> Result<String, AuthError> {
-    tokio::task::spawn_blocking(move || {
-        Argon2::default()
-            .hash_password(password.as_bytes())
-            .map(|hash| hash.to_string())
-            .map_err(|e| {
-                AuthError::Unavailable(StoreError::Unavailable(format!("hashing failed: {e}")))
-            })
-    })
-    .await
-    .map_err(|e| AuthError::Unavailable(StoreError::Unavailable(e.to_string())))?
-}
-
-async fn verify_password(password: String, hash: String) -> bool {
-    tokio::task::spawn_blocking(move || {
-        Argon2::default()
-            .verify_password(password.as_bytes(), hash.as_str())
-            .is_ok()
-    })
-    .await
-    .unwrap_or(false)
-}
+/// How long a login or registration waits for a hashing permit by default.
+const HASH_QUEUE_WAIT: Duration = Duration::from_secs(3);
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Accounts on a real SQLite store whose hashing never gets a permit: any argon2 run is
+    /// refused as `Busy` at once, so a refusal of another kind proves no hashing happened.
+    fn without_hashing(dir: &std::path::Path) -> Accounts {
+        let store =
+            Arc::new(crate::store::sqlite::SqliteStore::open(&dir.join("s.sqlite3")).unwrap());
+        let audit =
+            Arc::new(crate::audit::sqlite::SqliteAudit::open(&dir.join("a.sqlite3")).unwrap());
+        let auditor = Auditor::start(audit, Duration::from_secs(3600));
+        let tokens = Tokens::new(b"secret", Duration::from_secs(60));
+        Accounts::new(store, tokens, 10, 60, auditor, &[])
+            .limit_hashing(0, Duration::from_millis(20))
+    }
+
+    #[tokio::test]
+    async fn cheap_checks_refuse_a_login_before_any_password_hashing() {
+        let dir = tempfile::tempdir().unwrap();
+        let accounts = without_hashing(dir.path());
+        let long = "x".repeat(15_000);
+        for (name, password) in [
+            ("alice", long.as_str()),
+            ("no such name!", "long enough pw"),
+        ] {
+            let refused = accounts.login(name, password, None).await.err();
+            assert!(
+                matches!(refused, Some(AuthError::BadCredentials)),
+                "{refused:?}"
+            );
+        }
+        // A well-formed attempt needs a hash, and past the wait it is refused as busy (503).
+        let busy = accounts.login("alice", "long enough pw", None).await.err();
+        assert!(matches!(busy, Some(AuthError::Busy)), "{busy:?}");
+        assert_eq!(AuthError::Busy.code(), ErrorCode::Unavailable);
+    }
 
     #[test]
     fn a_token_verifies_until_forged() {

@@ -31,7 +31,12 @@ pub fn bearer(req: &HttpRequest) -> Option<String> {
         .headers()
         .get("authorization")
         .and_then(|v| v.to_str().ok());
-    if let Some(token) = header.and_then(|h| h.strip_prefix("Bearer ")) {
+    // The scheme is case-insensitive (RFC 7235): `bearer` is as good as `Bearer`.
+    let token = header.and_then(|h| {
+        let (scheme, token) = h.split_once(' ')?;
+        scheme.eq_ignore_ascii_case("bearer").then_some(token)
+    });
+    if let Some(token) = token {
         return Some(token.trim().to_owned());
     }
     req.cookie(TOKEN_COOKIE).map(|c| c.value().to_owned())

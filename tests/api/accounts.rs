@@ -936,3 +936,16 @@ async fn a_malformed_register_body_is_refused_with_invalid_field() {
         assert_api_error(status, &reply, 400, "invalid_field", why);
     }
 }
+
+#[actix_web::test]
+async fn the_bearer_scheme_is_case_insensitive() {
+    let app = spawn_app().await;
+    let who = app.register("casey").await;
+    for scheme in ["Bearer", "bearer", "BEARER"] {
+        let header = format!("{scheme} {}", who.token);
+        let response = app
+            .request("GET", "/api/me", &[("authorization", header.as_str())], &[])
+            .await;
+        assert_eq!(response.status, 200, "{scheme}: {}", response.text());
+    }
+}
