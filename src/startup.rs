@@ -134,10 +134,30 @@ fn jwt_secret(config: &Config) -> Result<Vec<u8>, StartupError> {
 
 fn write_private(path: &Path, text: &str) -> std::io::Result<()> {
     std::fs::write(path, text)?;
+    restrict(path, 0o600)
+}
+
+/// Makes `path` readable by this user only (`mode` 0o700 for a dir, 0o600 for a file).
+fn restrict(path: &Path, mode: u32) -> std::io::Result<()> {
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))?;
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode))?;
+    }
+    #[cfg(not(unix))]
+    let _ = (path, mode);
+    Ok(())
+}
+
+/// The data dir holds password hashes and the JWT secret: it and every file in it are for this
+/// user only, whatever the umask made of them (SQLite creates its files 0644).
+fn make_data_dir_private(dir: &Path) -> std::io::Result<()> {
+    restrict(dir, 0o700)?;
+    for entry in std::fs::read_dir(dir)? {
+        let path = entry?.path();
+        if path.is_file() {
+            restrict(&path, 0o600)?;
+        }
     }
     Ok(())
 }
@@ -305,6 +325,10 @@ impl Application {
         };
         let retention = Duration::from_secs(config.audit_retention_days.max(1) * 24 * 3600);
         let auditor = Auditor::start(audit, retention);
+        make_data_dir_private(&config.data_dir).map_err(|source| StartupError::DataDir {
+            path: config.data_dir.display().to_string(),
+            source,
+        })?;
         let tokens = Tokens::new(&secret, Duration::from_secs(config.token_ttl_secs));
         let accounts = Accounts::new(
             seams.store.clone(),

@@ -949,3 +949,31 @@ async fn the_bearer_scheme_is_case_insensitive() {
         assert_eq!(response.status, 200, "{scheme}: {}", response.text());
     }
 }
+
+#[cfg(unix)]
+#[actix_web::test]
+async fn the_data_dir_and_its_files_are_readable_by_the_node_user_only() {
+    use std::os::unix::fs::PermissionsExt;
+    let app = spawn_app().await;
+    app.register("private").await;
+    let mode =
+        |path: &std::path::Path| std::fs::metadata(path).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode(app.data_dir()), 0o700);
+    let files: Vec<_> = std::fs::read_dir(app.data_dir())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.is_file())
+        .collect();
+    assert!(
+        files.iter().any(|p| p.ends_with("rookery.sqlite3")),
+        "{files:?}"
+    );
+    for file in files {
+        assert_eq!(
+            mode(&file) & 0o077,
+            0,
+            "{} is readable by others",
+            file.display()
+        );
+    }
+}
