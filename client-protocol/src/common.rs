@@ -133,23 +133,24 @@ impl GameResult {
     }
 }
 
-/// Why a game ended.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
-#[serde(rename_all = "snake_case")]
-pub enum EndReason {
-    Checkmate,
-    Resign,
-    Timeout,
-    DrawAgreed,
-    Stalemate,
-    Repetition,
-    FiftyMoves,
-    InsufficientMaterial,
-    Abandoned,
-    /// Three (tic-tac-toe) or four (connect-four) in a line.
-    Line,
-    BoardFull,
+wire_names! {
+    /// Why a game ended.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+    #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+    pub enum EndReason {
+        Checkmate = "checkmate",
+        Resign = "resign",
+        Timeout = "timeout",
+        DrawAgreed = "draw_agreed",
+        Stalemate = "stalemate",
+        Repetition = "repetition",
+        FiftyMoves = "fifty_moves",
+        InsufficientMaterial = "insufficient_material",
+        Abandoned = "abandoned",
+        /// Three (tic-tac-toe) or four (connect-four) in a line.
+        Line = "line",
+        BoardFull = "board_full",
+    }
 }
 
 /// Why a player left a queue.

@@ -157,7 +157,7 @@ impl GameActor {
     /// Hands a finished game to the outbox (retrying until it takes it), then marks it recorded.
     fn game_finished(&mut self, finished: FinishedGame, ctx: &mut Context<Self>) {
         let record = &finished.record;
-        metrics::counter!(names::GAMES_FINISHED, "kind" => record.kind.as_str(), "reason" => format!("{:?}", record.reason))
+        metrics::counter!(names::GAMES_FINISHED, "kind" => record.kind.as_str(), "reason" => record.reason.as_str())
             .increment(1);
         tracing::info!(game = %record.game, result = ?record.result, reason = ?record.reason, "game over");
         let services = self.ctx.services.clone();
