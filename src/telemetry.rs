@@ -71,4 +71,12 @@ pub mod names {
     pub const BUS_PUBLISHED: &str = "rookery_bus_published_total";
     /// Counter: actor activations, label `kind` (`game`, `queue`).
     pub const ACTIVATIONS: &str = "rookery_activations_total";
+    /// Counter: jobs put, label `tube`.
+    pub const JOBS_PUT: &str = "rookery_jobs_put_total";
+    /// Counter: jobs reserved by a worker (each attempt), label `tube`.
+    pub const JOBS_RESERVED: &str = "rookery_jobs_reserved_total";
+    /// Counter: jobs deleted by their holder (done), label `tube`.
+    pub const JOBS_DONE: &str = "rookery_jobs_done_total";
+    /// Counter: jobs buried by their holder, label `tube`.
+    pub const JOBS_BURIED: &str = "rookery_jobs_buried_total";
 }

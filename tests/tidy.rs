@@ -70,6 +70,7 @@ const LAYERS: &[(&str, &[&str])] = &[
     ("store", &["domain", "games"]),
     ("cluster", &["domain", "messages", "store", "telemetry"]),
     ("auth", &["domain", "store"]),
+    ("jobs", &["cluster", "config", "domain", "telemetry"]),
     (
         "actors",
         &[
