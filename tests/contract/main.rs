@@ -1,10 +1,11 @@
-//! Contract tests: one suite per seam (snapshots, leases, bus, account/game store), written
+//! Contract tests: one suite per seam (snapshots, leases, bus, account/game store, jobs), written
 //! once against the trait and run against every implementation, so they cannot drift.
 
 #[path = "../support/servers.rs"]
 mod servers;
 
 mod bus;
+mod jobs;
 mod leases;
 mod snapshots;
 mod store;
