@@ -50,6 +50,25 @@ fn db(e: rusqlite::Error) -> JobsError {
     unavailable(e)
 }
 
+/// Runs a statement through the connection's statement cache (every call here runs the same
+/// few statements, so parsing them each time would cost more than running them).
+fn exec<P: rusqlite::Params>(
+    tx: &Transaction<'_>,
+    sql: &str,
+    params: P,
+) -> rusqlite::Result<usize> {
+    tx.prepare_cached(sql)?.execute(params)
+}
+
+/// `query_row` through the statement cache.
+fn one<T, P, F>(tx: &Transaction<'_>, sql: &str, params: P, f: F) -> rusqlite::Result<T>
+where
+    P: rusqlite::Params,
+    F: FnOnce(&rusqlite::Row<'_>) -> rusqlite::Result<T>,
+{
+    tx.prepare_cached(sql)?.query_row(params, f)
+}
+
 /// `?,?,?` for an `IN` list.
 fn placeholders(n: usize) -> String {
     vec!["?"; n].join(",")
@@ -64,21 +83,21 @@ fn settle(tx: &Transaction<'_>, tubes: &[String], now: u64) -> Result<usize, Job
     );
     let mut args: Vec<rusqlite::types::Value> = tubes.iter().map(|t| t.clone().into()).collect();
     args.push((now as i64).into());
-    tx.execute(&sql, params_from_iter(args)).map_err(db)
+    exec(tx, &sql, params_from_iter(args)).map_err(db)
 }
 
 /// Whether the token still holds its job, right now. An expired reservation is settled to
 /// ready on the way (as a reserve would), so the caller's refusal and the state agree.
 fn holds(tx: &Transaction<'_>, token: &Token, now: u64) -> Result<bool, JobsError> {
     settle(tx, &[token.tube.as_str().to_owned()], now)?;
-    let held: Option<i64> = tx
-        .query_row(
-            "SELECT 1 FROM jobs WHERE id = ? AND state = 'reserved' AND attempts = ?",
-            params![token.id as i64, token.reservation],
-            |row| row.get(0),
-        )
-        .optional()
-        .map_err(db)?;
+    let held: Option<i64> = one(
+        tx,
+        "SELECT 1 FROM jobs WHERE id = ? AND state = 'reserved' AND attempts = ?",
+        params![token.id as i64, token.reservation],
+        |row| row.get(0),
+    )
+    .optional()
+    .map_err(db)?;
     Ok(held.is_some())
 }
 
@@ -94,6 +113,7 @@ impl SqliteJobs {
         let conn = Connection::open(path).map_err(db)?;
         conn.busy_timeout(Duration::from_secs(5)).map_err(db)?;
         conn.execute_batch(SCHEMA).map_err(db)?;
+        conn.set_prepared_statement_cache_capacity(64);
         Ok(SqliteJobs {
             conn: Arc::new(Mutex::new(conn)),
             wakeups: Arc::default(),
@@ -130,33 +150,32 @@ impl SqliteJobs {
                 "SELECT id, tube, body, priority, ttr_ms, attempts, last_error FROM jobs
                  WHERE tube IN ({list}) AND state = 'ready' ORDER BY priority, id LIMIT 1"
             );
-            let found = tx
-                .query_row(&sql, params_from_iter(&tubes), |row| {
-                    Ok((
-                        row.get::<_, i64>(0)?,
-                        row.get::<_, String>(1)?,
-                        row.get::<_, Vec<u8>>(2)?,
-                        row.get::<_, u32>(3)?,
-                        row.get::<_, i64>(4)?,
-                        row.get::<_, u32>(5)?,
-                        row.get::<_, Option<String>>(6)?,
-                    ))
-                })
-                .optional()
-                .map_err(db)?;
+            let found = one(tx, &sql, params_from_iter(&tubes), |row| {
+                Ok((
+                    row.get::<_, i64>(0)?,
+                    row.get::<_, String>(1)?,
+                    row.get::<_, Vec<u8>>(2)?,
+                    row.get::<_, u32>(3)?,
+                    row.get::<_, i64>(4)?,
+                    row.get::<_, u32>(5)?,
+                    row.get::<_, Option<String>>(6)?,
+                ))
+            })
+            .optional()
+            .map_err(db)?;
             let Some((id, tube, body, priority, ttr_ms, attempts, last_error)) = found else {
                 let sql = format!(
                     "SELECT MIN(at_ms) FROM jobs
                      WHERE tube IN ({list}) AND state IN ('delayed', 'reserved')"
                 );
-                let next: Option<i64> = tx
-                    .query_row(&sql, params_from_iter(&tubes), |row| row.get(0))
-                    .map_err(db)?;
+                let next: Option<i64> =
+                    one(tx, &sql, params_from_iter(&tubes), |row| row.get(0)).map_err(db)?;
                 let next_in = next.map(|at| Duration::from_millis((at as u64).saturating_sub(now)));
                 return Ok(Attempt::Empty { next_in });
             };
             let attempts = attempts + 1;
-            tx.execute(
+            exec(
+                tx,
                 "UPDATE jobs SET state = 'reserved', attempts = ?, at_ms = ? WHERE id = ?",
                 params![attempts, (now as i64).saturating_add(ttr_ms), id],
             )
@@ -164,9 +183,8 @@ impl SqliteJobs {
             let sql = format!(
                 "SELECT EXISTS (SELECT 1 FROM jobs WHERE tube IN ({list}) AND state = 'ready')"
             );
-            let more: bool = tx
-                .query_row(&sql, params_from_iter(&tubes), |row| row.get(0))
-                .map_err(db)?;
+            let more: bool =
+                one(tx, &sql, params_from_iter(&tubes), |row| row.get(0)).map_err(db)?;
             let tube = Tube::parse(&tube)?;
             Ok(Attempt::Got {
                 job: Reserved {
@@ -213,7 +231,8 @@ impl Jobs for SqliteJobs {
                 } else {
                     ("ready", None)
                 };
-                tx.execute(
+                exec(
+                    tx,
                     "INSERT INTO jobs (tube, body, priority, ttr_ms, state, at_ms, created_ms)
                      VALUES (?, ?, ?, ?, ?, ?, ?)",
                     params![
@@ -253,8 +272,12 @@ impl Jobs for SqliteJobs {
             if !holds(tx, &token, now_ms())? {
                 return Err(lost(&token));
             }
-            tx.execute("DELETE FROM jobs WHERE id = ?", params![token.id as i64])
-                .map_err(db)?;
+            exec(
+                tx,
+                "DELETE FROM jobs WHERE id = ?",
+                params![token.id as i64],
+            )
+            .map_err(db)?;
             Ok(())
         })
         .await
@@ -281,7 +304,8 @@ impl Jobs for SqliteJobs {
             } else {
                 ("ready", None)
             };
-            tx.execute(
+            exec(
+                tx,
                 "UPDATE jobs SET state = ?, at_ms = ?, priority = ?,
                      last_error = COALESCE(?, last_error) WHERE id = ?",
                 params![state, at, priority, error, token.id as i64],
@@ -309,7 +333,8 @@ impl Jobs for SqliteJobs {
             if !holds(tx, &token, now)? {
                 return Err(lost(&token));
             }
-            tx.execute(
+            exec(
+                tx,
                 "UPDATE jobs SET state = 'buried', at_ms = ?, priority = ?,
                      last_error = COALESCE(?, last_error) WHERE id = ?",
                 params![now as i64, priority, error, token.id as i64],
@@ -327,7 +352,8 @@ impl Jobs for SqliteJobs {
             if !holds(tx, &token, now)? {
                 return Err(lost(&token));
             }
-            tx.execute(
+            exec(
+                tx,
                 "UPDATE jobs SET at_ms = ? + ttr_ms WHERE id = ?",
                 params![now as i64, token.id as i64],
             )
@@ -344,14 +370,14 @@ impl Jobs for SqliteJobs {
                 settle(tx, std::slice::from_ref(&name), now_ms())?;
                 let mut kicked = 0;
                 for from in ["buried", "delayed"] {
-                    kicked = tx
-                        .execute(
-                            "UPDATE jobs SET state = 'ready', at_ms = NULL WHERE id IN (
+                    kicked = exec(
+                        tx,
+                        "UPDATE jobs SET state = 'ready', at_ms = NULL WHERE id IN (
                                  SELECT id FROM jobs WHERE tube = ? AND state = ?
                                  ORDER BY at_ms, id LIMIT ?)",
-                            params![name, from, bound],
-                        )
-                        .map_err(db)?;
+                        params![name, from, bound],
+                    )
+                    .map_err(db)?;
                     if kicked > 0 {
                         break;
                     }
@@ -368,23 +394,23 @@ impl Jobs for SqliteJobs {
     async fn kick_job(&self, id: JobId) -> Result<bool, JobsError> {
         let tube = self
             .with(move |tx| {
-                let tube: Option<String> = tx
-                    .query_row(
-                        "SELECT tube FROM jobs WHERE id = ?",
-                        params![id as i64],
-                        |row| row.get(0),
-                    )
-                    .optional()
-                    .map_err(db)?;
+                let tube: Option<String> = one(
+                    tx,
+                    "SELECT tube FROM jobs WHERE id = ?",
+                    params![id as i64],
+                    |row| row.get(0),
+                )
+                .optional()
+                .map_err(db)?;
                 let Some(tube) = tube else { return Ok(None) };
                 settle(tx, std::slice::from_ref(&tube), now_ms())?;
-                let kicked = tx
-                    .execute(
-                        "UPDATE jobs SET state = 'ready', at_ms = NULL
+                let kicked = exec(
+                    tx,
+                    "UPDATE jobs SET state = 'ready', at_ms = NULL
                          WHERE id = ? AND state IN ('buried', 'delayed')",
-                        params![id as i64],
-                    )
-                    .map_err(db)?;
+                    params![id as i64],
+                )
+                .map_err(db)?;
                 Ok((kicked > 0).then_some(tube))
             })
             .await?;
@@ -472,9 +498,8 @@ impl Jobs for SqliteJobs {
 
     async fn delete_job(&self, id: JobId) -> Result<bool, JobsError> {
         self.with(move |tx| {
-            let deleted = tx
-                .execute("DELETE FROM jobs WHERE id = ?", params![id as i64])
-                .map_err(db)?;
+            let deleted =
+                exec(tx, "DELETE FROM jobs WHERE id = ?", params![id as i64]).map_err(db)?;
             Ok(deleted > 0)
         })
         .await
