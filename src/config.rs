@@ -72,6 +72,12 @@ pub struct Config {
     #[arg(long, env = "MONGODB_URI", hide_env_values = true)]
     pub mongodb_uri: Option<Secret>,
 
+    /// Where deferred work (`Jobs`) lives: `beanstalk://host:port` (a beanstalkd),
+    /// `embedded` (SQLite in the data dir), `redis` (the cluster's Redis) or `redis://...`
+    /// (a Redis of its own). Unset: the cluster's Redis when REDIS_URL is set, embedded otherwise.
+    #[arg(long, env = "ROOKERY_JOBS_URL", hide_env_values = true)]
+    pub jobs_url: Option<Secret>,
+
     /// Prefix of every Redis key and channel (several deployments can share one Redis).
     #[arg(long, env = "ROOKERY_REDIS_PREFIX", default_value = "rookery:")]
     pub redis_prefix: String,

@@ -8,6 +8,7 @@ pub mod config;
 pub mod domain;
 pub mod games;
 pub mod http;
+pub mod jobs;
 pub mod messages;
 pub mod node;
 pub mod session;

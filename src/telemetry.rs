@@ -77,4 +77,12 @@ pub mod names {
     pub const AUDIT_DROPPED: &str = "rookery_audit_dropped_total";
     /// Counter: failed writes of an audit batch (retried until they succeed).
     pub const AUDIT_WRITE_FAILURES: &str = "rookery_audit_write_failures_total";
+    /// Counter: jobs put, label `tube`.
+    pub const JOBS_PUT: &str = "rookery_jobs_put_total";
+    /// Counter: jobs reserved by a worker (each attempt), label `tube`.
+    pub const JOBS_RESERVED: &str = "rookery_jobs_reserved_total";
+    /// Counter: jobs deleted by their holder (done), label `tube`.
+    pub const JOBS_DONE: &str = "rookery_jobs_done_total";
+    /// Counter: jobs buried by their holder, label `tube`.
+    pub const JOBS_BURIED: &str = "rookery_jobs_buried_total";
 }

@@ -72,6 +72,7 @@ const LAYERS: &[(&str, &[&str])] = &[
     ("store", &["domain", "games"]),
     ("cluster", &["domain", "messages", "store", "telemetry"]),
     ("auth", &["audit", "domain", "store"]),
+    ("jobs", &["cluster", "config", "domain", "telemetry"]),
     (
         "actors",
         &[

@@ -1,4 +1,5 @@
-//! Contract tests: one suite per seam (snapshots, leases, bus, account/game store, audit log), written
+//! Contract tests: one suite per seam (snapshots, leases, bus, account/game store, audit log,
+//! jobs), written
 //! once against the trait and run against every implementation, so they cannot drift.
 
 #[path = "../support/servers.rs"]
@@ -6,6 +7,7 @@ mod servers;
 
 mod audit;
 mod bus;
+mod jobs;
 mod leases;
 mod snapshots;
 mod store;

@@ -1,4 +1,4 @@
-//! Real Redis and FerretDB (MongoDB wire protocol) servers for tests. Shared ones come from
+//! Real Redis, FerretDB (MongoDB wire protocol) and beanstalkd servers for tests. Shared ones come from
 //! the environment (`scripts/test` starts them) or are started here once per test binary;
 //! fault tests start private ones they can stop and restart. Every server runs under a
 //! watchdog that kills it when the test process exits.
@@ -193,6 +193,53 @@ impl Drop for FerretServer {
     fn drop(&mut self) {
         self.stop();
     }
+}
+
+/// A beanstalkd of a test's own (in memory: no binlog).
+pub struct BeanstalkServer {
+    pub port: u16,
+    dir: tempfile::TempDir,
+    child: Option<Child>,
+}
+
+impl BeanstalkServer {
+    pub fn start() -> BeanstalkServer {
+        let mut server = BeanstalkServer {
+            port: free_port(),
+            dir: tempfile::tempdir().expect("tempdir"),
+            child: None,
+        };
+        let args = ["-l", "127.0.0.1", "-p", &server.port.to_string()].map(str::to_owned);
+        let log = server.dir.path().join("beanstalkd.log");
+        server.child = Some(spawn_watched("beanstalkd", &args, &log));
+        wait_for_port(server.port, "beanstalkd");
+        server
+    }
+
+    pub fn url(&self) -> String {
+        format!("beanstalk://127.0.0.1:{}", self.port)
+    }
+
+    pub fn stop(&mut self) {
+        stop_server(&mut self.child, self.port);
+    }
+}
+
+impl Drop for BeanstalkServer {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+/// The beanstalkd a test binary shares (`beanstalk://host:port`): `$ROOKERY_TEST_BEANSTALK_URL`
+/// or one started here. Tests keep apart by tube names.
+pub fn beanstalk_url() -> &'static str {
+    static URL: OnceLock<String> = OnceLock::new();
+    static OWNED: OnceLock<BeanstalkServer> = OnceLock::new();
+    URL.get_or_init(|| {
+        std::env::var("ROOKERY_TEST_BEANSTALK_URL")
+            .unwrap_or_else(|_| OWNED.get_or_init(BeanstalkServer::start).url())
+    })
 }
 
 /// The servers a test binary shares (each test uses its own key prefix / database).
