@@ -10,6 +10,7 @@ use std::sync::Arc;
 use crate::auth::Accounts;
 use crate::cluster::{Membership, Router, SnapshotStore};
 use crate::config::Config;
+use crate::jobs::Jobs;
 use crate::session::{SessionEnv, Sessions};
 use crate::store::Store;
 
@@ -22,6 +23,8 @@ pub struct NodeInner {
     pub accounts: Accounts,
     pub sessions: Sessions,
     pub membership: Arc<dyn Membership>,
+    /// Deferred work (beanstalkd semantics).
+    pub jobs: Arc<dyn Jobs>,
     /// `embedded` or `cluster`, for logs and `/readyz`.
     pub mode: &'static str,
     /// Set when the node stops taking new sockets.

@@ -56,6 +56,8 @@ pub enum StartupError {
     Redis(SaveError),
     #[error("cannot open the audit log: {0}")]
     Audit(#[from] AuditError),
+    #[error("cannot open the job queue: {0}")]
+    Jobs(#[from] crate::jobs::JobsError),
 }
 
 /// A built, bound node, ready to run.
@@ -286,6 +288,8 @@ impl Application {
             .unwrap_or_else(|| format!("node-{}", crate::domain::GameId::generate()));
 
         let seams = Seams::build(&config, &node_id).await?;
+        let jobs = crate::jobs::connect(&config, seams.redis.clone()).await?;
+        tracing::info!(backend = jobs.backend(), "job queue");
         let secret = match (&config.jwt_secret, &seams.redis) {
             (Some(secret), _) => secret.expose().as_bytes().to_vec(),
             (None, Some(redis)) => shared_secret(redis).await?,
@@ -347,6 +351,7 @@ impl Application {
             accounts,
             sessions,
             membership: seams.membership.clone(),
+            jobs,
             mode: seams.mode,
             draining: false.into(),
         });

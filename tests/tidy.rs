@@ -99,7 +99,10 @@ const LAYERS: &[(&str, &[&str])] = &[
             "telemetry",
         ],
     ),
-    ("node", &["auth", "cluster", "config", "session", "store"]),
+    (
+        "node",
+        &["auth", "cluster", "config", "jobs", "session", "store"],
+    ),
     (
         "http",
         &[
@@ -108,6 +111,7 @@ const LAYERS: &[(&str, &[&str])] = &[
             "config",
             "domain",
             "games",
+            "jobs",
             "messages",
             "node",
             "session",

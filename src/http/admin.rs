@@ -16,6 +16,7 @@ use super::NodeData;
 use crate::audit::{chain, AuditOutcome, AuditQuery, AuditType, Detail, NewEvent};
 use crate::auth::AuthError;
 use crate::domain::now_ms;
+use crate::jobs::{JobId, JobState, JobsError, Tube, TUBES};
 use crate::messages::{Envelope, UserEvent};
 use crate::store::{Sanction, StandingChange, User};
 
@@ -377,4 +378,125 @@ fn unavailable(e: crate::audit::AuditError) -> HttpError {
         ErrorCode::Unavailable,
         "the audit log is unavailable, retry",
     )
+}
+
+/// The query of `GET /api/admin/jobs`.
+#[derive(Deserialize)]
+pub struct JobSearch {
+    tube: Option<String>,
+    state: Option<String>,
+}
+
+/// At most this many jobs per tube and state in one listing.
+const JOB_LIST: usize = 100;
+
+/// `GET /api/admin/jobs?tube=&state=` (admin): each tube's counts, and its jobs.
+pub async fn jobs(
+    node: NodeData,
+    req: HttpRequest,
+    query: web::Query<JobSearch>,
+) -> Result<HttpResponse, HttpError> {
+    authorize(&node, &req, Role::Admin, None).await?;
+    let query = query.into_inner();
+    let bad = |e: JobsError| HttpError::new(ErrorCode::InvalidField, e.to_string());
+    let tubes: Vec<Tube> = match query.tube.as_deref().filter(|t| !t.is_empty()) {
+        Some(name) => vec![Tube::parse(name).map_err(bad)?],
+        None => TUBES
+            .iter()
+            .map(|t| Tube::parse(t).expect("a valid tube"))
+            .collect(),
+    };
+    let states: Vec<JobState> = match query.state.as_deref().filter(|s| !s.is_empty()) {
+        Some(name) => vec![JobState::ALL
+            .into_iter()
+            .find(|s| s.as_str() == name)
+            .ok_or_else(|| {
+                HttpError::new(
+                    ErrorCode::InvalidField,
+                    format!("state: one of ready, delayed, reserved, buried, not {name:?}"),
+                )
+            })?],
+        None => JobState::ALL.to_vec(),
+    };
+    let unavailable = |e: JobsError| {
+        tracing::warn!(error = %e, "job queue unavailable");
+        HttpError::new(
+            ErrorCode::Unavailable,
+            "the job queue is unavailable, retry",
+        )
+    };
+    let mut counts = Vec::new();
+    let mut listed = Vec::new();
+    for tube in &tubes {
+        let stats = node.jobs.stats(tube).await.map_err(unavailable)?;
+        counts.push(serde_json::json!({
+            "tube": tube.as_str(),
+            "ready": stats.ready,
+            "delayed": stats.delayed,
+            "reserved": stats.reserved,
+            "buried": stats.buried,
+        }));
+        for state in &states {
+            listed.extend(
+                node.jobs
+                    .list(tube, *state, JOB_LIST)
+                    .await
+                    .map_err(unavailable)?,
+            );
+        }
+    }
+    Ok(HttpResponse::Ok().json(serde_json::json!({"tubes": counts, "jobs": listed})))
+}
+
+/// `POST /api/admin/jobs/{id}/kick` (admin): a buried (or delayed) job to ready.
+pub async fn kick_job(
+    node: NodeData,
+    req: HttpRequest,
+    id: web::Path<String>,
+) -> Result<HttpResponse, HttpError> {
+    authorize(&node, &req, Role::Admin, None).await?;
+    let id = job_id(&id)?;
+    let kicked = node.jobs.kick_job(id).await.map_err(job_error)?;
+    if !kicked {
+        return Err(HttpError::new(
+            ErrorCode::NotFound,
+            format!("no buried or delayed job {id}"),
+        ));
+    }
+    Ok(HttpResponse::Ok().json(serde_json::json!({"id": id, "kicked": true})))
+}
+
+/// `DELETE /api/admin/jobs/{id}` (admin): removes a job whatever its state.
+pub async fn delete_job(
+    node: NodeData,
+    req: HttpRequest,
+    id: web::Path<String>,
+) -> Result<HttpResponse, HttpError> {
+    authorize(&node, &req, Role::Admin, None).await?;
+    let id = job_id(&id)?;
+    if !node.jobs.delete_job(id).await.map_err(job_error)? {
+        return Err(HttpError::new(ErrorCode::NotFound, format!("no job {id}")));
+    }
+    Ok(HttpResponse::NoContent().finish())
+}
+
+fn job_id(text: &str) -> Result<JobId, HttpError> {
+    text.parse()
+        .map_err(|_| HttpError::new(ErrorCode::NotFound, format!("no job {text:?}")))
+}
+
+fn job_error(e: JobsError) -> HttpError {
+    match e {
+        JobsError::ReservedElsewhere(_) => HttpError::new(
+            ErrorCode::Conflict,
+            "the job is reserved by a worker: it cannot be deleted until it is released",
+        ),
+        e => {
+            tracing::warn!(error = %e, "job queue unavailable");
+            HttpError::new(
+                ErrorCode::Unavailable,
+                "the job queue is unavailable, retry",
+            )
+        }
+    }
 }

@@ -52,6 +52,9 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     )
     .route("/api/admin/audit", web::get().to(admin::audit))
     .route("/api/admin/audit/verify", web::get().to(admin::verify))
+    .route("/api/admin/jobs", web::get().to(admin::jobs))
+    .route("/api/admin/jobs/{id}/kick", web::post().to(admin::kick_job))
+    .route("/api/admin/jobs/{id}", web::delete().to(admin::delete_job))
     .configure(page::routes)
     .default_service(web::to(error::not_found));
 }

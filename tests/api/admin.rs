@@ -563,3 +563,107 @@ async fn logout_forgets_the_session_clears_the_cookies_and_is_audited() {
         401
     );
 }
+
+#[actix_web::test]
+async fn an_admin_sees_each_tube_kicks_a_buried_job_and_deletes_one() {
+    use rookery::jobs::{PutOptions, Tube};
+    let s = staff().await;
+    let tube = Tube::parse("email").unwrap();
+    let jobs = &s.app.node.jobs;
+    let id = jobs
+        .put(&tube, b"{}".to_vec(), PutOptions::default())
+        .await
+        .unwrap();
+    let reserved = jobs
+        .reserve(
+            std::slice::from_ref(&tube),
+            std::time::Duration::from_secs(5),
+        )
+        .await
+        .unwrap()
+        .expect("the job");
+    jobs.bury(&reserved.token, 0, Some("smtp refused"))
+        .await
+        .unwrap();
+
+    let (status, listing) = s
+        .app
+        .call(
+            "GET",
+            "/api/admin/jobs?tube=email&state=buried",
+            Some(&s.admin.token),
+            None,
+        )
+        .await;
+    assert_eq!(status, 200, "{listing}");
+    assert_eq!(listing["tubes"][0]["buried"], 1, "{listing}");
+    let job = &listing["jobs"][0];
+    assert_eq!(
+        (job["id"].as_u64(), job["state"].clone()),
+        (Some(id), json!("buried"))
+    );
+    assert_eq!(
+        (job["attempts"].clone(), job["lastError"].clone()),
+        (json!(1), json!("smtp refused"))
+    );
+    let (status, _) = s
+        .app
+        .call("GET", "/api/admin/jobs", Some(&s.moderator.token), None)
+        .await;
+    assert_eq!(status, 403, "jobs are for admins");
+    let (status, body) = s
+        .app
+        .call(
+            "GET",
+            "/api/admin/jobs?state=lost",
+            Some(&s.admin.token),
+            None,
+        )
+        .await;
+    assert_eq!(
+        (status, body["code"].clone()),
+        (400, json!("invalid_field"))
+    );
+
+    let kick = format!("/api/admin/jobs/{id}/kick");
+    assert_eq!(
+        s.app
+            .call("POST", &kick, Some(&s.admin.token), None)
+            .await
+            .0,
+        200
+    );
+    let (_, ready) = s
+        .app
+        .call(
+            "GET",
+            "/api/admin/jobs?tube=email&state=ready",
+            Some(&s.admin.token),
+            None,
+        )
+        .await;
+    assert_eq!(ready["jobs"][0]["id"].as_u64(), Some(id), "{ready}");
+    assert_eq!(
+        s.app
+            .call("POST", &kick, Some(&s.admin.token), None)
+            .await
+            .0,
+        404,
+        "nothing buried now"
+    );
+    let delete = format!("/api/admin/jobs/{id}");
+    assert_eq!(
+        s.app
+            .call("DELETE", &delete, Some(&s.admin.token), None)
+            .await
+            .0,
+        204
+    );
+    assert_eq!(
+        s.app
+            .call("DELETE", &delete, Some(&s.admin.token), None)
+            .await
+            .0,
+        404
+    );
+}

@@ -11,6 +11,8 @@ pub use rookery_testkit::{Client, Closed, Identity, WAIT};
 
 pub struct TestApp {
     pub port: u16,
+    /// The node's services, for tests that arrange state the API cannot (jobs in a tube).
+    pub node: rookery::node::Node,
     pub endpoint: Endpoint,
     shutdown: rookery::startup::Shutdown,
     _data_dir: tempfile::TempDir,
@@ -27,10 +29,12 @@ pub async fn spawn_app_with(tune: impl FnOnce(&mut Config)) -> TestApp {
     tune(&mut config);
     let app = Application::build(config).await.expect("app builds");
     let port = app.port();
+    let node = app.node();
     let shutdown = app.shutdown();
     actix_web::rt::spawn(app.run_until_stopped());
     TestApp {
         port,
+        node,
         endpoint: Endpoint::localhost(port),
         shutdown,
         _data_dir: data_dir,
