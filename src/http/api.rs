@@ -9,6 +9,7 @@ use client_protocol::{ErrorCode, GameKind};
 use serde::Deserialize;
 
 use super::error::HttpError;
+use super::ws::check_origin;
 use super::NodeData;
 use crate::audit::{AuditOutcome, AuditType, NewEvent};
 use crate::auth::Authenticated;
@@ -80,6 +81,7 @@ pub async fn register(
     req: HttpRequest,
     body: web::Json<Credentials>,
 ) -> Result<HttpResponse, HttpError> {
+    check_origin(&node, &req, "register")?;
     let auth = node
         .accounts
         .register(&body.username, &body.password, client_ip(&req))
@@ -92,6 +94,7 @@ pub async fn login(
     req: HttpRequest,
     body: web::Json<Credentials>,
 ) -> Result<HttpResponse, HttpError> {
+    check_origin(&node, &req, "login")?;
     let auth = node
         .accounts
         .login(&body.username, &body.password, client_ip(&req))
@@ -146,6 +149,7 @@ pub struct SessionQuery {
 }
 
 pub async fn guest(node: NodeData, req: HttpRequest) -> Result<HttpResponse, HttpError> {
+    check_origin(&node, &req, "guest")?;
     let auth = node.accounts.guest(client_ip(&req)).await?;
     started(&node, auth).await
 }

@@ -24,8 +24,8 @@ pub struct Connect {
     session: Option<String>,
 }
 
-/// Is this `Origin` (if any) allowed to open a socket here? A browser always sends one; its
-/// absence means a non-browser client, which cannot ride a player's cookie.
+/// Is this `Origin` (if any) allowed here? A browser always sends one with a socket or a POST;
+/// its absence means a non-browser client, which cannot ride a player's cookie.
 fn origin_allowed(req: &HttpRequest, allowed: &[String]) -> bool {
     let Some(origin) = req.headers().get("origin").and_then(|v| v.to_str().ok()) else {
         return true;
@@ -35,6 +35,25 @@ fn origin_allowed(req: &HttpRequest, allowed: &[String]) -> bool {
     own.iter()
         .chain(allowed)
         .any(|o| o.eq_ignore_ascii_case(origin))
+}
+
+/// Refuses (403, audited as `origin_refused`) a request that a browser sent from a foreign
+/// page: a socket, or a POST that would set this node's cookies (login CSRF).
+pub fn check_origin(node: &NodeData, req: &HttpRequest, what: &str) -> Result<(), HttpError> {
+    if origin_allowed(req, &node.config.allowed_origins) {
+        return Ok(());
+    }
+    let origin = req.headers().get("origin").and_then(|v| v.to_str().ok());
+    let origin: String = origin.unwrap_or("").chars().take(200).collect();
+    let event = NewEvent::new(AuditType::OriginRefused, AuditOutcome::Refused)
+        .ip(req.peer_addr().map(|a| a.ip()))
+        .text("origin", origin)
+        .text("what", what);
+    node.accounts.auditor.record(event);
+    Err(HttpError::new(
+        ErrorCode::Forbidden,
+        format!("{what} from a foreign origin"),
+    ))
 }
 
 pub async fn upgrade(
@@ -51,13 +70,7 @@ pub async fn upgrade(
         .into());
     }
     let peer = req.peer_addr().map(|a| a.ip());
-    if !origin_allowed(&req, &node.config.allowed_origins) {
-        let origin = req.headers().get("origin").and_then(|v| v.to_str().ok());
-        let event = NewEvent::new(AuditType::OriginRefused, AuditOutcome::Refused).ip(peer);
-        let origin: String = origin.unwrap_or("").chars().take(200).collect();
-        node.accounts.auditor.record(event.text("origin", origin));
-        return Err(HttpError::new(ErrorCode::Forbidden, "websocket from a foreign origin").into());
-    }
+    check_origin(&node, &req, "websocket")?;
     let query = query.into_inner();
     let token = query.token.or_else(|| bearer(&req));
     let session = query

@@ -977,3 +977,40 @@ async fn the_data_dir_and_its_files_are_readable_by_the_node_user_only() {
         );
     }
 }
+
+#[actix_web::test]
+async fn a_cross_site_post_cannot_set_this_nodes_cookies() {
+    let app = spawn_app().await;
+    let own = format!("http://127.0.0.1:{}", app.port);
+    let body = br#"{"username":"csrf-target","password":"correct horse"}"#;
+    for path in ["/api/auth/guest", "/api/auth/register", "/api/auth/login"] {
+        let foreign = [
+            ("origin", "https://evil.example"),
+            ("content-type", "application/json"),
+        ];
+        let refused = app.request("POST", path, &foreign, body).await;
+        assert_eq!(refused.status, 403, "{path}: {}", refused.text());
+        assert_eq!(
+            refused.header_values("set-cookie").count(),
+            0,
+            "{path} set a cookie"
+        );
+    }
+    let same = [
+        ("origin", own.as_str()),
+        ("content-type", "application/json"),
+    ];
+    assert_eq!(
+        app.request("POST", "/api/auth/register", &same, body)
+            .await
+            .status,
+        200
+    );
+    // A client that is not a browser sends no Origin, and is served.
+    assert_eq!(
+        app.request("POST", "/api/auth/guest", &[], &[])
+            .await
+            .status,
+        200
+    );
+}
