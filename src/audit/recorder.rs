@@ -16,6 +16,8 @@ use crate::telemetry::names;
 const BUFFER: usize = 10_000;
 /// At most this many events go to the store in one write.
 const BATCH: usize = 256;
+/// A flush waits at most this long (a drain or a search must not hang on a store that is down).
+const FLUSH_WAIT: Duration = Duration::from_secs(3);
 /// How often old events are purged.
 const RETENTION_EVERY: Duration = Duration::from_secs(3600);
 
@@ -74,11 +76,17 @@ impl Auditor {
     }
 
     /// Waits until every event recorded on this node before the call is in the store (a
-    /// search right after an action sees it).
+    /// search right after an action sees it), or until `FLUSH_WAIT` passed: with the store
+    /// down, writes are retried in the background and the caller goes on.
     pub async fn flush(&self) {
         let (done, wait) = oneshot::channel();
-        if self.tx.send(Item::Flush(done)).await.is_ok() {
-            let _ = wait.await;
+        let flushed = async {
+            if self.tx.send(Item::Flush(done)).await.is_ok() {
+                let _ = wait.await;
+            }
+        };
+        if tokio::time::timeout(FLUSH_WAIT, flushed).await.is_err() {
+            tracing::warn!("audit log not flushed in time: its writes go on in the background");
         }
     }
 
