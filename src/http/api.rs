@@ -9,7 +9,7 @@ use client_protocol::{ErrorCode, GameKind};
 use serde::Deserialize;
 
 use super::error::HttpError;
-use super::ws::check_origin;
+use super::origin::check_origin;
 use super::NodeData;
 use crate::audit::{AuditOutcome, AuditType, NewEvent};
 use crate::auth::Authenticated;

@@ -5,6 +5,7 @@ pub mod admin;
 pub mod api;
 pub mod error;
 pub mod ops;
+pub mod origin;
 pub mod ws;
 // The page and SDK (src/http/web.rs); `web` itself would clash with `actix_web::web` below.
 #[path = "web.rs"]

@@ -1,0 +1,41 @@
+//! The Origin check: a browser on a foreign page may neither open a socket here nor POST to the
+//! routes that set this node's cookies (login CSRF). Refusals are audited as `origin_refused`.
+
+use actix_web::HttpRequest;
+use client_protocol::ErrorCode;
+
+use super::error::HttpError;
+use super::NodeData;
+use crate::audit::{AuditOutcome, AuditType, NewEvent};
+
+/// Is this `Origin` (if any) allowed here? A browser always sends one with a socket or a POST;
+/// its absence means a non-browser client, which cannot ride a player's cookie.
+fn origin_allowed(req: &HttpRequest, allowed: &[String]) -> bool {
+    let Some(origin) = req.headers().get("origin").and_then(|v| v.to_str().ok()) else {
+        return true;
+    };
+    let host = req.connection_info().host().to_owned();
+    let own = [format!("http://{host}"), format!("https://{host}")];
+    own.iter()
+        .chain(allowed)
+        .any(|o| o.eq_ignore_ascii_case(origin))
+}
+
+/// Refuses (403, audited as `origin_refused`) a request that a browser sent from a foreign
+/// page: a socket, or a POST that would set this node's cookies (login CSRF).
+pub fn check_origin(node: &NodeData, req: &HttpRequest, what: &str) -> Result<(), HttpError> {
+    if origin_allowed(req, &node.config.allowed_origins) {
+        return Ok(());
+    }
+    let origin = req.headers().get("origin").and_then(|v| v.to_str().ok());
+    let origin: String = origin.unwrap_or("").chars().take(200).collect();
+    let event = NewEvent::new(AuditType::OriginRefused, AuditOutcome::Refused)
+        .ip(req.peer_addr().map(|a| a.ip()))
+        .text("origin", origin)
+        .text("what", what);
+    node.accounts.auditor.record(event);
+    Err(HttpError::new(
+        ErrorCode::Forbidden,
+        format!("{what} from a foreign origin"),
+    ))
+}
