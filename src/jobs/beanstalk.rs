@@ -441,6 +441,31 @@ impl BeanstalkJobs {
     /// Runs `f` on the connection holding `token`'s reservation. When `f` says the
     /// reservation is over (`Ok(true)`, or `ReservationLost`), the connection goes back to the
     /// pool; on a connection error it is closed (and beanstalkd puts the job back).
+    /// Sends `command` on the holder's connection: one of the `ok` words means it was done
+    /// (and, when `finishes`, the reservation is over); `NOT_FOUND` means the reservation is
+    /// gone.
+    async fn holder_command(
+        &self,
+        token: &Token,
+        command: String,
+        ok: &'static [&'static str],
+        finishes: bool,
+        what: &'static str,
+    ) -> Result<(), JobsError> {
+        let owned = token.clone();
+        self.on_holder(token, move |conn| {
+            Box::pin(async move {
+                let answer = conn.call(command).await?;
+                match answer.word.as_str() {
+                    word if ok.contains(&word) => Ok(finishes),
+                    "NOT_FOUND" => Err(lost(&owned)),
+                    _ => Err(answer.unexpected(what)),
+                }
+            })
+        })
+        .await
+    }
+
     async fn on_holder<F>(&self, token: &Token, f: F) -> Result<(), JobsError>
     where
         F: for<'c> FnOnce(
@@ -694,20 +719,10 @@ impl Jobs for BeanstalkJobs {
         error: Option<&str>,
     ) -> Result<(), JobsError> {
         let id = token.id;
-        let owned = token.clone();
         let command = format!("release {id} {priority} {}\r\n", secs_up(delay));
-        self.on_holder(token, move |conn| {
-            Box::pin(async move {
-                let released = conn.call(command).await?;
-                match released.word.as_str() {
-                    // BURIED: beanstalkd had no memory to put it back in the ready queue.
-                    "RELEASED" | "BURIED" => Ok(true),
-                    "NOT_FOUND" => Err(lost(&owned)),
-                    _ => Err(released.unexpected("release")),
-                }
-            })
-        })
-        .await?;
+        // BURIED: beanstalkd had no memory to put it back in the ready queue.
+        self.holder_command(token, command, &["RELEASED", "BURIED"], true, "release")
+            .await?;
         self.note_error(id, error);
         Ok(())
     }
@@ -719,36 +734,18 @@ impl Jobs for BeanstalkJobs {
         error: Option<&str>,
     ) -> Result<(), JobsError> {
         let id = token.id;
-        let owned = token.clone();
-        self.on_holder(token, move |conn| {
-            Box::pin(async move {
-                let buried = conn.call(format!("bury {id} {priority}\r\n")).await?;
-                match buried.word.as_str() {
-                    "BURIED" => Ok(true),
-                    "NOT_FOUND" => Err(lost(&owned)),
-                    _ => Err(buried.unexpected("bury")),
-                }
-            })
-        })
-        .await?;
+        let command = format!("bury {id} {priority}\r\n");
+        self.holder_command(token, command, &["BURIED"], true, "bury")
+            .await?;
         self.note_error(id, error);
         Ok(())
     }
 
     async fn touch(&self, token: &Token) -> Result<(), JobsError> {
         let id = token.id;
-        let owned = token.clone();
-        self.on_holder(token, move |conn| {
-            Box::pin(async move {
-                let touched = conn.call(format!("touch {id}\r\n")).await?;
-                match touched.word.as_str() {
-                    "TOUCHED" => Ok(false),
-                    "NOT_FOUND" => Err(lost(&owned)),
-                    _ => Err(touched.unexpected("touch")),
-                }
-            })
-        })
-        .await?;
+        let command = format!("touch {id}\r\n");
+        self.holder_command(token, command, &["TOUCHED"], false, "touch")
+            .await?;
         // A touch restarts the TTR: push back the moment we would forget the reservation.
         if let Some(held) = self
             .held
