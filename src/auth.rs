@@ -12,7 +12,7 @@ use jsonwebtoken::{DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
 
 use crate::audit::{AuditOutcome, AuditType, Auditor, Detail, NewEvent};
-use crate::domain::{now_ms, CredentialError, Password, UserId, Username};
+use crate::domain::{now_ms, CredentialError, Email, Password, UserId, Username};
 use crate::store::{NewUser, StandingChange, Store, StoreError, User};
 
 /// What a token says about its bearer.
@@ -291,13 +291,15 @@ impl Accounts {
         self.auditor.record(event);
     }
 
+    /// Creates an account (with the email notifications go to, when given) and signs it in.
     pub async fn register(
         &self,
         username: &str,
         password: &str,
+        email: Option<&str>,
         ip: Option<IpAddr>,
     ) -> Result<Authenticated, AuthError> {
-        let result = self.create_account(username, password, ip).await;
+        let result = self.create_account(username, password, email, ip).await;
         self.audit(AuditType::Register, username, ip, &result);
         self.bootstrap_admin(result).await
     }
@@ -342,11 +344,13 @@ impl Accounts {
         &self,
         username: &str,
         password: &str,
+        email: Option<&str>,
         ip: Option<IpAddr>,
     ) -> Result<Authenticated, AuthError> {
         self.limit_ip(ip)?;
         let name = Username::parse(username)?;
         let password = Password::parse(password)?;
+        let email = email.map(Email::parse).transpose()?;
         if self.store.user_by_name(&name.key()).await?.is_some() {
             return Err(AuthError::UsernameTaken);
         }
@@ -360,6 +364,7 @@ impl Accounts {
                 password_hash: Some(hash),
                 guest: false,
                 created_at: now_ms(),
+                email,
             })
             .await?;
         Ok(self.authenticated(user))
@@ -431,6 +436,7 @@ impl Accounts {
                 password_hash: None,
                 guest: true,
                 created_at: now_ms(),
+                email: None,
             })
             .await?;
         Ok(self.authenticated(user))
@@ -592,6 +598,7 @@ mod tests {
             games_played: 0,
             created_at: 0,
             standing: Default::default(),
+            email: None,
         };
         let token = tokens.issue(&user);
         assert_eq!(tokens.verify(&token).unwrap().sub, user.id.to_string());

@@ -172,6 +172,44 @@ pub struct Config {
     #[arg(long, env = "ROOKERY_WORKERS")]
     pub workers: Option<usize>,
 
+    /// Where email notifications go out: `smtp://[user:pass@]host:port` (plain, as to a local
+    /// relay), `smtp://...?tls=required` (STARTTLS) or `smtps://...` (TLS). Unset: no email.
+    #[arg(long, env = "ROOKERY_SMTP_URL", hide_env_values = true)]
+    pub smtp_url: Option<Secret>,
+
+    /// The sender of email notifications (`Name <address>` or a bare address).
+    #[arg(
+        long,
+        env = "ROOKERY_MAIL_FROM",
+        default_value = "rookery <noreply@rookery.localhost>"
+    )]
+    pub mail_from: String,
+
+    /// Concurrent workers per tube on this node, as `tube=n` pairs (comma-separated); a tube
+    /// not named gets 2. `email=0` leaves this node's email to the others.
+    #[arg(long, env = "ROOKERY_JOB_WORKERS", value_delimiter = ',')]
+    pub job_workers: Vec<String>,
+
+    /// Time-to-run of the jobs this node puts (ms): a worker that dies holding one hands it
+    /// to another this long after its last touch.
+    #[arg(long, env = "ROOKERY_JOB_TTR_MS", default_value_t = 60_000)]
+    pub job_ttr_ms: u64,
+
+    /// Tries of a job before it is buried (and audited as `job_buried`).
+    #[arg(long, env = "ROOKERY_JOB_ATTEMPTS", default_value_t = 12)]
+    pub job_attempts: u32,
+
+    /// The first retry's delay, in ms; each next one doubles (with jitter) up to 5 minutes.
+    /// The defaults retry for about 25 minutes before burying.
+    #[arg(long, env = "ROOKERY_JOB_BACKOFF_MS", default_value_t = 2_000)]
+    pub job_backoff_ms: u64,
+
+    /// Named fault-injection points for chaos tests (comma-separated), e.g. `email.sent=pause`:
+    /// the email worker stops for good after sending and recording a mail, before it deletes
+    /// the job. Never set in production.
+    #[arg(long, env = "ROOKERY_FAILPOINTS", value_delimiter = ',', hide = true)]
+    pub failpoints: Vec<String>,
+
     /// Seconds a stopping node waits for in-flight work before it exits.
     #[arg(long, env = "ROOKERY_SHUTDOWN_TIMEOUT_SECS", default_value_t = 10)]
     pub shutdown_timeout_secs: u64,
@@ -188,6 +226,13 @@ impl Config {
         config.jwt_secret = Some(Secret::new("test-secret-test-secret-test-secret"));
         config.shutdown_timeout_secs = 1;
         config
+    }
+
+    /// Whether the fault-injection point `name` is set to `action` (see `failpoints`).
+    pub fn failpoint(&self, name: &str, action: &str) -> bool {
+        self.failpoints
+            .iter()
+            .any(|f| f.split_once('=') == Some((name, action)))
     }
 
     pub fn lease_ttl(&self) -> Duration {

@@ -82,6 +82,11 @@ random_id!(
     UserId,
     12
 );
+random_id!(
+    /// A notification (also the idempotency key of its email).
+    NotificationId,
+    12
+);
 
 /// Why a username or password was refused.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -96,6 +101,8 @@ pub enum CredentialError {
     UsernameReserved,
     #[error("password must be 8 to 128 characters")]
     PasswordLength,
+    #[error("email must look like name@example.org: at most 254 characters, one '@', a dotted domain, no spaces or control characters")]
+    Email,
 }
 
 /// A registered username: 3-20 chars of `[A-Za-z0-9_-]`, starting with a letter. Uniqueness is
@@ -147,6 +154,49 @@ impl Password {
     }
     pub fn expose(&self) -> &str {
         &self.0
+    }
+}
+
+/// An email address that passed a deliberately plain check (one `@`, a non-empty local part,
+/// a dotted domain of letters, digits, `-` and `.`, at most 254 characters, nothing that could
+/// break a mail header). The domain is lower-cased; the local part is kept as given.
+/// `Debug` hides it: it never lands in a log line by accident.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Email(String);
+
+impl Email {
+    pub const MAX_CHARS: usize = 254;
+
+    pub fn parse(s: &str) -> Result<Self, CredentialError> {
+        let s = s.trim();
+        let (local, domain) = s.rsplit_once('@').ok_or(CredentialError::Email)?;
+        let local_ok = !local.is_empty()
+            && local.len() <= 64
+            && local
+                .chars()
+                .all(|c| c.is_ascii_graphic() && !"@<>()[],;:\\\"".contains(c));
+        let labels_ok = domain.split('.').count() >= 2
+            && domain.split('.').all(|label| {
+                !label.is_empty()
+                    && !label.starts_with('-')
+                    && !label.ends_with('-')
+                    && label.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+            });
+        if s.len() > Self::MAX_CHARS || !local_ok || !labels_ok {
+            return Err(CredentialError::Email);
+        }
+        Ok(Email(format!("{local}@{}", domain.to_ascii_lowercase())))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Email {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Email(<hidden>)")
     }
 }
 
@@ -238,6 +288,28 @@ mod tests {
         assert_eq!(SessionId::parse("short"), None);
         assert_eq!(SessionId::parse("!!!!!!!!!!!!!!!!!!!!!!"), None);
         assert!(GameId::parse(GameId::generate().as_str()).is_some());
+    }
+
+    #[test]
+    fn emails_are_checked_plainly_and_hidden_from_debug() {
+        let email = Email::parse(" Ada.L+games@Example.ORG ").unwrap();
+        assert_eq!(email.as_str(), "Ada.L+games@example.org");
+        assert_eq!(format!("{email:?}"), "Email(<hidden>)");
+        for bad in [
+            "",
+            "plain",
+            "@example.org",
+            "a@localhost",
+            "a@ex ample.org",
+            "a b@example.org",
+            "a@-x.org",
+            "a@x..org",
+            "a\r\nBcc: x@y.org@example.org",
+            "<a>@example.org",
+            &format!("{}@example.org", "a".repeat(65)),
+        ] {
+            assert!(Email::parse(bad).is_err(), "{bad:?}");
+        }
     }
 
     #[test]

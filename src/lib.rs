@@ -11,6 +11,7 @@ pub mod http;
 pub mod jobs;
 pub mod messages;
 pub mod node;
+pub mod notify;
 pub mod session;
 pub mod startup;
 pub mod store;

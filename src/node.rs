@@ -11,6 +11,7 @@ use crate::auth::Accounts;
 use crate::cluster::{Membership, Router, SnapshotStore};
 use crate::config::Config;
 use crate::jobs::Jobs;
+use crate::notify::Notifier;
 use crate::session::{SessionEnv, Sessions};
 use crate::store::Store;
 
@@ -25,6 +26,8 @@ pub struct NodeInner {
     pub membership: Arc<dyn Membership>,
     /// Deferred work (beanstalkd semantics).
     pub jobs: Arc<dyn Jobs>,
+    /// Stores, pushes and emails notifications.
+    pub notifier: Notifier,
     /// `embedded` or `cluster`, for logs and `/readyz`.
     pub mode: &'static str,
     /// Set when the node stops taking new sockets.

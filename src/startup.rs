@@ -27,8 +27,12 @@ use crate::cluster::redis::RedisCluster;
 use crate::cluster::{Bus, Leases, Membership, Registry, Router, SaveError, SnapshotStore};
 use crate::config::Config;
 use crate::http;
+use crate::jobs::worker::{self, Backoff, TubeWorkers, Workers};
+use crate::jobs::{Jobs, Tube};
 use crate::messages::ActorKind;
 use crate::node::{Node, NodeInner};
+use crate::notify::email::{EmailHandler, MailError, Mailer};
+use crate::notify::Notifier;
 use crate::session::Sessions;
 use crate::store::mongo::MongoStore;
 use crate::store::sqlite::SqliteStore;
@@ -58,12 +62,15 @@ pub enum StartupError {
     Audit(#[from] AuditError),
     #[error("cannot open the job queue: {0}")]
     Jobs(#[from] crate::jobs::JobsError),
+    #[error(transparent)]
+    Mail(#[from] MailError),
 }
 
 /// A built, bound node, ready to run.
 pub struct Application {
     port: u16,
     node: Node,
+    workers: Arc<Workers>,
     server: actix_web::dev::Server,
     handle: ServerHandle,
     arbiters: Vec<Arbiter>,
@@ -73,6 +80,7 @@ pub struct Application {
 #[derive(Clone)]
 pub struct Shutdown {
     node: Node,
+    workers: Arc<Workers>,
     handle: ServerHandle,
 }
 
@@ -82,6 +90,9 @@ impl Shutdown {
     /// elsewhere (1012), leave the cluster, then stop the server.
     pub async fn trigger(&self) {
         self.node.draining.store(true, Ordering::SeqCst);
+        // Job workers reserve no more; a job still running at the end is released to ready.
+        let workers = self.workers.clone();
+        let jobs_drained = tokio::spawn(async move { workers.drain(DRAIN_WAIT).await });
         let router = &self.node.router;
         router.stop_activating();
         let actors = router.passivate(false);
@@ -91,6 +102,7 @@ impl Shutdown {
         wait_until("virtual actors stopped", || router.hosted_count(false) == 0).await;
         router.passivate(true);
         wait_until("sockets closed", || router.hosted_count(true) == 0).await;
+        let _ = jobs_drained.await;
         self.node.accounts.auditor.flush().await;
         if let Err(e) = self.node.membership.leave(&self.node.id).await {
             tracing::debug!(error = %e, "could not leave the cluster cleanly");
@@ -260,6 +272,36 @@ async fn shared_secret(redis: &RedisCluster) -> Result<Vec<u8>, StartupError> {
     Ok(secret.into_bytes())
 }
 
+/// This node's job workers: the `email` tube's when SMTP is configured (`analysis` joins with
+/// the anti-cheat work).
+fn start_workers(
+    config: &Config,
+    jobs: &Arc<dyn Jobs>,
+    store: &Arc<dyn Store>,
+    auditor: &Auditor,
+    mailer: Option<Mailer>,
+) -> Arc<Workers> {
+    let backoff = Backoff {
+        first: Duration::from_millis(config.job_backoff_ms.max(1)),
+        cap: Backoff::CAP,
+        max_attempts: config.job_attempts.max(1),
+    };
+    let mut tubes = Vec::new();
+    if let Some(mailer) = mailer {
+        tubes.push(TubeWorkers {
+            tube: Tube::parse(crate::jobs::EMAIL_TUBE).expect("a valid tube name"),
+            concurrency: worker::concurrency(&config.job_workers, crate::jobs::EMAIL_TUBE),
+            handler: Arc::new(EmailHandler::new(mailer, store.clone(), config)),
+        });
+    }
+    Arc::new(Workers::start(
+        jobs.clone(),
+        auditor.clone(),
+        backoff,
+        tubes,
+    ))
+}
+
 /// Announces this node until the process ends.
 fn spawn_heartbeat(membership: Arc<dyn Membership>, node_id: String) {
     tokio::spawn(async move {
@@ -296,12 +338,20 @@ impl Application {
             (None, None) => jwt_secret(&config)?,
         };
         let config = Arc::new(config);
+        let mailer = Mailer::from_config(&config)?;
+        let email_ttr = Duration::from_millis(config.job_ttr_ms.max(1_000));
+        let notifier = Notifier::new(
+            seams.store.clone(),
+            jobs.clone(),
+            mailer.is_some().then_some(email_ttr),
+        );
         let arbiters = vec![Arbiter::new()];
         let services = Services::new(
             config.clone(),
             seams.snapshots.clone(),
             seams.outbox,
             seams.store.clone(),
+            notifier.clone(),
             arbiters.iter().map(|a| a.handle()).collect(),
         );
         let sessions = Sessions::new(
@@ -329,6 +379,7 @@ impl Application {
         };
         let retention = Duration::from_secs(config.audit_retention_days.max(1) * 24 * 3600);
         let auditor = Auditor::start(audit, retention);
+        let job_workers = start_workers(&config, &jobs, &seams.store, &auditor, mailer);
         make_data_dir_private(&config.data_dir).map_err(|source| StartupError::DataDir {
             path: config.data_dir.display().to_string(),
             source,
@@ -352,6 +403,7 @@ impl Application {
             sessions,
             membership: seams.membership.clone(),
             jobs,
+            notifier,
             mode: seams.mode,
             draining: false.into(),
         });
@@ -391,6 +443,7 @@ impl Application {
         Ok(Application {
             port,
             node,
+            workers: job_workers,
             server,
             handle,
             arbiters,
@@ -408,6 +461,7 @@ impl Application {
     pub fn shutdown(&self) -> Shutdown {
         Shutdown {
             node: self.node.clone(),
+            workers: self.workers.clone(),
             handle: self.handle.clone(),
         }
     }

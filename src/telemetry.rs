@@ -83,6 +83,13 @@ pub mod names {
     pub const JOBS_RESERVED: &str = "rookery_jobs_reserved_total";
     /// Counter: jobs deleted by their holder (done), label `tube`.
     pub const JOBS_DONE: &str = "rookery_jobs_done_total";
+    /// Counter: job runs that failed (each is retried or buried), label `tube`.
+    pub const JOBS_FAILED: &str = "rookery_jobs_failed_total";
+    /// Counter: notifications made, label `kind`.
+    pub const NOTIFICATIONS: &str = "rookery_notifications_total";
+    /// Counter: notification emails, label `outcome` (`sent`, `skipped` when sent already or
+    /// the account has no email, `failed`).
+    pub const EMAILS: &str = "rookery_emails_total";
     /// Counter: jobs buried by their holder, label `tube`.
     pub const JOBS_BURIED: &str = "rookery_jobs_buried_total";
 }

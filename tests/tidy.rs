@@ -72,7 +72,22 @@ const LAYERS: &[(&str, &[&str])] = &[
     ("store", &["domain", "games"]),
     ("cluster", &["domain", "messages", "store", "telemetry"]),
     ("auth", &["audit", "domain", "store"]),
-    ("jobs", &["cluster", "config", "domain", "telemetry"]),
+    (
+        "jobs",
+        &["audit", "cluster", "config", "domain", "telemetry"],
+    ),
+    (
+        "notify",
+        &[
+            "cluster",
+            "config",
+            "domain",
+            "jobs",
+            "messages",
+            "store",
+            "telemetry",
+        ],
+    ),
     (
         "actors",
         &[
@@ -81,6 +96,7 @@ const LAYERS: &[(&str, &[&str])] = &[
             "domain",
             "games",
             "messages",
+            "notify",
             "store",
             "telemetry",
         ],
@@ -101,7 +117,9 @@ const LAYERS: &[(&str, &[&str])] = &[
     ),
     (
         "node",
-        &["auth", "cluster", "config", "jobs", "session", "store"],
+        &[
+            "auth", "cluster", "config", "jobs", "notify", "session", "store",
+        ],
     ),
     (
         "http",
@@ -114,6 +132,7 @@ const LAYERS: &[(&str, &[&str])] = &[
             "jobs",
             "messages",
             "node",
+            "notify",
             "session",
             "store",
             "telemetry",

@@ -104,6 +104,8 @@ export interface Clocks {
 
 /** Body of `POST /api/auth/register` and `POST /api/auth/login`. */
 export interface Credentials {
+  /** v1.1, register only: where notifications go by email (never shown to others). */
+  email?: string | null;
   password: string;
   username: string;
 }
@@ -195,6 +197,21 @@ export type MatchupCancelReason = "declined" | "timeout";
  */
 export type Move = number | string;
 
+/** One notification: `client/NOTIFICATION` carries it, `GET /api/me/notifications` lists it. */
+export interface Notification {
+  /** Unix ms. */
+  at: number;
+  /** What it is about, by id: `game`, `tournament`, `until` (ms, as text), `roles`. */
+  data: {  };
+  id: string;
+  kind: NotificationKind;
+  /** One line for people. */
+  text: string;
+}
+
+/** What a notification is about. The protocol fixes these names. */
+export type NotificationKind = "tournament_starting" | "registration_changed" | "game_finished" | "playban" | "account";
+
 /** The opponent in a matchup proposal. */
 export interface Opponent {
   name: string;
@@ -281,6 +298,8 @@ export type Until = number | null;
 /** `GET /api/users/{name}` and `GET /api/me`. */
 export interface UserProfile {
   createdAt: number;
+  /** v1.1: the account's email, in `GET /api/me` only. */
+  email?: string | null;
   gamesPlayed: number;
   guest: boolean;
   id: string;
@@ -530,6 +549,9 @@ export interface ClientGameOverMessage {
   result: GameResult;
 }
 
+/** `client/NOTIFICATION` */
+export type ClientNotificationMessage = { type: "client/NOTIFICATION"; ref?: string | null; } & Notification;
+
 /** `client/ERROR` */
 export interface ClientErrorMessage {
   type: "client/ERROR";
@@ -556,6 +578,7 @@ export type ServerFrame =
   | ClientOfferDrawMessage
   | ClientOpponentPresenceMessage
   | ClientGameOverMessage
+  | ClientNotificationMessage
   | ClientErrorMessage;
 
 /** Each `ServerFrame` type by its wire `type`. */
@@ -573,6 +596,7 @@ export interface ServerMessageMap {
   "client/OFFER_DRAW": ClientOfferDrawMessage;
   "client/OPPONENT_PRESENCE": ClientOpponentPresenceMessage;
   "client/GAME_OVER": ClientGameOverMessage;
+  "client/NOTIFICATION": ClientNotificationMessage;
   "client/ERROR": ClientErrorMessage;
 }
 

@@ -242,6 +242,38 @@ wire_names! {
 #[serde(transparent)]
 pub struct Until(pub Option<u64>);
 
+wire_names! {
+    /// What a notification is about. The protocol fixes these names.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+    #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+    pub enum NotificationKind {
+        /// A tournament the user is registered for starts in 5 minutes, or now.
+        TournamentStarting = "tournament_starting",
+        /// An admin added the user to a tournament, or removed them.
+        RegistrationChanged = "registration_changed",
+        /// A game of the user's ended while they were away.
+        GameFinished = "game_finished",
+        /// The user may not queue until `data.until`.
+        Playban = "playban",
+        /// A ban, mute or role change on the account.
+        Account = "account",
+    }
+}
+
+/// One notification: `client/NOTIFICATION` carries it, `GET /api/me/notifications` lists it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+pub struct Notification {
+    pub id: String,
+    pub kind: NotificationKind,
+    /// One line for people.
+    pub text: String,
+    /// Unix ms.
+    pub at: u64,
+    /// What it is about, by id: `game`, `tournament`, `until` (ms, as text), `roles`.
+    pub data: std::collections::BTreeMap<String, String>,
+}
+
 /// A user as clients see them.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]

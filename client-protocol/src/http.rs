@@ -10,6 +10,47 @@ use crate::common::*;
 pub struct Credentials {
     pub username: String,
     pub password: String,
+    /// v1.1, register only: where notifications go by email (never shown to others).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
+}
+
+/// Body of `PUT /api/me`: `email` null or absent removes it.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+pub struct ProfileUpdate {
+    #[serde(default)]
+    pub email: Option<String>,
+}
+
+/// One entry of `GET /api/me/notifications`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+pub struct NotificationEntry {
+    #[serde(flatten)]
+    pub notification: Notification,
+    pub read: bool,
+}
+
+/// `GET /api/me/notifications?limit=&unread=`: newest first.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+pub struct NotificationList {
+    pub notifications: Vec<NotificationEntry>,
+}
+
+/// Body of `POST /api/me/notifications/read`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+pub struct ReadNotifications {
+    pub ids: Vec<String>,
+}
+
+/// Answer of `POST /api/me/notifications/read`: how many were unread and now are read.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+pub struct ReadCount {
+    pub read: u64,
 }
 
 /// Answer of the three `POST /api/auth/...` routes.
@@ -48,6 +89,9 @@ pub struct UserProfile {
     /// v1.1: `admin`, `moderator`; empty for a player.
     #[serde(default)]
     pub roles: Vec<Role>,
+    /// v1.1: the account's email, in `GET /api/me` only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
 }
 
 /// A player of a finished game, with the rating change it brought (rated games only).

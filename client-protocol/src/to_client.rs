@@ -68,6 +68,8 @@ wire_messages! {
             reason: EndReason,
             rating_change: Option<RatingChange>,
         } = "client/GAME_OVER",
+        /// v1.1: something for the account, on each of its open sockets.
+        Notification(Notification) = "client/NOTIFICATION",
         Error {
             code: ErrorCode,
             message: String,

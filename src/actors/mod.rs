@@ -1,6 +1,6 @@
 //! The virtual actors a node hosts on demand: one per live game and one per matchmaking
 //! queue. They never touch sockets or HTTP; they talk to players through the router, and see
-//! only the narrow [`ActorEnv`] (config, router, snapshots, outbox, store).
+//! only the narrow [`ActorEnv`] (config, router, snapshots, outbox, store, notifier).
 //!
 //! A virtual-actor kind implements [`VirtualActor`] in its own file and is registered once in
 //! `startup` with [`register`]; the router activates it through the generic [`Activation`].
@@ -22,6 +22,7 @@ use crate::cluster::{
 };
 use crate::config::Config;
 use crate::messages::{Address, Body, Deliverable, Envelope, Refusal};
+use crate::notify::Notifier;
 use crate::store::{Outbox, Store};
 
 /// The services a virtual actor may use, whichever node it runs on.
@@ -31,6 +32,7 @@ pub struct Services {
     pub snapshots: Arc<dyn SnapshotStore>,
     pub outbox: Arc<dyn Outbox>,
     pub store: Arc<dyn Store>,
+    pub notifier: Notifier,
     arbiters: Arbiters,
 }
 
@@ -41,6 +43,7 @@ impl Services {
         snapshots: Arc<dyn SnapshotStore>,
         outbox: Arc<dyn Outbox>,
         store: Arc<dyn Store>,
+        notifier: Notifier,
         arbiters: Vec<ArbiterHandle>,
     ) -> Services {
         Services {
@@ -48,6 +51,7 @@ impl Services {
             snapshots,
             outbox,
             store,
+            notifier,
             arbiters: Arbiters(Arc::new((arbiters, AtomicUsize::new(0)))),
         }
     }

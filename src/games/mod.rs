@@ -10,7 +10,7 @@ mod tictactoe;
 pub use chess::Chess;
 pub use client_protocol::{EndReason, GameKind, GameResult, Move, Position, Side};
 pub use connect4::Connect4;
-pub use pgn::{pgn, PgnGame};
+pub use pgn::{pgn, utc_date_time, PgnGame};
 pub use tictactoe::TicTacToe;
 
 /// Why a move was refused.

@@ -242,8 +242,9 @@ fn seconds(ms: u64) -> String {
     }
 }
 
-/// (`YYYY.MM.DD`, `HH:MM:SS`) in UTC for a Unix time in milliseconds.
-fn utc_date_time(ms: u64) -> (String, String) {
+/// (`YYYY.MM.DD`, `HH:MM:SS`) in UTC for a Unix time in milliseconds (PGN's spelling, and
+/// what notifications print).
+pub fn utc_date_time(ms: u64) -> (String, String) {
     let secs = ms / 1000;
     let days = secs / 86_400;
     let rem = secs % 86_400;

@@ -7,7 +7,7 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use client_protocol::admin::{
     AccountFlag, AdminUserView, AuditPage, RolesBody, SanctionBody, SanctionView,
 };
-use client_protocol::{ErrorCode, Role};
+use client_protocol::{ErrorCode, NotificationKind, Role};
 use serde::Deserialize;
 
 use super::api::{bearer, client_ip, find_user};
@@ -16,8 +16,10 @@ use super::NodeData;
 use crate::audit::{chain, AuditOutcome, AuditQuery, AuditType, Detail, NewEvent};
 use crate::auth::AuthError;
 use crate::domain::now_ms;
+use crate::games::utc_date_time;
 use crate::jobs::{JobId, JobState, JobsError, Tube, TUBES};
 use crate::messages::{Envelope, UserEvent};
+use crate::notify::{data, Data, Draft};
 use crate::store::{Sanction, StandingChange, User};
 
 /// Longest moderation reason kept.
@@ -168,8 +170,22 @@ pub async fn set_roles(
         .ip(client_ip(&req))
         .detail("roles", role_names(&roles))
         .detail("before", role_names(&target.standing.roles));
+    let listed = roles
+        .iter()
+        .map(|r| r.as_str())
+        .collect::<Vec<_>>()
+        .join(",");
+    let text = match listed.as_str() {
+        "" => "You no longer hold a role.".to_owned(),
+        roles => format!("Your roles are now: {}.", roles.replace(',', ", ")),
+    };
+    let changed = roles != target.standing.roles;
     let answer = change(&node, &target, StandingChange::Roles(roles)).await?;
     node.accounts.auditor.record(event);
+    if changed {
+        let draft = Draft::new(NotificationKind::Account, text, data([("roles", listed)]));
+        node.notifier.tell(&node.router, &target.id, draft).await;
+    }
     Ok(answer)
 }
 
@@ -186,6 +202,20 @@ impl Kind {
             (Kind::Ban, false) => AuditType::Unban,
             (Kind::Mute, true) => AuditType::Mute,
             (Kind::Mute, false) => AuditType::Unmute,
+        }
+    }
+
+    fn noun(self) -> &'static str {
+        match self {
+            Kind::Ban => "ban",
+            Kind::Mute => "mute",
+        }
+    }
+
+    fn participle(self) -> &'static str {
+        match self {
+            Kind::Ban => "banned",
+            Kind::Mute => "muted",
         }
     }
 
@@ -226,6 +256,9 @@ async fn sanction(
     let Some(body) = body else {
         let answer = change(&node, &target, kind.change(None)).await?;
         node.accounts.auditor.record(event);
+        let text = format!("Your {} was lifted.", kind.noun());
+        let draft = Draft::new(NotificationKind::Account, text, Data::new());
+        node.notifier.tell(&node.router, &target.id, draft).await;
         return Ok(answer);
     };
     let reason = body.reason.trim();
@@ -256,6 +289,25 @@ async fn sanction(
     };
     let answer = change(&node, &target, kind.change(Some(sanction))).await?;
     node.accounts.auditor.record(event);
+    let (text, about) = match until {
+        Some(until) => (
+            format!(
+                "Your account is {} until {} (UTC): {reason}",
+                kind.participle(),
+                utc(until)
+            ),
+            data([("until", until.to_string())]),
+        ),
+        None => (
+            format!(
+                "Your account is {} until lifted: {reason}",
+                kind.participle()
+            ),
+            Data::new(),
+        ),
+    };
+    let draft = Draft::new(NotificationKind::Account, text, about);
+    node.notifier.tell(&node.router, &target.id, draft).await;
     if let Kind::Ban = kind {
         let banned = UserEvent::Banned {
             until,
@@ -367,6 +419,12 @@ pub async fn verify(node: NodeData, req: HttpRequest) -> Result<HttpResponse, Ht
 
 /// A JSON body, read after authorization (a caller without the role learns nothing of what a
 /// valid body looks like).
+/// `2026.12.01 20:00:00` for a Unix time in ms.
+fn utc(ms: u64) -> String {
+    let (date, time) = utc_date_time(ms);
+    format!("{date} {time}")
+}
+
 fn parse<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, HttpError> {
     serde_json::from_slice(body)
         .map_err(|e| HttpError::new(ErrorCode::InvalidField, format!("bad JSON body: {e}")))

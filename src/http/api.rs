@@ -1,4 +1,5 @@
-//! The JSON API: accounts (`/api/auth/*`), players, finished games, queues.
+//! The JSON API: accounts (`/api/auth/*`), players, finished games, queues. The caller's own
+//! account (`/api/me...`) is in `me`.
 
 use std::net::IpAddr;
 
@@ -84,7 +85,12 @@ pub async fn register(
     check_origin(&node, &req, "register")?;
     let auth = node
         .accounts
-        .register(&body.username, &body.password, client_ip(&req))
+        .register(
+            &body.username,
+            &body.password,
+            body.email.as_deref(),
+            client_ip(&req),
+        )
         .await?;
     started(&node, auth).await
 }
@@ -154,7 +160,8 @@ pub async fn guest(node: NodeData, req: HttpRequest) -> Result<HttpResponse, Htt
     started(&node, auth).await
 }
 
-fn profile(user: User) -> UserProfile {
+/// An account as `GET /api/users/{name}` shows it to anyone (no email).
+pub fn profile(user: User) -> UserProfile {
     UserProfile {
         id: user.id.to_string(),
         rating: user.glicko.display(),
@@ -164,14 +171,8 @@ fn profile(user: User) -> UserProfile {
         games_played: user.games_played,
         created_at: user.created_at,
         roles: user.standing.roles,
+        email: None,
     }
-}
-
-pub async fn me(node: NodeData, req: HttpRequest) -> Result<HttpResponse, HttpError> {
-    let token =
-        bearer(&req).ok_or_else(|| HttpError::new(ErrorCode::Unauthenticated, "no token"))?;
-    let user = node.accounts.user_from_token(&token).await?;
-    Ok(HttpResponse::Ok().json(profile(user)))
 }
 
 pub async fn find_user(node: &NodeData, name: &str) -> Result<User, HttpError> {

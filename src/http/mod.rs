@@ -4,6 +4,7 @@
 pub mod admin;
 pub mod api;
 pub mod error;
+pub mod me;
 pub mod ops;
 pub mod origin;
 pub mod ws;
@@ -31,7 +32,10 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     .route("/api/auth/login", web::post().to(api::login))
     .route("/api/auth/guest", web::post().to(api::guest))
     .route("/api/auth/logout", web::post().to(api::logout))
-    .route("/api/me", web::get().to(api::me))
+    .route("/api/me", web::get().to(me::me))
+    .route("/api/me", web::put().to(me::update))
+    .route("/api/me/notifications", web::get().to(me::notifications))
+    .route("/api/me/notifications/read", web::post().to(me::read))
     .route("/api/users/{name}", web::get().to(api::user))
     .route("/api/users/{name}/games", web::get().to(api::user_games))
     .route("/api/games/{id}", web::get().to(api::game))

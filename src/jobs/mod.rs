@@ -14,6 +14,7 @@ pub mod beanstalk;
 pub mod redis;
 pub mod sqlite;
 mod wake;
+pub mod worker;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -40,9 +41,11 @@ pub const DEFAULT_TTR: Duration = Duration::from_secs(60);
 /// The file of the embedded implementation, in the data dir. A file of its own, not a table
 /// in the store's: the store's connection mutex is not held up by job traffic.
 pub const SQLITE_FILE: &str = "jobs.sqlite3";
+/// The tube of notification emails.
+pub const EMAIL_TUBE: &str = "email";
 /// The tubes rookery's own workers use (the admin API lists these, and any tube it is asked
 /// about): email notifications, and engine analysis of finished games.
-pub const TUBES: &[&str] = &["email", "analysis"];
+pub const TUBES: &[&str] = &[EMAIL_TUBE, "analysis"];
 /// The longest tube name beanstalkd accepts (and so every backend).
 pub const MAX_TUBE_NAME: usize = 200;
 

@@ -306,7 +306,7 @@ impl SessionActor {
         let operation = async move {
             match request {
                 AccountRequest::Register { username, password } => {
-                    accounts.register(&username, &password, peer).await
+                    accounts.register(&username, &password, None, peer).await
                 }
                 AccountRequest::Login { username, password } => {
                     accounts.login(&username, &password, peer).await

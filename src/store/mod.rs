@@ -8,11 +8,11 @@ pub mod rating;
 pub mod sqlite;
 
 use async_trait::async_trait;
-use client_protocol::http::GameRecord;
-use client_protocol::{Role, UserView};
+use client_protocol::http::{GameRecord, NotificationEntry};
+use client_protocol::{Notification, Role, UserView};
 use serde::{Deserialize, Serialize};
 
-use crate::domain::UserId;
+use crate::domain::{Email, UserId};
 pub use outbox::{DirectOutbox, Outbox};
 pub use rating::Glicko;
 
@@ -27,6 +27,8 @@ pub struct User {
     pub created_at: u64,
     /// Roles and sanctions: what the account may do beyond playing, and what it may not.
     pub standing: Standing,
+    /// Where notifications go by email; shown to the account itself only.
+    pub email: Option<Email>,
 }
 
 impl User {
@@ -135,7 +137,14 @@ pub struct NewUser {
     pub password_hash: Option<String>,
     pub guest: bool,
     pub created_at: u64,
+    pub email: Option<Email>,
 }
+
+/// Notifications kept per account: the newest this many...
+pub const NOTIFICATIONS_KEPT: u32 = 100;
+/// ...and none older than this (ms), so that the table cannot grow without bound. The same
+/// age bounds the email idempotency markers: no email job lives that long.
+pub const NOTIFICATION_TTL_MS: u64 = 30 * 24 * 3600 * 1000;
 
 /// One player's rating update from one rated game. Applied as a delta to the stored rating so
 /// that two games finishing at once both count.
@@ -187,6 +196,30 @@ pub trait Store: Send + Sync + 'static {
     /// A player's finished games, newest first.
     async fn games_of(&self, user: &UserId, limit: u32) -> Result<Vec<GameRecord>, StoreError>;
     async fn game(&self, id: &str) -> Result<Option<GameRecord>, StoreError>;
+    /// Sets (or, with None, removes) the account's email; false when there is no such account.
+    async fn set_email(&self, id: &UserId, email: Option<&Email>) -> Result<bool, StoreError>;
+    /// Keeps a notification for `user`, then drops that user's notifications beyond the newest
+    /// [`NOTIFICATIONS_KEPT`] and those older than [`NOTIFICATION_TTL_MS`]. Storing the same
+    /// id again changes nothing.
+    async fn add_notification(
+        &self,
+        user: &UserId,
+        notification: &Notification,
+    ) -> Result<(), StoreError>;
+    /// The user's newest notifications first (unread ones only, when asked).
+    async fn notifications(
+        &self,
+        user: &UserId,
+        limit: u32,
+        unread_only: bool,
+    ) -> Result<Vec<NotificationEntry>, StoreError>;
+    /// Marks the user's notifications among `ids` read; answers how many were unread. Ids of
+    /// other users' notifications are ignored.
+    async fn mark_read(&self, user: &UserId, ids: &[String]) -> Result<u64, StoreError>;
+    /// Whether the email for this notification went out: the idempotency key of an email job.
+    async fn email_sent(&self, notification: &str) -> Result<bool, StoreError>;
+    /// Records that the email for this notification went out (at unix ms `at`).
+    async fn record_email_sent(&self, notification: &str, at: u64) -> Result<(), StoreError>;
     /// A cheap round trip for `/readyz`.
     async fn ping(&self) -> Result<(), StoreError>;
 }

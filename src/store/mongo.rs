@@ -15,8 +15,13 @@ use mongodb::{Collection, Database, IndexModel};
 use tokio::sync::watch;
 
 use super::document::{DocumentError, GameDocument};
-use super::{FinishedGame, Glicko, NewUser, Standing, StandingChange, Store, StoreError, User};
-use crate::domain::UserId;
+use super::{
+    FinishedGame, Glicko, NewUser, Standing, StandingChange, Store, StoreError, User,
+    NOTIFICATIONS_KEPT, NOTIFICATION_TTL_MS,
+};
+use crate::domain::{now_ms, Email, UserId};
+use client_protocol::http::NotificationEntry;
+use client_protocol::{Notification, NotificationKind};
 
 /// MongoDB's duplicate key error code.
 const DUPLICATE_KEY: i32 = 11000;
@@ -108,6 +113,18 @@ impl MongoStore {
             .keys(doc! {"players.userId": 1, "endedAt": -1, "_id": 1})
             .build();
         let newest = IndexModel::builder().keys(doc! {"endedAt": -1}).build();
+        let notifications = IndexModel::builder()
+            .keys(doc! {"userId": 1, "at": -1, "_id": -1})
+            .build();
+        self.notifications()
+            .create_index(notifications)
+            .await
+            .map_err(unavailable)?;
+        let sent = IndexModel::builder().keys(doc! {"at": 1}).build();
+        self.emails_sent()
+            .create_index(sent)
+            .await
+            .map_err(unavailable)?;
         // One per command: FerretDB v1 drops the connection on a createIndexes of several
         // indexes that exist already (which is every start but the first).
         for index in [newest_of_player, newest] {
@@ -192,6 +209,43 @@ impl MongoStore {
     fn games(&self) -> Collection<Document> {
         self.db.collection("games")
     }
+
+    /// `{_id, userId, kind, text, at, data: {..}, read}`, newest first per user.
+    fn notifications(&self) -> Collection<Document> {
+        self.db.collection("notifications")
+    }
+
+    /// `{_id: notification id, at}`: the email of that notification went out.
+    fn emails_sent(&self) -> Collection<Document> {
+        self.db.collection("emailsSent")
+    }
+}
+
+fn entry_from(doc: &Document) -> Result<NotificationEntry, StoreError> {
+    let text = |k: &str| {
+        doc.get_str(k)
+            .map(str::to_owned)
+            .map_err(|e| unavailable(format!("notifications.{k}: {e}")))
+    };
+    let kind = text("kind")?;
+    let data = match doc.get_document("data") {
+        Ok(data) => data
+            .iter()
+            .filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_owned())))
+            .collect(),
+        Err(_) => Default::default(),
+    };
+    Ok(NotificationEntry {
+        notification: Notification {
+            id: text("_id")?,
+            kind: NotificationKind::parse(&kind)
+                .ok_or_else(|| unavailable(format!("notifications.kind: unknown {kind:?}")))?,
+            text: text("text")?,
+            at: doc.get_i64("at").unwrap_or(0).max(0) as u64,
+            data,
+        },
+        read: doc.get_bool("read").unwrap_or(false),
+    })
 }
 
 fn user_from(doc: &Document) -> Result<(User, Option<String>), StoreError> {
@@ -219,6 +273,7 @@ fn user_from(doc: &Document) -> Result<(User, Option<String>), StoreError> {
         // Roles and sanctions are native fields of the user document (absent = none).
         standing: mongodb::bson::from_document(doc.clone())
             .map_err(|e| unavailable(format!("users standing: {e}")))?,
+        email: doc.get_str("email").ok().and_then(|e| Email::parse(e).ok()),
     };
     Ok((user, doc.get_str("passwordHash").ok().map(str::to_owned)))
 }
@@ -275,6 +330,7 @@ impl Store for MongoStore {
             "gamesPlayed": 0_i64,
             "createdAt": user.created_at as i64,
             "appliedGames": [],
+            "email": user.email.as_ref().map(Email::as_str),
         };
         match self.users().insert_one(document).await {
             Ok(_) => Ok(User {
@@ -285,8 +341,138 @@ impl Store for MongoStore {
                 games_played: 0,
                 created_at: user.created_at,
                 standing: Standing::default(),
+                email: user.email,
             }),
             Err(e) if is_duplicate(&e) => Err(StoreError::UsernameTaken),
+            Err(e) => Err(unavailable(e)),
+        }
+    }
+
+    async fn set_email(&self, id: &UserId, email: Option<&Email>) -> Result<bool, StoreError> {
+        let update = match email {
+            Some(email) => doc! {"$set": {"email": email.as_str()}},
+            None => doc! {"$unset": {"email": ""}},
+        };
+        let result = self
+            .users()
+            .update_one(doc! {"_id": id.as_str()}, update)
+            .await
+            .map_err(unavailable)?;
+        Ok(result.matched_count > 0)
+    }
+
+    async fn add_notification(
+        &self,
+        user: &UserId,
+        notification: &Notification,
+    ) -> Result<(), StoreError> {
+        let n = notification;
+        let data: Document = n
+            .data
+            .iter()
+            .map(|(k, v)| (k.clone(), Bson::from(v)))
+            .collect();
+        let document = doc! {
+            "_id": &n.id,
+            "userId": user.as_str(),
+            "kind": n.kind.as_str(),
+            "text": &n.text,
+            "at": n.at as i64,
+            "data": data,
+            "read": false,
+        };
+        match self.notifications().insert_one(document).await {
+            Ok(_) => {}
+            Err(e) if is_duplicate(&e) => return Ok(()),
+            Err(e) => return Err(unavailable(e)),
+        }
+        let cutoff = now_ms().saturating_sub(NOTIFICATION_TTL_MS) as i64;
+        self.notifications()
+            .delete_many(doc! {"userId": user.as_str(), "at": {"$lt": cutoff}})
+            .await
+            .map_err(unavailable)?;
+        // Beyond the newest NOTIFICATIONS_KEPT: usually none, at most a few per insert.
+        let beyond: Vec<Document> = self
+            .notifications()
+            .find(doc! {"userId": user.as_str()})
+            .sort(doc! {"at": -1, "_id": -1})
+            .skip(u64::from(NOTIFICATIONS_KEPT))
+            .projection(doc! {"_id": 1})
+            .await
+            .map_err(unavailable)?
+            .try_collect()
+            .await
+            .map_err(unavailable)?;
+        let ids: Vec<Bson> = beyond
+            .iter()
+            .filter_map(|d| d.get("_id").cloned())
+            .collect();
+        if !ids.is_empty() {
+            self.notifications()
+                .delete_many(doc! {"_id": {"$in": ids}})
+                .await
+                .map_err(unavailable)?;
+        }
+        Ok(())
+    }
+
+    async fn notifications(
+        &self,
+        user: &UserId,
+        limit: u32,
+        unread_only: bool,
+    ) -> Result<Vec<NotificationEntry>, StoreError> {
+        let mut filter = doc! {"userId": user.as_str()};
+        if unread_only {
+            filter.insert("read", false);
+        }
+        let found: Vec<Document> = self
+            .notifications()
+            .find(filter)
+            .sort(doc! {"at": -1, "_id": -1})
+            .limit(i64::from(limit))
+            .await
+            .map_err(unavailable)?
+            .try_collect()
+            .await
+            .map_err(unavailable)?;
+        found.iter().map(entry_from).collect()
+    }
+
+    async fn mark_read(&self, user: &UserId, ids: &[String]) -> Result<u64, StoreError> {
+        let result = self
+            .notifications()
+            .update_many(
+                doc! {"_id": {"$in": ids}, "userId": user.as_str(), "read": false},
+                doc! {"$set": {"read": true}},
+            )
+            .await
+            .map_err(unavailable)?;
+        Ok(result.modified_count)
+    }
+
+    async fn email_sent(&self, notification: &str) -> Result<bool, StoreError> {
+        let found = self
+            .emails_sent()
+            .find_one(doc! {"_id": notification})
+            .await
+            .map_err(unavailable)?;
+        Ok(found.is_some())
+    }
+
+    async fn record_email_sent(&self, notification: &str, at: u64) -> Result<(), StoreError> {
+        let cutoff = now_ms().saturating_sub(NOTIFICATION_TTL_MS) as i64;
+        self.emails_sent()
+            .delete_many(doc! {"at": {"$lt": cutoff}})
+            .await
+            .map_err(unavailable)?;
+        match self
+            .emails_sent()
+            .insert_one(doc! {"_id": notification, "at": at as i64})
+            .await
+        {
+            Ok(_) => Ok(()),
+            Err(e) if is_duplicate(&e) => Ok(()),
             Err(e) => Err(unavailable(e)),
         }
     }

@@ -13,8 +13,13 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 
 use super::document::{from_wire_name, wire_name, DocumentError, GameDocument, PlayerDocument};
-use super::{FinishedGame, Glicko, NewUser, Standing, StandingChange, Store, StoreError, User};
-use crate::domain::UserId;
+use super::{
+    FinishedGame, Glicko, NewUser, Standing, StandingChange, Store, StoreError, User,
+    NOTIFICATIONS_KEPT, NOTIFICATION_TTL_MS,
+};
+use crate::domain::{now_ms, Email, UserId};
+use client_protocol::http::NotificationEntry;
+use client_protocol::{Notification, NotificationKind};
 
 /// Set once per connection, outside any transaction (SQLite refuses to switch the journal
 /// mode inside one).
@@ -68,6 +73,21 @@ CREATE TABLE IF NOT EXISTS game_players (
     PRIMARY KEY (game_id, seat)
 );
 CREATE INDEX IF NOT EXISTS game_players_newest ON game_players (user_id, ended_at DESC, game_id);
+CREATE TABLE IF NOT EXISTS notifications (
+    id TEXT PRIMARY KEY,
+    user_id TEXT NOT NULL,
+    kind TEXT NOT NULL,               -- tournament_starting | registration_changed | ...
+    text TEXT NOT NULL,
+    at INTEGER NOT NULL,              -- unix ms
+    data TEXT NOT NULL,               -- JSON object of strings
+    read INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX IF NOT EXISTS notifications_newest ON notifications (user_id, at DESC);
+CREATE TABLE IF NOT EXISTS emails_sent (
+    notification_id TEXT PRIMARY KEY,
+    at INTEGER NOT NULL               -- unix ms
+);
+CREATE INDEX IF NOT EXISTS emails_sent_at ON emails_sent (at);
 ";
 
 /// Moves the legacy tables (`games (id, ended_at, record)` holding the record as JSON text,
@@ -153,25 +173,30 @@ fn user_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<(User, Option<Stri
             games_played: row.get::<_, i64>(6)? as u64,
             created_at: row.get::<_, i64>(7)? as u64,
             standing,
+            // A stored address that no longer parses (the rules tightened) is as good as none.
+            email: row
+                .get::<_, Option<String>>(10)?
+                .and_then(|e| Email::parse(&e).ok()),
         },
         row.get(8)?,
     ))
 }
 
-const USER_COLUMNS: &str =
-    "id, name, guest, rating, deviation, volatility, games_played, created_at, password_hash, standing";
+const USER_COLUMNS: &str = "id, name, guest, rating, deviation, volatility, games_played, \
+     created_at, password_hash, standing, email";
 
-/// Adds the `standing` column (roles and sanctions, as JSON) to a users table made before it.
-fn add_standing_column(tx: &rusqlite::Transaction<'_>) -> Result<(), StoreError> {
+/// Adds a nullable TEXT column to a users table made before it: `standing` (roles and
+/// sanctions, as JSON), `email`.
+fn add_user_column(tx: &rusqlite::Transaction<'_>, column: &str) -> Result<(), StoreError> {
     let present: bool = tx
         .query_row(
-            "SELECT EXISTS (SELECT 1 FROM pragma_table_info('users') WHERE name = 'standing')",
-            [],
+            "SELECT EXISTS (SELECT 1 FROM pragma_table_info('users') WHERE name = ?1)",
+            [column],
             |row| row.get(0),
         )
         .map_err(unavailable)?;
     if !present {
-        tx.execute("ALTER TABLE users ADD COLUMN standing TEXT", [])
+        tx.execute(&format!("ALTER TABLE users ADD COLUMN {column} TEXT"), [])
             .map_err(unavailable)?;
     }
     Ok(())
@@ -199,7 +224,8 @@ fn prepare_schema(conn: &mut Connection) -> Result<u64, StoreError> {
         tx.execute_batch(SET_LEGACY_ASIDE).map_err(unavailable)?;
     }
     tx.execute_batch(SCHEMA).map_err(unavailable)?;
-    add_standing_column(&tx)?;
+    add_user_column(&tx, "standing")?;
+    add_user_column(&tx, "email")?;
     let converted = if legacy {
         migrate_legacy_games(&tx)?
     } else {
@@ -440,8 +466,8 @@ impl Store for SqliteStore {
         self.with(move |conn| {
             let glicko = Glicko::default();
             let inserted = conn.execute(
-                "INSERT INTO users (id, name, name_key, password_hash, guest, rating, deviation, volatility, created_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) ON CONFLICT(name_key) DO NOTHING",
+                "INSERT INTO users (id, name, name_key, password_hash, guest, rating, deviation, volatility, created_at, email)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10) ON CONFLICT(name_key) DO NOTHING",
                 params![
                     user.id.as_str(),
                     user.name,
@@ -451,7 +477,8 @@ impl Store for SqliteStore {
                     glicko.rating,
                     glicko.deviation,
                     glicko.volatility,
-                    user.created_at as i64
+                    user.created_at as i64,
+                    user.email.as_ref().map(Email::as_str),
                 ],
             );
             match inserted.map_err(unavailable)? {
@@ -464,8 +491,149 @@ impl Store for SqliteStore {
                     games_played: 0,
                     created_at: user.created_at,
                     standing: Standing::default(),
+                    email: user.email,
                 }),
             }
+        })
+        .await
+    }
+
+    async fn set_email(&self, id: &UserId, email: Option<&Email>) -> Result<bool, StoreError> {
+        let (id, email) = (id.to_string(), email.map(|e| e.as_str().to_owned()));
+        self.with(move |conn| {
+            conn.execute(
+                "UPDATE users SET email = ?2 WHERE id = ?1",
+                params![id, email],
+            )
+            .map(|changed| changed > 0)
+            .map_err(unavailable)
+        })
+        .await
+    }
+
+    async fn add_notification(
+        &self,
+        user: &UserId,
+        notification: &Notification,
+    ) -> Result<(), StoreError> {
+        let user = user.to_string();
+        let n = notification.clone();
+        let data = serde_json::to_string(&n.data).map_err(unavailable)?;
+        self.with(move |conn| {
+            let tx = conn.transaction().map_err(unavailable)?;
+            tx.execute(
+                "INSERT INTO notifications (id, user_id, kind, text, at, data) VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+                 ON CONFLICT(id) DO NOTHING",
+                params![n.id, user, n.kind.as_str(), n.text, n.at as i64, data],
+            )
+            .map_err(unavailable)?;
+            let cutoff = now_ms().saturating_sub(NOTIFICATION_TTL_MS) as i64;
+            tx.execute(
+                "DELETE FROM notifications WHERE user_id = ?1 AND (at < ?2 OR id NOT IN
+                     (SELECT id FROM notifications WHERE user_id = ?1 ORDER BY at DESC, rowid DESC LIMIT ?3))",
+                params![user, cutoff, NOTIFICATIONS_KEPT],
+            )
+            .map_err(unavailable)?;
+            tx.commit().map_err(unavailable)
+        })
+        .await
+    }
+
+    async fn notifications(
+        &self,
+        user: &UserId,
+        limit: u32,
+        unread_only: bool,
+    ) -> Result<Vec<NotificationEntry>, StoreError> {
+        let user = user.to_string();
+        self.with(move |conn| {
+            let mut stmt = conn
+                .prepare_cached(
+                    "SELECT id, kind, text, at, data, read FROM notifications
+                     WHERE user_id = ?1 AND (?2 = 0 OR read = 0)
+                     ORDER BY at DESC, rowid DESC LIMIT ?3",
+                )
+                .map_err(unavailable)?;
+            let rows = stmt
+                .query_map(params![user, unread_only, limit], |row| {
+                    Ok((
+                        row.get::<_, String>(0)?,
+                        row.get::<_, String>(1)?,
+                        row.get::<_, String>(2)?,
+                        row.get::<_, i64>(3)?,
+                        row.get::<_, String>(4)?,
+                        row.get::<_, bool>(5)?,
+                    ))
+                })
+                .map_err(unavailable)?
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(unavailable)?;
+            rows.into_iter()
+                .map(|(id, kind, text, at, data, read)| {
+                    let kind = NotificationKind::parse(&kind).ok_or_else(|| {
+                        unavailable(format!("notifications.kind: unknown {kind:?}"))
+                    })?;
+                    Ok(NotificationEntry {
+                        notification: Notification {
+                            id,
+                            kind,
+                            text,
+                            at: at.max(0) as u64,
+                            data: serde_json::from_str(&data).map_err(unavailable)?,
+                        },
+                        read,
+                    })
+                })
+                .collect()
+        })
+        .await
+    }
+
+    async fn mark_read(&self, user: &UserId, ids: &[String]) -> Result<u64, StoreError> {
+        let (user, ids) = (user.to_string(), ids.to_vec());
+        self.with(move |conn| {
+            let tx = conn.transaction().map_err(unavailable)?;
+            let mut read = 0;
+            for id in &ids {
+                read += tx
+                    .execute(
+                        "UPDATE notifications SET read = 1 WHERE id = ?1 AND user_id = ?2 AND read = 0",
+                        params![id, user],
+                    )
+                    .map_err(unavailable)? as u64;
+            }
+            tx.commit().map_err(unavailable)?;
+            Ok(read)
+        })
+        .await
+    }
+
+    async fn email_sent(&self, notification: &str) -> Result<bool, StoreError> {
+        let id = notification.to_owned();
+        self.with(move |conn| {
+            conn.query_row(
+                "SELECT EXISTS (SELECT 1 FROM emails_sent WHERE notification_id = ?1)",
+                [id],
+                |row| row.get(0),
+            )
+            .map_err(unavailable)
+        })
+        .await
+    }
+
+    async fn record_email_sent(&self, notification: &str, at: u64) -> Result<(), StoreError> {
+        let id = notification.to_owned();
+        self.with(move |conn| {
+            let cutoff = now_ms().saturating_sub(NOTIFICATION_TTL_MS) as i64;
+            conn.execute("DELETE FROM emails_sent WHERE at < ?1", [cutoff])
+                .map_err(unavailable)?;
+            conn.execute(
+                "INSERT INTO emails_sent (notification_id, at) VALUES (?1, ?2)
+                 ON CONFLICT(notification_id) DO NOTHING",
+                params![id, at as i64],
+            )
+            .map(|_| ())
+            .map_err(unavailable)
         })
         .await
     }

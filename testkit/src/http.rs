@@ -160,6 +160,7 @@ fn credentials(username: &str, password: &str) -> Vec<u8> {
     serde_json::to_vec(&Credentials {
         username: username.to_owned(),
         password: password.to_owned(),
+        email: None,
     })
     .expect("credentials serialize")
 }

@@ -1,10 +1,13 @@
 //! End-to-end tests of one node over real sockets: one test crate, one module per capability.
 
 mod helpers;
+#[path = "../support/servers.rs"]
+mod servers;
 
 mod accounts;
 mod admin;
 mod frames;
 mod games;
 mod matchmaking;
+mod notifications;
 mod resume;

@@ -38,6 +38,11 @@ impl Cluster {
 
     /// Starts node `id` and waits until it answers `/healthz`.
     pub async fn node(&self, id: &str) -> NodeProc {
+        self.node_with(id, &[]).await
+    }
+
+    /// Starts node `id` with more environment (`ROOKERY_SMTP_URL`, failpoints...).
+    pub async fn node_with(&self, id: &str, env: &[(&str, String)]) -> NodeProc {
         let port = free_port();
         let log = self.dir.path().join(format!("{id}.log"));
         let data = self.dir.path().join(id);
@@ -58,6 +63,7 @@ impl Cluster {
             .env("ROOKERY_WORKERS", "1")
             .env("ROOKERY_ADMINS", "admin")
             .env("RUST_LOG", "info")
+            .envs(env.iter().map(|(k, v)| (k, v)))
             .stdin(Stdio::null())
             .stdout(std::fs::File::create(&log).unwrap())
             .stderr(Stdio::inherit())

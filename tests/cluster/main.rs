@@ -9,6 +9,7 @@ mod servers;
 
 mod harness;
 
+mod email;
 mod failover;
 mod faults;
 mod moderation;

@@ -1,5 +1,6 @@
 //! The account/game store contract: unique names, finished games recorded once (ratings
-//! counted once), newest-first history; and each store's own promises about its stored shape:
+//! counted once), newest-first history, emails and notifications (capped, read per user,
+//! email markers); and each store's own promises about its stored shape:
 //! native documents (MongoDB) and columns (SQLite), migrated from the legacy JSON-text records.
 
 use std::sync::Arc;
@@ -7,10 +8,12 @@ use std::sync::Arc;
 use client_protocol::http::{GameRecord, GameRecordPlayer};
 use client_protocol::*;
 use mongodb::bson::{doc, Bson, Document};
-use rookery::domain::UserId;
+use rookery::domain::{Email, UserId};
 use rookery::store::mongo::MongoStore;
 use rookery::store::sqlite::SqliteStore;
-use rookery::store::{FinishedGame, NewUser, RatingUpdate, Store, StoreError};
+use rookery::store::{
+    FinishedGame, NewUser, RatingUpdate, Store, StoreError, NOTIFICATIONS_KEPT, NOTIFICATION_TTL_MS,
+};
 
 fn new_user(name: &str) -> NewUser {
     NewUser {
@@ -20,6 +23,7 @@ fn new_user(name: &str) -> NewUser {
         password_hash: Some("$argon2id$fake".to_owned()),
         guest: false,
         created_at: 1,
+        email: None,
     }
 }
 
@@ -176,6 +180,106 @@ pub async fn contract(store: Arc<dyn Store>, ns: &str) {
     );
     let history = store.games_of(&bob.id, 10).await.unwrap();
     assert_eq!(history, [mate.record, newer.record, older.record]);
+
+    notifications_and_email(&*store, ns, &alice.id, &bob.id).await;
+}
+
+fn notification(id: &str, at: u64) -> Notification {
+    Notification {
+        id: id.to_owned(),
+        kind: NotificationKind::Account,
+        text: format!("text of {id}"),
+        at,
+        data: [("game".to_owned(), "g1".to_owned())].into(),
+    }
+}
+
+/// Emails, notifications (newest first, capped, read state per user) and email markers.
+async fn notifications_and_email(store: &dyn Store, ns: &str, alice: &UserId, bob: &UserId) {
+    let email = Email::parse("alice@example.org").unwrap();
+    assert!(store.set_email(alice, Some(&email)).await.unwrap());
+    assert_eq!(
+        store.user_by_id(alice).await.unwrap().unwrap().email,
+        Some(email)
+    );
+    assert!(store.set_email(alice, None).await.unwrap());
+    assert_eq!(store.user_by_id(alice).await.unwrap().unwrap().email, None);
+    assert!(!store.set_email(&UserId::generate(), None).await.unwrap());
+    let mut registered = new_user(&format!("{ns}Carol"));
+    registered.email = Some(Email::parse("carol@example.org").unwrap());
+    let carol = store.create_user(registered).await.unwrap();
+    assert_eq!(
+        store.user_by_id(&carol.id).await.unwrap().unwrap().email,
+        carol.email
+    );
+
+    let now = rookery::domain::now_ms();
+    let first = notification(&format!("{ns}n1"), now - 10);
+    store.add_notification(alice, &first).await.unwrap();
+    store
+        .add_notification(alice, &first)
+        .await
+        .expect("idempotent");
+    store
+        .add_notification(alice, &notification(&format!("{ns}n2"), now))
+        .await
+        .unwrap();
+    store
+        .add_notification(bob, &notification(&format!("{ns}n3"), now))
+        .await
+        .unwrap();
+    let listed = store.notifications(alice, 10, false).await.unwrap();
+    let ids: Vec<_> = listed.iter().map(|e| e.notification.id.clone()).collect();
+    assert_eq!(
+        ids,
+        [format!("{ns}n2"), format!("{ns}n1")],
+        "newest first, own only"
+    );
+    assert_eq!(listed[1].notification, first, "reads back unchanged");
+    assert!(listed.iter().all(|e| !e.read));
+
+    let read = store
+        .mark_read(
+            alice,
+            &[format!("{ns}n1"), format!("{ns}n3"), "missing".into()],
+        )
+        .await
+        .unwrap();
+    assert_eq!(read, 1, "only alice's own unread one");
+    assert_eq!(
+        store.mark_read(alice, &[format!("{ns}n1")]).await.unwrap(),
+        0,
+        "already read"
+    );
+    let unread = store.notifications(alice, 10, true).await.unwrap();
+    assert_eq!(unread.len(), 1);
+    assert_eq!(unread[0].notification.id, format!("{ns}n2"));
+    assert_eq!(store.notifications(bob, 10, true).await.unwrap().len(), 1);
+
+    // The cap: the oldest go, and an expired one is dropped on the next insert.
+    let expired = notification(&format!("{ns}old"), now - NOTIFICATION_TTL_MS - 1);
+    store.add_notification(bob, &expired).await.unwrap();
+    for i in 0..NOTIFICATIONS_KEPT {
+        let n = notification(&format!("{ns}cap{i}"), now + 1 + u64::from(i));
+        store.add_notification(bob, &n).await.unwrap();
+    }
+    let kept = store.notifications(bob, 1000, false).await.unwrap();
+    assert_eq!(kept.len(), NOTIFICATIONS_KEPT as usize);
+    assert_eq!(
+        kept[0].notification.id,
+        format!("{ns}cap{}", NOTIFICATIONS_KEPT - 1)
+    );
+    assert!(kept.iter().all(|e| e.notification.id.contains("cap")));
+
+    let key = format!("{ns}n1");
+    assert!(!store.email_sent(&key).await.unwrap());
+    store.record_email_sent(&key, now).await.unwrap();
+    store
+        .record_email_sent(&key, now)
+        .await
+        .expect("idempotent");
+    assert!(store.email_sent(&key).await.unwrap());
+    assert!(!store.email_sent(&format!("{ns}n2")).await.unwrap());
 }
 
 #[actix_web::test]

@@ -242,6 +242,86 @@ pub fn beanstalk_url() -> &'static str {
     })
 }
 
+/// A real SMTP server (aiosmtpd, from Debian's `python3-aiosmtpd`) that keeps every mail it
+/// takes in a maildir, for the tests to read.
+pub struct SmtpServer {
+    pub port: u16,
+    dir: tempfile::TempDir,
+    child: Option<Child>,
+}
+
+/// The Python that has aiosmtpd: `$ROOKERY_TEST_PYTHON`, else Debian's.
+fn python() -> String {
+    std::env::var("ROOKERY_TEST_PYTHON").unwrap_or_else(|_| "/usr/bin/python3".to_owned())
+}
+
+impl SmtpServer {
+    /// On a free port.
+    pub fn start() -> SmtpServer {
+        Self::start_on(free_port())
+    }
+
+    /// On `port` (a test that has a node wait for a mail server starts it late, there).
+    pub fn start_on(port: u16) -> SmtpServer {
+        let mut server = SmtpServer {
+            port,
+            dir: tempfile::tempdir().expect("tempdir"),
+            child: None,
+        };
+        server.resume();
+        server
+    }
+
+    pub fn url(&self) -> String {
+        format!("smtp://127.0.0.1:{}", self.port)
+    }
+
+    /// Starts (again) on the same port, keeping what it received.
+    pub fn resume(&mut self) {
+        let maildir = self.dir.path().join("mail");
+        let args = [
+            "-m",
+            "aiosmtpd",
+            "-n",
+            "-l",
+            &format!("127.0.0.1:{}", self.port),
+            "-c",
+            "aiosmtpd.handlers.Mailbox",
+            &maildir.display().to_string(),
+        ]
+        .map(str::to_owned);
+        let log = self.dir.path().join("smtp.log");
+        self.child = Some(spawn_watched(&python(), &args, &log));
+        wait_for_port(self.port, "aiosmtpd");
+    }
+
+    /// Every mail received so far, as raw RFC 5322 text, oldest first.
+    pub fn received(&self) -> Vec<String> {
+        let mut mails: Vec<(std::time::SystemTime, String)> = ["new", "cur"]
+            .iter()
+            .filter_map(|sub| std::fs::read_dir(self.dir.path().join("mail").join(sub)).ok())
+            .flatten()
+            .filter_map(|entry| {
+                let entry = entry.ok()?;
+                let modified = entry.metadata().ok()?.modified().ok()?;
+                Some((modified, std::fs::read_to_string(entry.path()).ok()?))
+            })
+            .collect();
+        mails.sort();
+        mails.into_iter().map(|(_, text)| text).collect()
+    }
+
+    pub fn stop(&mut self) {
+        stop_server(&mut self.child, self.port);
+    }
+}
+
+impl Drop for SmtpServer {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
 /// The servers a test binary shares (each test uses its own key prefix / database).
 pub struct Shared {
     pub redis_url: String,

@@ -22,6 +22,7 @@ use crate::cluster::{Lease, LeaseLost, Passivate, SaveError};
 use crate::domain::now_ms;
 use crate::games::Board;
 use crate::messages::{Address, Envelope, GameAction, GameCommand, Refusal, Sender};
+use crate::notify::{data, Draft};
 use crate::store::FinishedGame;
 use crate::telemetry::names;
 
@@ -154,12 +155,16 @@ impl GameActor {
         }));
     }
 
-    /// Hands a finished game to the outbox (retrying until it takes it), then marks it recorded.
+    /// Hands a finished game to the outbox (retrying until it takes it), tells the players who
+    /// were away how it ended, then marks it recorded. A node dying before the mark makes the
+    /// next one do it again: the outbox write and the notices are idempotent by game id.
     fn game_finished(&mut self, finished: FinishedGame, ctx: &mut Context<Self>) {
         let record = &finished.record;
         metrics::counter!(names::GAMES_FINISHED, "kind" => record.kind.as_str(), "reason" => record.reason.as_str())
             .increment(1);
         tracing::info!(game = %record.game, result = ?record.result, reason = ?record.reason, "game over");
+        let notices = away_notices(&self.state, record);
+        let router = self.ctx.router.clone();
         let services = self.ctx.services.clone();
         let append = async move {
             let mut delay = Duration::from_millis(100);
@@ -169,6 +174,9 @@ impl GameActor {
                     Ok(()) => {
                         metrics::histogram!(names::PERSIST_SECONDS)
                             .record(started.elapsed().as_secs_f64());
+                        for (user, draft) in notices {
+                            services.notifier.tell(&router, &user, draft).await;
+                        }
                         return;
                     }
                     Err(e) => {
@@ -218,6 +226,39 @@ impl GameActor {
             }
         }
     }
+}
+
+/// A `game_finished` notice for each player whose socket was away when the game ended.
+fn away_notices(
+    state: &GameState,
+    record: &client_protocol::http::GameRecord,
+) -> Vec<(crate::domain::UserId, Draft)> {
+    [Side::First, Side::Second]
+        .into_iter()
+        .filter(|side| state.away_since[side.index()].is_some())
+        .map(|side| {
+            let seat = &state.seats[side.index()];
+            let opponent = &state.seats[side.other().index()].name;
+            let (outcome, word) = match record.result {
+                GameResult::Draw => ("it was drawn", "draw"),
+                GameResult::Aborted => ("it was aborted", "aborted"),
+                result if result == GameResult::win_for(side) => ("you won", "won"),
+                _ => ("you lost", "lost"),
+            };
+            let text = format!(
+                "Your {} game against {opponent} ended while you were away: {outcome} ({}).",
+                record.kind.as_str(),
+                record.reason.as_str().replace('_', " ")
+            );
+            let about = data([("game", record.game.clone()), ("result", word.to_owned())]);
+            let draft = Draft::new(NotificationKind::GameFinished, text, about).once(format!(
+                "game-{}-{}",
+                record.game,
+                side.index()
+            ));
+            (seat.user_id.clone(), draft)
+        })
+        .collect()
 }
 
 impl Actor for GameActor {
