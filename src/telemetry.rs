@@ -83,6 +83,8 @@ pub mod names {
     pub const JOBS_RESERVED: &str = "rookery_jobs_reserved_total";
     /// Counter: jobs deleted by their holder (done), label `tube`.
     pub const JOBS_DONE: &str = "rookery_jobs_done_total";
+    /// Gauge: seconds the oldest ready job of a tube has waited since it was put, label `tube`.
+    pub const JOBS_OLDEST_READY_SECONDS: &str = "rookery_jobs_oldest_ready_seconds";
     /// Counter: job runs that failed (each is retried or buried), label `tube`.
     pub const JOBS_FAILED: &str = "rookery_jobs_failed_total";
     /// Counter: notifications made, label `kind`.

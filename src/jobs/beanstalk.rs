@@ -191,6 +191,8 @@ struct JobStats {
     reserves: u32,
     ttr: Duration,
     time_left: Duration,
+    /// Since the job was put.
+    age: Duration,
 }
 
 impl JobStats {
@@ -208,6 +210,7 @@ impl JobStats {
             reserves: field(&stats, "reserves")?,
             ttr: Duration::from_secs(field(&stats, "ttr")?),
             time_left: Duration::from_secs(field(&stats, "time-left")?),
+            age: Duration::from_secs(field(&stats, "age")?),
         })
     }
 }
@@ -828,6 +831,7 @@ impl Jobs for BeanstalkJobs {
                 last_error: self.error_of(job.id),
                 run_at: matches!(state, JobState::Delayed | JobState::Reserved)
                     .then(|| now + job.time_left.as_millis() as u64),
+                put_at: now.saturating_sub(job.age.as_millis() as u64),
             })
             .collect())
     }

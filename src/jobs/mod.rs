@@ -235,6 +235,8 @@ pub struct JobInfo {
     /// Unix ms: when a delayed job becomes ready, or when a reserved job's TTR runs out;
     /// None for ready and buried jobs.
     pub run_at: Option<u64>,
+    /// Unix ms: when the job was put (beanstalkd: to the second).
+    pub put_at: u64,
 }
 
 /// Deferred work with beanstalkd's semantics. Every implementation passes
@@ -577,12 +579,13 @@ mod tests {
             attempts: 2,
             last_error: Some("smtp down".into()),
             run_at: None,
+            put_at: 5,
         };
         let json = serde_json::to_value(&info).unwrap();
         assert_eq!(
             json,
             serde_json::json!({"id": 7, "tube": "emails", "state": "buried", "priority": 10,
-                "attempts": 2, "lastError": "smtp down", "runAt": null})
+                "attempts": 2, "lastError": "smtp down", "runAt": null, "putAt": 5})
         );
     }
 }

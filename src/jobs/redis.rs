@@ -237,8 +237,9 @@ settle(KEYS[1], KEYS[2], KEYS[3], ARGV[1], now_ms())
 local out = {}
 local members = redis.call('ZRANGE', KEYS[tonumber(ARGV[2])], 0, tonumber(ARGV[3]) - 1, 'WITHSCORES')
 for i = 1, #members, 2 do
-  local j = redis.call('HMGET', ARGV[1] .. members[i], 'pri', 'attempts', 'error')
-  table.insert(out, {members[i], tonumber(members[i + 1]), tonumber(j[1]), tonumber(j[2]), j[3]})
+  local j = redis.call('HMGET', ARGV[1] .. members[i], 'pri', 'attempts', 'error', 'created')
+  table.insert(out, {members[i], tonumber(members[i + 1]), tonumber(j[1]), tonumber(j[2]), j[3],
+    tonumber(j[4])})
 end
 return out
 "#;
@@ -623,6 +624,7 @@ impl Jobs for RedisJobs {
                     last_error: at(row, 4)?,
                     run_at: matches!(state, JobState::Delayed | JobState::Reserved)
                         .then_some(score as u64),
+                    put_at: at(row, 5)?,
                 })
             })
             .collect()

@@ -466,7 +466,7 @@ impl Jobs for SqliteJobs {
                 _ => "at_ms, id",
             };
             let sql = format!(
-                "SELECT id, priority, attempts, last_error, at_ms FROM jobs
+                "SELECT id, priority, attempts, last_error, at_ms, created_ms FROM jobs
                  WHERE tube = ? AND state = ? ORDER BY {order} LIMIT ?"
             );
             let mut stmt = tx.prepare_cached(&sql).map_err(db)?;
@@ -487,6 +487,7 @@ impl Jobs for SqliteJobs {
                                 }
                                 _ => None,
                             },
+                            put_at: row.get::<_, i64>(5)?.max(0) as u64,
                         })
                     },
                 )

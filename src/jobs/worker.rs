@@ -14,14 +14,19 @@ use rand::Rng;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
-use super::{Jobs, JobsError, Reserved, Tube};
+use super::{JobState, Jobs, JobsError, Reserved, Tube};
 use crate::audit::{Auditor, NewEvent};
+use crate::domain::now_ms;
 use crate::telemetry::names;
 
 /// How long one reserve call waits for a job before the worker looks at the drain flag again.
 const RESERVE_WAIT: Duration = Duration::from_secs(1);
 /// How long a worker waits after the backend failed before it asks again.
 const BACKEND_RETRY: Duration = Duration::from_secs(1);
+/// How often the age of each tube's oldest ready job is sampled for the metrics.
+const AGE_SAMPLE_EVERY: Duration = Duration::from_secs(5);
+/// Ready jobs looked at per sample (the head of the tube, by priority then age).
+const AGE_SAMPLE_JOBS: usize = 50;
 /// Tube workers run by default, per node.
 pub const DEFAULT_CONCURRENCY: usize = 2;
 
@@ -101,6 +106,14 @@ impl Workers {
         let (stop, _) = watch::channel(false);
         let (abandon, _) = watch::channel(false);
         let mut tasks = Vec::new();
+        let sampled: Vec<Tube> = tubes.iter().map(|t| t.tube.clone()).collect();
+        if !sampled.is_empty() {
+            tasks.push(tokio::spawn(sample_ages(
+                jobs.clone(),
+                sampled,
+                stop.subscribe(),
+            )));
+        }
         for tube in tubes {
             for _ in 0..tube.concurrency {
                 let worker = Worker {
@@ -247,6 +260,30 @@ impl Worker {
             .text("error", error);
         self.auditor.record(event);
         Ok(())
+    }
+}
+
+/// Sets `rookery_jobs_oldest_ready_seconds{tube}` every few seconds until the drain: how long
+/// the oldest job at the head of each tube has waited since it was put (0 when none waits).
+async fn sample_ages(jobs: Arc<dyn Jobs>, tubes: Vec<Tube>, mut stop: watch::Receiver<bool>) {
+    loop {
+        for tube in &tubes {
+            match jobs.list(tube, JobState::Ready, AGE_SAMPLE_JOBS).await {
+                Ok(ready) => {
+                    let oldest = ready.iter().map(|j| j.put_at).min();
+                    let age_ms = oldest.map_or(0, |at| now_ms().saturating_sub(at));
+                    metrics::gauge!(names::JOBS_OLDEST_READY_SECONDS, "tube" => tube.as_str().to_owned())
+                        .set(age_ms as f64 / 1000.0);
+                }
+                Err(e) => tracing::debug!(%tube, error = %e, "job age not sampled"),
+            }
+        }
+        if tokio::time::timeout(AGE_SAMPLE_EVERY, raised(&mut stop))
+            .await
+            .is_ok()
+        {
+            return;
+        }
     }
 }
 

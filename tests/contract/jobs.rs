@@ -337,6 +337,11 @@ async fn stats_and_listing(jobs: &dyn Jobs, tube: Tube) {
     let r = only(jobs, &tube, JobState::Ready).await;
     assert_eq!((r.id, r.priority, r.attempts), (ready, 3, 0));
     assert_eq!((r.last_error, r.run_at), (None, None));
+    let since_put = now_ms().saturating_sub(r.put_at);
+    assert!(
+        since_put < 30_000,
+        "put {since_put} ms ago (beanstalkd: to the second)"
+    );
     let d = only(jobs, &tube, JobState::Delayed).await;
     assert_eq!((d.id, d.priority, d.attempts), (delayed, 4, 0));
     assert!(near(d.run_at), "{:?}", d.run_at);

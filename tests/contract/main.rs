@@ -11,3 +11,4 @@ mod jobs;
 mod leases;
 mod snapshots;
 mod store;
+mod workers;
