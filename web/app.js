@@ -127,6 +127,9 @@ function start(auth) {
   client.on("client/QUEUE_LEFT", mine((left) => {
     if (left.reason === "timeout") notify("You did not answer in time, so you left the queue.");
   }));
+  // Something for this account (a sanction, a role, a game that ended while away): shown as
+  // a notice; the full list is GET /api/me/notifications.
+  client.on("client/NOTIFICATION", mine((notification) => notify(notification.text, { sticky: true })));
   client.on("client/RESUME_SESSION", mine((resume) => {
     if (resume.queue) ui.queuedAt = ui.queuedAt || Date.now();
   }));
