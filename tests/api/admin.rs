@@ -230,6 +230,9 @@ async fn a_ban_closes_the_players_sockets_resigns_the_game_and_refuses_login_unt
     } else {
         (&mut game.second, &mut game.first)
     };
+    // First what the account is told (a notification), then the refusal and the close.
+    let told = banned_socket.next_is("client/NOTIFICATION").await;
+    assert_eq!(told["kind"], "account", "{told}");
     let error = banned_socket.expect_error("banned").await;
     assert_eq!(error["until"], until);
     assert_eq!(banned_socket.closed().await, Closed::Code(4003));

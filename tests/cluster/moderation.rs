@@ -23,6 +23,9 @@ async fn a_ban_given_on_one_node_closes_the_players_socket_on_another() {
         .await;
     assert_eq!(status, 200, "{account}");
 
+    // First what the account is told (a notification), then the refusal and the close.
+    let told = socket.next_is("client/NOTIFICATION").await;
+    assert_eq!(told["kind"], "account", "{told}");
     let error = socket.expect_error("banned").await;
     assert_eq!(error["until"], account["bannedUntil"]);
     assert_eq!(socket.closed().await, Closed::Code(4003));
