@@ -25,7 +25,7 @@ use crate::cluster::memory::MemoryCluster;
 use crate::cluster::outbox::RedisOutbox;
 use crate::cluster::redis::RedisCluster;
 use crate::cluster::{Bus, Leases, Membership, Registry, Router, SaveError, SnapshotStore};
-use crate::config::Config;
+use crate::config::{check_secret, Config, WeakSecret};
 use crate::http;
 use crate::messages::ActorKind;
 use crate::node::{Node, NodeInner};
@@ -58,6 +58,12 @@ pub enum StartupError {
     Audit(#[from] AuditError),
     #[error("cannot open the job queue: {0}")]
     Jobs(#[from] crate::jobs::JobsError),
+    #[error(
+        "refusing to start a cluster node: {0}. Set ROOKERY_JWT_SECRET to at least 32 random \
+         bytes (e.g. `openssl rand -base64 32`), the same on every node, or pass \
+         --insecure-dev on a development machine"
+    )]
+    WeakSecret(#[from] WeakSecret),
 }
 
 /// A built, bound node, ready to run.
@@ -234,8 +240,9 @@ fn listen(addr: SocketAddr) -> std::io::Result<TcpListener> {
     Ok(socket.into())
 }
 
-/// Every node of a cluster must sign tokens alike: without a configured secret, the first
-/// node to start stores a random one in Redis and the others read it.
+/// Every node of a cluster must sign tokens alike: without a configured secret (allowed with
+/// `--insecure-dev` only), the first node to start stores a random one in Redis and the others
+/// read it.
 async fn shared_secret(redis: &RedisCluster) -> Result<Vec<u8>, StartupError> {
     let mut bytes = [0u8; 32];
     rand::rng().fill_bytes(&mut bytes);
@@ -256,7 +263,7 @@ async fn shared_secret(redis: &RedisCluster) -> Result<Vec<u8>, StartupError> {
         .query_async(&mut conn)
         .await
         .map_err(redis_err)?;
-    tracing::warn!("no ROOKERY_JWT_SECRET: nodes share a generated secret kept in Redis; set one in production");
+    tracing::warn!("--insecure-dev without ROOKERY_JWT_SECRET: nodes share a generated secret kept in Redis");
     Ok(secret.into_bytes())
 }
 
@@ -281,6 +288,17 @@ impl Application {
             path: config.data_dir.display().to_string(),
             source,
         };
+        // A cluster's tokens are as strong as their secret, and anyone who read the compose
+        // file knows its example: only a development machine may run one like that.
+        if config.redis_url.is_some() {
+            match check_secret(config.jwt_secret.as_ref()) {
+                Ok(()) => {}
+                Err(weak) if config.insecure_dev => {
+                    tracing::warn!(reason = %weak, "--insecure-dev: a cluster node with a weak JWT secret");
+                }
+                Err(weak) => return Err(weak.into()),
+            }
+        }
         std::fs::create_dir_all(&config.data_dir).map_err(dir_err)?;
         let node_id = config
             .node_id

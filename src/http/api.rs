@@ -63,6 +63,7 @@ async fn started(node: &NodeData, auth: Authenticated) -> Result<HttpResponse, H
             .path("/")
             .http_only(true)
             .same_site(SameSite::Lax)
+            .secure(node.config.secure_cookies())
             .max_age(max_age)
             .finish()
     };
@@ -133,7 +134,11 @@ pub async fn logout(
         .ip(client_ip(&req));
     node.accounts.auditor.record(event);
     let expired = |name: &'static str| {
-        let mut cookie = Cookie::build(name, "").path("/").http_only(true).finish();
+        let mut cookie = Cookie::build(name, "")
+            .path("/")
+            .http_only(true)
+            .secure(node.config.secure_cookies())
+            .finish();
         cookie.make_removal();
         cookie
     };

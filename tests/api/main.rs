@@ -6,5 +6,6 @@ mod accounts;
 mod admin;
 mod frames;
 mod games;
+mod hardening;
 mod matchmaking;
 mod resume;

@@ -12,3 +12,4 @@ mod harness;
 mod failover;
 mod faults;
 mod moderation;
+mod secrets;
