@@ -391,7 +391,12 @@ impl Application {
             .workers
             .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get()));
         let server =
-            HttpServer::new(move || App::new().app_data(data.clone()).configure(http::routes))
+            HttpServer::new(move || {
+                App::new()
+                    .app_data(data.clone())
+                    .wrap(http::error::json_errors())
+                    .configure(http::routes)
+            })
                 .workers(workers)
                 // Every frame is a whole message to send now: Nagle's algorithm would hold a
                 // small frame behind the peer's delayed ACK (~40 ms tails, see BENCHMARKS.md).

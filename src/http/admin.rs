@@ -368,8 +368,7 @@ pub async fn verify(node: NodeData, req: HttpRequest) -> Result<HttpResponse, Ht
 /// A JSON body, read after authorization (a caller without the role learns nothing of what a
 /// valid body looks like).
 fn parse<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, HttpError> {
-    serde_json::from_slice(body)
-        .map_err(|e| HttpError::new(ErrorCode::InvalidField, format!("bad JSON body: {e}")))
+    super::body::parse_object(body)
 }
 
 fn unavailable(e: crate::audit::AuditError) -> HttpError {

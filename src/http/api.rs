@@ -8,6 +8,7 @@ use client_protocol::http::{AuthResponse, Credentials, QueueSize, UserProfile};
 use client_protocol::{ErrorCode, GameKind};
 use serde::Deserialize;
 
+use super::body::JsonObject;
 use super::error::HttpError;
 use super::origin::check_origin;
 use super::NodeData;
@@ -80,7 +81,7 @@ async fn started(node: &NodeData, auth: Authenticated) -> Result<HttpResponse, H
 pub async fn register(
     node: NodeData,
     req: HttpRequest,
-    body: web::Json<Credentials>,
+    body: JsonObject<Credentials>,
 ) -> Result<HttpResponse, HttpError> {
     check_origin(&node, &req, "register")?;
     let auth = node
@@ -93,7 +94,7 @@ pub async fn register(
 pub async fn login(
     node: NodeData,
     req: HttpRequest,
-    body: web::Json<Credentials>,
+    body: JsonObject<Credentials>,
 ) -> Result<HttpResponse, HttpError> {
     check_origin(&node, &req, "login")?;
     let auth = node
