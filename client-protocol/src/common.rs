@@ -57,11 +57,14 @@ pub struct ClockSpec {
 /// forgot it is told instead of being queued for something it did not choose.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[cfg_attr(
+    feature = "schema",
+    schemars(extend("required" = ["game", "clock", "rated"]))
+)]
 #[serde(rename_all = "camelCase")]
 pub struct QueueSpec {
     pub game: GameKind,
-    /// Required, null for untimed (`deserialize_with` makes a missing field an error, where
-    /// serde would read it as None).
+    /// Required; null for an untimed game.
     #[serde(deserialize_with = "Option::deserialize")]
     pub clock: Option<ClockSpec>,
     pub rated: bool,
