@@ -216,7 +216,13 @@ pub enum WeakSecret {
 pub const MIN_SECRET_BYTES: usize = 32;
 
 /// Secrets shipped in examples and compose files, found by a substring (case-insensitive).
-const KNOWN_DEFAULTS: &[&str] = &["change-me", "changeme", "change_me", "replace-me", "your-secret"];
+const KNOWN_DEFAULTS: &[&str] = &[
+    "change-me",
+    "changeme",
+    "change_me",
+    "replace-me",
+    "your-secret",
+];
 
 /// Is `secret` fit to sign a cluster's tokens? Long enough, and no published default.
 pub fn check_secret(secret: Option<&Secret>) -> Result<(), WeakSecret> {
@@ -248,7 +254,6 @@ impl Config {
             .map_or(url.len(), |i| after_scheme + i);
         Some(&url[..end])
     }
-
 
     /// Defaults for a node in tests: port 0, the given data dir, short timers left at defaults
     /// (tests shorten what they exercise).

@@ -263,7 +263,9 @@ async fn shared_secret(redis: &RedisCluster) -> Result<Vec<u8>, StartupError> {
         .query_async(&mut conn)
         .await
         .map_err(redis_err)?;
-    tracing::warn!("--insecure-dev without ROOKERY_JWT_SECRET: nodes share a generated secret kept in Redis");
+    tracing::warn!(
+        "--insecure-dev without ROOKERY_JWT_SECRET: nodes share a generated secret kept in Redis"
+    );
     Ok(secret.into_bytes())
 }
 
@@ -390,25 +392,24 @@ impl Application {
         let workers = config
             .workers
             .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get()));
-        let server =
-            HttpServer::new(move || {
-                App::new()
-                    .app_data(data.clone())
-                    .wrap(http::error::json_errors())
-                    .configure(http::routes)
-            })
-                .workers(workers)
-                // Every frame is a whole message to send now: Nagle's algorithm would hold a
-                // small frame behind the peer's delayed ACK (~40 ms tails, see BENCHMARKS.md).
-                .tcp_nodelay(true)
-                .disable_signals()
-                .shutdown_timeout(config.shutdown_timeout_secs)
-                .listen(listener)
-                .map_err(|source| StartupError::Bind {
-                    addr: config.bind.to_string(),
-                    source,
-                })?
-                .run();
+        let server = HttpServer::new(move || {
+            App::new()
+                .app_data(data.clone())
+                .wrap(http::error::json_errors())
+                .configure(http::routes)
+        })
+        .workers(workers)
+        // Every frame is a whole message to send now: Nagle's algorithm would hold a
+        // small frame behind the peer's delayed ACK (~40 ms tails, see BENCHMARKS.md).
+        .tcp_nodelay(true)
+        .disable_signals()
+        .shutdown_timeout(config.shutdown_timeout_secs)
+        .listen(listener)
+        .map_err(|source| StartupError::Bind {
+            addr: config.bind.to_string(),
+            source,
+        })?
+        .run();
         let handle = server.handle();
         tracing::info!(node = %node_id, port, mode = node.mode, "node built");
         Ok(Application {

@@ -98,7 +98,10 @@ fn describe() {
     use metrics::{describe_counter, describe_gauge, describe_histogram, Unit};
     use names::*;
 
-    describe_gauge!(BUILD_INFO, "The running build: labels version and commit; always 1.");
+    describe_gauge!(
+        BUILD_INFO,
+        "The running build: labels version and commit; always 1."
+    );
     metrics::gauge!(BUILD_INFO, "version" => env!("CARGO_PKG_VERSION"), "commit" => COMMIT)
         .set(1.0);
 
@@ -109,7 +112,10 @@ fn describe() {
         metrics::gauge!(gauge).increment(0.0);
     }
     describe_counter!(MOVES, "Moves accepted, by game kind.");
-    describe_counter!(GAMES_FINISHED, "Games finished, by game kind and end reason.");
+    describe_counter!(
+        GAMES_FINISHED,
+        "Games finished, by game kind and end reason."
+    );
     for kind in GameKind::ALL {
         metrics::counter!(MOVES, "kind" => kind.as_str()).increment(0);
         for reason in EndReason::ALL {
@@ -122,7 +128,11 @@ fn describe() {
         Unit::Seconds,
         "From a move's arrival at its game to its acknowledgement (snapshot written)."
     );
-    describe_histogram!(PERSIST_SECONDS, Unit::Seconds, "Time to write a finished game to the store.");
+    describe_histogram!(
+        PERSIST_SECONDS,
+        Unit::Seconds,
+        "Time to write a finished game to the store."
+    );
     describe_counter!(ERRORS, "client/ERROR frames sent, by code.");
     for code in ErrorCode::ALL {
         metrics::counter!(ERRORS, "code" => code.as_str()).increment(0);
@@ -137,12 +147,21 @@ fn describe() {
     for namespace in namespaces {
         metrics::counter!(FRAMES_IN, "namespace" => namespace).increment(0);
     }
-    describe_counter!(SLOW_CONSUMERS, "Sockets closed because their outbound queue was full.");
-    describe_counter!(BAD_TRANSPORT_FRAMES, "Websocket frames refused by the transport, by reason.");
+    describe_counter!(
+        SLOW_CONSUMERS,
+        "Sockets closed because their outbound queue was full."
+    );
+    describe_counter!(
+        BAD_TRANSPORT_FRAMES,
+        "Websocket frames refused by the transport, by reason."
+    );
     for reason in ["too_big", "invalid_utf8", "protocol"] {
         metrics::counter!(BAD_TRANSPORT_FRAMES, "reason" => reason).increment(0);
     }
-    describe_counter!(BUS_PUBLISHED, "Messages published on the bus to another node.");
+    describe_counter!(
+        BUS_PUBLISHED,
+        "Messages published on the bus to another node."
+    );
     describe_counter!(ACTIVATIONS, "Virtual actor activations, by kind.");
     for kind in ["game", "queue"] {
         metrics::counter!(ACTIVATIONS, "kind" => kind).increment(0);
@@ -151,18 +170,35 @@ fn describe() {
     for kind in AuditType::ALL {
         metrics::counter!(AUDIT_EVENTS, "type" => kind.as_str()).increment(0);
     }
-    describe_counter!(AUDIT_DROPPED, "Audit events dropped because the buffer was full (still logged).");
-    describe_counter!(AUDIT_WRITE_FAILURES, "Failed writes of an audit batch (retried).");
-    describe_counter!(HTTP_REJECTED, "HTTP requests refused before a handler ran, by reason.");
+    describe_counter!(
+        AUDIT_DROPPED,
+        "Audit events dropped because the buffer was full (still logged)."
+    );
+    describe_counter!(
+        AUDIT_WRITE_FAILURES,
+        "Failed writes of an audit batch (retried)."
+    );
+    describe_counter!(
+        HTTP_REJECTED,
+        "HTTP requests refused before a handler ran, by reason."
+    );
     for reason in HTTP_REJECTED_REASONS {
         metrics::counter!(HTTP_REJECTED, "reason" => *reason).increment(0);
     }
-    for counter in [UNKNOWN_TYPES, SLOW_CONSUMERS, BUS_PUBLISHED, AUDIT_DROPPED, AUDIT_WRITE_FAILURES]
-    {
+    for counter in [
+        UNKNOWN_TYPES,
+        SLOW_CONSUMERS,
+        BUS_PUBLISHED,
+        AUDIT_DROPPED,
+        AUDIT_WRITE_FAILURES,
+    ] {
         metrics::counter!(counter).increment(0);
     }
     describe_counter!(JOBS_PUT, "Jobs put, by tube.");
-    describe_counter!(JOBS_RESERVED, "Jobs reserved by a worker (each attempt), by tube.");
+    describe_counter!(
+        JOBS_RESERVED,
+        "Jobs reserved by a worker (each attempt), by tube."
+    );
     describe_counter!(JOBS_DONE, "Jobs deleted by their holder (done), by tube.");
     describe_counter!(JOBS_BURIED, "Jobs buried by their holder, by tube.");
 }
@@ -176,7 +212,9 @@ pub fn process_metrics() -> String {
         return out;
     };
     let mut metric = |name: &str, kind: &str, help: &str, value: f64| {
-        out.push_str(&format!("# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {value}\n"));
+        out.push_str(&format!(
+            "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {value}\n"
+        ));
     };
     metric(
         "process_cpu_seconds_total",

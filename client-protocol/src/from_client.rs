@@ -96,7 +96,8 @@ mod tests {
             let text = format!(r#"{{"type":"server/START_MATCHMAKING","queue":{queue}}}"#);
             let err = serde_json::from_str::<ClientFrame>(&text).unwrap_err();
             assert!(
-                err.to_string().contains(&format!("missing field `{missing}`")),
+                err.to_string()
+                    .contains(&format!("missing field `{missing}`")),
                 "{queue}: {err}"
             );
         }

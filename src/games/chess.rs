@@ -108,9 +108,7 @@ impl Rules for Chess {
 
     fn parse_move(&self, mv: &Move) -> Result<Move, RuleError> {
         match mv {
-            Move::Text(text) => {
-                parse_uci(text).map(|_| Move::Text(text.clone()))
-            }
+            Move::Text(text) => parse_uci(text).map(|_| Move::Text(text.clone())),
             Move::Index(_) => Err(RuleError::Malformed(format!(
                 "{mv}: chess moves are UCI text, like \"e2e4\""
             ))),

@@ -295,7 +295,10 @@ fn moves_are_strict_lower_case_uci_with_nothing_around_them() {
     for loose in ["E2E4", "e2E4", " e2e4", "e2e4 ", "e2e4\n", "e7e8Q"] {
         let err = game.parse_move(&text(loose)).unwrap_err();
         assert!(matches!(err, RuleError::Malformed(_)), "{loose:?}: {err}");
-        assert!(err.to_string().contains("lower case"), "says what is expected: {err}");
+        assert!(
+            err.to_string().contains("lower case"),
+            "says what is expected: {err}"
+        );
         assert!(game.apply(&text(loose)).is_err(), "{loose:?}");
     }
     assert_eq!(game.parse_move(&text("e2e4")), Ok(text("e2e4")));

@@ -42,7 +42,11 @@ pub fn from_object<T: DeserializeOwned>(value: Value) -> Result<T, HttpError> {
     let kind = match &value {
         Value::Object(_) => {
             return T::deserialize(value).map_err(|e| {
-                rejected("body", ErrorCode::InvalidField, format!("bad body: {}", in_words(&e)))
+                rejected(
+                    "body",
+                    ErrorCode::InvalidField,
+                    format!("bad body: {}", in_words(&e)),
+                )
             })
         }
         Value::Array(_) => "an array",

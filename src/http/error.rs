@@ -128,7 +128,12 @@ pub fn json_error(err: JsonPayloadError, _: &HttpRequest) -> actix_web::Error {
 
 pub fn query_error(err: QueryPayloadError, _: &HttpRequest) -> actix_web::Error {
     let QueryPayloadError::Deserialize(e) = &err else {
-        return rejected("query", ErrorCode::InvalidField, format!("bad query: {err}")).into();
+        return rejected(
+            "query",
+            ErrorCode::InvalidField,
+            format!("bad query: {err}"),
+        )
+        .into();
     };
     // serde_urlencoded's errors name no Rust types but a field: "invalid digit found in string".
     rejected("query", ErrorCode::InvalidField, format!("bad query: {e}")).into()
@@ -148,7 +153,11 @@ pub fn method_not_allowed(allow: &'static str) -> actix_web::Route {
         let error = rejected(
             "method",
             ErrorCode::MethodNotAllowed,
-            format!("{} {} is not served; allowed: {allow}", req.method(), req.path()),
+            format!(
+                "{} {} is not served; allowed: {allow}",
+                req.method(),
+                req.path()
+            ),
         );
         let mut response = error.error_response();
         response

@@ -485,7 +485,8 @@ impl StreamHandler<Result<Inbound, TransportError>> for SessionActor {
             Err(e) => {
                 metrics::counter!(names::BAD_TRANSPORT_FRAMES, "reason" => e.reason()).increment(1);
                 tracing::debug!(error = %e, "websocket frame refused");
-                let message = format!("{e}: send JSON text frames of at most {MAX_FRAME_BYTES} bytes");
+                let message =
+                    format!("{e}: send JSON text frames of at most {MAX_FRAME_BYTES} bytes");
                 self.error(ErrorCode::BadFrame, message, None, ctx);
                 if let Some(code) = e.close_code() {
                     self.close(code, &e.to_string(), ctx);

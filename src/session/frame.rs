@@ -107,9 +107,8 @@ pub fn parse(text: &str) -> Result<(Option<String>, ClientMessage), FrameError> 
             ));
         }
     }
-    let message = serde_json::from_value::<ClientMessage>(value).map_err(|e| {
-        FrameError::new(ErrorCode::InvalidField, in_words(&e), reference.clone())
-    })?;
+    let message = serde_json::from_value::<ClientMessage>(value)
+        .map_err(|e| FrameError::new(ErrorCode::InvalidField, in_words(&e), reference.clone()))?;
     Ok((reference, message))
 }
 
@@ -135,7 +134,11 @@ pub fn in_words(err: &serde_json::Error) -> String {
         return format!("expected {what}{position}");
     }
     let head = match head.split_once(", expected ") {
-        Some((got, expected)) => format!("{}, expected {}", got_in_words(got), expected_in_words(expected)),
+        Some((got, expected)) => format!(
+            "{}, expected {}",
+            got_in_words(got),
+            expected_in_words(expected)
+        ),
         None => head.to_owned(),
     };
     format!("{head}{position}")
@@ -316,7 +319,15 @@ mod tests {
             let err = parse(text).expect_err(text);
             assert_eq!(err.code, ErrorCode::InvalidField, "{text}");
             assert!(err.message.contains(expected), "{text}: {}", err.message);
-            for rust in ["struct", "enum", "u64", "u32", "QueueSpec", "ClockSpec", "Move"] {
+            for rust in [
+                "struct",
+                "enum",
+                "u64",
+                "u32",
+                "QueueSpec",
+                "ClockSpec",
+                "Move",
+            ] {
                 assert!(
                     !err.message.contains(rust),
                     "{text}: no Rust type name in {:?}",

@@ -67,7 +67,10 @@ impl TransportError {
             ProtocolError::Overflow => TransportError::FrameTooBig { limit },
             // actix-http checks a single text frame itself and reports a `str::Utf8Error` in an
             // I/O error; every other I/O error is the connection's.
-            ProtocolError::Io(e) if e.get_ref().is_some_and(|inner| inner.is::<std::str::Utf8Error>()) => {
+            ProtocolError::Io(e)
+                if e.get_ref()
+                    .is_some_and(|inner| inner.is::<std::str::Utf8Error>()) =>
+            {
                 TransportError::InvalidUtf8
             }
             ProtocolError::Io(e) => TransportError::Io(e),

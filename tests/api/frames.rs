@@ -384,28 +384,40 @@ async fn a_text_frame_with_invalid_utf8_is_told_bad_frame_then_closed_with_1007(
         let socket = client.socket();
         if fragmented {
             let (first, rest) = bytes.split_at(10);
-            socket.send_raw_frame(RawFrame::Text, first, false).await.unwrap();
+            socket
+                .send_raw_frame(RawFrame::Text, first, false)
+                .await
+                .unwrap();
             socket
                 .send_raw_frame(RawFrame::Continuation, rest, true)
                 .await
                 .unwrap();
         } else {
-            socket.send_raw_frame(RawFrame::Text, bytes, true).await.unwrap();
+            socket
+                .send_raw_frame(RawFrame::Text, bytes, true)
+                .await
+                .unwrap();
         }
 
         let error = client.next_is("client/ERROR").await;
-        assert_eq!(error["code"], "bad_frame", "fragmented {fragmented}: {error}");
+        assert_eq!(
+            error["code"], "bad_frame",
+            "fragmented {fragmented}: {error}"
+        );
         assert!(
             error["message"].as_str().unwrap().contains("UTF-8"),
             "says why: {error}"
         );
-        assert_eq!(client.closed().await, Closed::Code(1007), "fragmented {fragmented}");
+        assert_eq!(
+            client.closed().await,
+            Closed::Code(1007),
+            "fragmented {fragmented}"
+        );
     }
 }
 
 #[actix_web::test]
-async fn a_fragmented_message_is_joined_and_one_over_the_limit_is_skipped_with_the_socket_open()
-{
+async fn a_fragmented_message_is_joined_and_one_over_the_limit_is_skipped_with_the_socket_open() {
     let app = spawn_app().await;
     let who = app.guest().await;
     let mut client = app.connect(&who).await;
@@ -415,23 +427,44 @@ async fn a_fragmented_message_is_joined_and_one_over_the_limit_is_skipped_with_t
     let (a, rest) = whole.as_bytes().split_at(5);
     let (b, c) = rest.split_at(7);
     let socket = client.socket();
-    socket.send_raw_frame(RawFrame::Text, a, false).await.unwrap();
-    socket.send_raw_frame(RawFrame::Continuation, b, false).await.unwrap();
-    socket.send_raw_frame(RawFrame::Continuation, c, true).await.unwrap();
+    socket
+        .send_raw_frame(RawFrame::Text, a, false)
+        .await
+        .unwrap();
+    socket
+        .send_raw_frame(RawFrame::Continuation, b, false)
+        .await
+        .unwrap();
+    socket
+        .send_raw_frame(RawFrame::Continuation, c, true)
+        .await
+        .unwrap();
     let reply = client.next_is("client/ERROR").await;
-    assert_eq!(reply["code"], "not_in_queue", "handled as one message: {reply}");
+    assert_eq!(
+        reply["code"], "not_in_queue",
+        "handled as one message: {reply}"
+    );
     assert_eq!(reply["ref"], "joined");
 
     // Three fragments of 512 KiB each: over the limit after the second; the third is skipped.
     let chunk = vec![b' '; TRANSPORT_LIMIT / 2];
     let socket = client.socket();
-    socket.send_raw_frame(RawFrame::Text, chunk.clone(), false).await.unwrap();
+    socket
+        .send_raw_frame(RawFrame::Text, chunk.clone(), false)
+        .await
+        .unwrap();
     socket
         .send_raw_frame(RawFrame::Continuation, chunk.clone(), false)
         .await
         .unwrap();
-    socket.send_raw_frame(RawFrame::Continuation, b"x".to_vec(), false).await.unwrap();
-    socket.send_raw_frame(RawFrame::Continuation, chunk, true).await.unwrap();
+    socket
+        .send_raw_frame(RawFrame::Continuation, b"x".to_vec(), false)
+        .await
+        .unwrap();
+    socket
+        .send_raw_frame(RawFrame::Continuation, chunk, true)
+        .await
+        .unwrap();
     let error = client.next_is("client/ERROR").await;
     assert_eq!(error["code"], "bad_frame", "{error}");
     assert_still_works(&mut client, "after-skip", "a skipped oversized message").await;

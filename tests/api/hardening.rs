@@ -38,12 +38,21 @@ async fn cookies_are_secure_when_the_public_url_is_https_and_only_then() {
         let token = guest.json()["token"].as_str().unwrap().to_owned();
         let bearer = format!("Bearer {token}");
         let logout = app
-            .request("POST", "/api/auth/logout", &[("authorization", &bearer)], b"")
+            .request(
+                "POST",
+                "/api/auth/logout",
+                &[("authorization", &bearer)],
+                b"",
+            )
             .await;
         assert_eq!(logout.status, 204, "{public_url:?}: {}", logout.text());
         for (what, response) in [("guest", &guest), ("logout", &logout)] {
             let cookies = cookie_attributes(response);
-            assert_eq!(cookies.len(), 2, "{what}: token and session cookies: {cookies:?}");
+            assert_eq!(
+                cookies.len(),
+                2,
+                "{what}: token and session cookies: {cookies:?}"
+            );
             for (name, attributes) in cookies {
                 assert_eq!(
                     attributes.iter().any(|a| a == "secure"),
@@ -96,13 +105,20 @@ async fn a_method_a_known_path_does_not_serve_is_a_json_405_listing_the_allowed_
         let response = app.request(method, path, &[], b"").await;
         let body = response.json();
         assert_eq!(response.status, 405, "{method} {path}: {body}");
-        assert_eq!(body["code"], "method_not_allowed", "{method} {path}: {body}");
+        assert_eq!(
+            body["code"], "method_not_allowed",
+            "{method} {path}: {body}"
+        );
         assert!(body["message"].as_str().is_some_and(|m| !m.is_empty()));
         let allowed: Vec<&str> = response.header_values("allow").collect();
         assert_eq!(allowed, [allow], "{method} {path}");
     }
     let (status, body) = app.get("/no/such/path").await;
-    assert_eq!((status, &body["code"]), (404, &json!("not_found")), "{body}");
+    assert_eq!(
+        (status, &body["code"]),
+        (404, &json!("not_found")),
+        "{body}"
+    );
 }
 
 #[actix_web::test]
@@ -114,24 +130,44 @@ async fn head_answers_every_get_route_with_its_headers_and_no_body() {
         assert_eq!(head.status, get.status, "HEAD {path}");
         assert!(head.body.is_empty(), "HEAD {path} has no body");
         let content_type = |r: &rookery_testkit::http::Response| {
-            r.header_values("content-type").map(str::to_owned).collect::<Vec<_>>()
+            r.header_values("content-type")
+                .map(str::to_owned)
+                .collect::<Vec<_>>()
         };
         assert_eq!(content_type(&head), content_type(&get), "HEAD {path}");
     }
 }
+
+type Headers<'a> = &'a [(&'a str, &'a str)];
 
 #[actix_web::test]
 async fn every_refused_body_is_a_json_error_that_says_what_is_expected() {
     let app = spawn_app().await;
     let json = [("content-type", "application/json")];
     let long = format!(r#"{{"username":"{}","password":"x"}}"#, "a".repeat(20_000));
-    let cases: Vec<(&str, &[(&str, &str)], &str, &str)> = vec![
-        ("an array", &json, r#"["alice","correct horse"]"#, "JSON object"),
+    // (case, headers, body, what the message must say)
+    let cases: Vec<(&str, Headers, &str, &str)> = vec![
+        (
+            "an array",
+            &json,
+            r#"["alice","correct horse"]"#,
+            "JSON object",
+        ),
         ("a string", &json, r#""alice""#, "JSON object"),
         ("null", &json, "null", "JSON object"),
         ("not JSON", &json, "{username", "not valid JSON"),
-        ("no content type", &[], r#"{"username":"a","password":"b"}"#, "application/json"),
-        ("a number for a name", &json, r#"{"username":5,"password":"x"}"#, "expected a string"),
+        (
+            "no content type",
+            &[],
+            r#"{"username":"a","password":"b"}"#,
+            "application/json",
+        ),
+        (
+            "a number for a name",
+            &json,
+            r#"{"username":5,"password":"x"}"#,
+            "expected a string",
+        ),
         ("over the limit", &json, &long, "bytes"),
     ];
     for (case, headers, body, says) in cases {
@@ -144,7 +180,10 @@ async fn every_refused_body_is_a_json_error_that_says_what_is_expected() {
         let message = reply["message"].as_str().unwrap_or_default();
         assert!(message.contains(says), "{case}: {message:?} says {says:?}");
         for rust in ["Credentials", "struct", "Json deserialize"] {
-            assert!(!message.contains(rust), "{case}: no Rust names in {message:?}");
+            assert!(
+                !message.contains(rust),
+                "{case}: no Rust names in {message:?}"
+            );
         }
     }
     // The array did not register anyone.
@@ -155,7 +194,10 @@ async fn every_refused_body_is_a_json_error_that_says_what_is_expected() {
 #[actix_web::test]
 async fn bad_paths_and_queries_are_json_errors() {
     let app = spawn_app().await;
-    for path in ["/api/users/alice/games?limit=many", "/api/users/alice/games?limit=-1"] {
+    for path in [
+        "/api/users/alice/games?limit=many",
+        "/api/users/alice/games?limit=-1",
+    ] {
         let (status, body) = app.get(path).await;
         assert_eq!(status, 400, "{path}: {body}");
         assert_eq!(body["code"], "invalid_field", "{path}: {body}");
@@ -208,9 +250,15 @@ async fn a_queue_must_name_game_clock_and_rated() {
         (json!({"game": "tictactoe", "clock": null}), "rated"),
         (json!({"game": "tictactoe", "rated": false}), "clock"),
         (json!({"clock": null, "rated": false}), "game"),
-        (json!({"game": "tictactoe", "clock": null, "rated": "no"}), "expected a boolean"),
+        (
+            json!({"game": "tictactoe", "clock": null, "rated": "no"}),
+            "expected a boolean",
+        ),
         (json!("tictactoe"), "queue must be an object"),
-        (json!(["tictactoe", null, false]), "queue must be an object, not an array"),
+        (
+            json!(["tictactoe", null, false]),
+            "queue must be an object, not an array",
+        ),
         (
             json!({"game": "chess", "clock": [60_000, 0], "rated": false}),
             "queue.clock must be an object",
@@ -225,11 +273,19 @@ async fn a_queue_must_name_game_clock_and_rated() {
         assert_eq!(error["code"], "invalid_field", "{queue}: {error}");
         assert_eq!(error["ref"], reference);
         let message = error["message"].as_str().unwrap();
-        assert!(message.contains(says), "{queue}: {message:?} names {says:?}");
-        assert!(!message.contains("QueueSpec") && !message.contains("struct"), "{message}");
+        assert!(
+            message.contains(says),
+            "{queue}: {message:?} names {says:?}"
+        );
+        assert!(
+            !message.contains("QueueSpec") && !message.contains("struct"),
+            "{message}"
+        );
     }
     // Nothing was queued: a cancel finds no queue.
-    client.send(json!({"type": "server/CANCEL_MATCHMAKING"})).await;
+    client
+        .send(json!({"type": "server/CANCEL_MATCHMAKING"}))
+        .await;
     client.expect_error("not_in_queue").await;
 }
 
@@ -277,7 +333,8 @@ async fn a_fresh_node_describes_every_metric_with_zeros_build_info_and_process_m
             "{name} ({kind}) is described:\n{page}"
         );
         assert!(
-            page.lines().any(|l| l.starts_with(&format!("# HELP {name} "))),
+            page.lines()
+                .any(|l| l.starts_with(&format!("# HELP {name} "))),
             "{name} has HELP"
         );
     };
