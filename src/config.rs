@@ -99,6 +99,17 @@ pub struct Config {
     #[arg(long, env = "ROOKERY_ALLOWED_ORIGINS", value_delimiter = ',')]
     pub allowed_origins: Vec<String>,
 
+    /// The URL players reach this node at, e.g. `https://play.example.com` behind a
+    /// TLS-terminating proxy. An `https://` URL marks the cookies `Secure` (a browser then
+    /// never sends them over plain HTTP); its origin may also open /ws.
+    #[arg(long, env = "ROOKERY_PUBLIC_URL", value_parser = parse_public_url)]
+    pub public_url: Option<String>,
+
+    /// Allow what only a development machine should: a cluster node (REDIS_URL set) without a
+    /// JWT secret, or with a weak one (shorter than 32 bytes, or a published default).
+    #[arg(long, env = "ROOKERY_INSECURE_DEV")]
+    pub insecure_dev: bool,
+
     /// Usernames made admins when they register or log in (comma-separated): how the first
     /// admin of a deployment comes to be.
     #[arg(long, env = "ROOKERY_ADMINS", value_delimiter = ',')]
@@ -215,7 +226,73 @@ pub struct Config {
     pub shutdown_timeout_secs: u64,
 }
 
+/// `--public-url`: an absolute `http://` or `https://` URL, kept without a trailing slash.
+fn parse_public_url(text: &str) -> Result<String, String> {
+    let lower = text.to_ascii_lowercase();
+    let rest = lower
+        .strip_prefix("https://")
+        .or_else(|| lower.strip_prefix("http://"))
+        .ok_or("must start with https:// or http://")?;
+    if rest.is_empty() || rest.starts_with('/') {
+        return Err("must name a host, e.g. https://play.example.com".into());
+    }
+    Ok(text.trim_end_matches('/').to_owned())
+}
+
+/// Why a JWT secret is too weak for a cluster node.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum WeakSecret {
+    #[error("no JWT secret is set (ROOKERY_JWT_SECRET)")]
+    Missing,
+    #[error("the JWT secret is {0} bytes long; at least {MIN_SECRET_BYTES} are needed")]
+    Short(usize),
+    #[error("the JWT secret is a published default")]
+    KnownDefault,
+}
+
+/// The shortest JWT secret a cluster node accepts: 256 bits, as HS256 wants.
+pub const MIN_SECRET_BYTES: usize = 32;
+
+/// Secrets shipped in examples and compose files, found by a substring (case-insensitive).
+const KNOWN_DEFAULTS: &[&str] = &[
+    "change-me",
+    "changeme",
+    "change_me",
+    "replace-me",
+    "your-secret",
+];
+
+/// Is `secret` fit to sign a cluster's tokens? Long enough, and no published default.
+pub fn check_secret(secret: Option<&Secret>) -> Result<(), WeakSecret> {
+    let secret = secret.ok_or(WeakSecret::Missing)?.expose();
+    let lower = secret.to_ascii_lowercase();
+    if KNOWN_DEFAULTS.iter().any(|d| lower.contains(d)) {
+        return Err(WeakSecret::KnownDefault);
+    }
+    if secret.len() < MIN_SECRET_BYTES {
+        return Err(WeakSecret::Short(secret.len()));
+    }
+    Ok(())
+}
+
 impl Config {
+    /// Cookies are `Secure` when players reach the node over HTTPS (`--public-url https://`).
+    pub fn secure_cookies(&self) -> bool {
+        self.public_url
+            .as_deref()
+            .is_some_and(|u| u.to_ascii_lowercase().starts_with("https://"))
+    }
+
+    /// The origin (`scheme://host[:port]`) of `--public-url`, if set.
+    pub fn public_origin(&self) -> Option<&str> {
+        let url = self.public_url.as_deref()?;
+        let after_scheme = url.find("://")? + 3;
+        let end = url[after_scheme..]
+            .find('/')
+            .map_or(url.len(), |i| after_scheme + i);
+        Some(&url[..end])
+    }
+
     /// Defaults for a node in tests: port 0, the given data dir, short timers left at defaults
     /// (tests shorten what they exercise).
     pub fn for_tests(data_dir: impl Into<PathBuf>) -> Self {
@@ -237,5 +314,46 @@ impl Config {
 
     pub fn lease_ttl(&self) -> Duration {
         Duration::from_millis(self.lease_ttl_ms.max(300))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_cluster_secret_must_be_long_and_not_a_published_default() {
+        let cases: &[(Option<&str>, Result<(), WeakSecret>)] = &[
+            (None, Err(WeakSecret::Missing)),
+            (Some("short"), Err(WeakSecret::Short(5))),
+            (
+                Some("change-me-change-me-change-me-change-me"),
+                Err(WeakSecret::KnownDefault),
+            ),
+            (
+                Some("CHANGEME-0123456789abcdef0123456789abcdef"),
+                Err(WeakSecret::KnownDefault),
+            ),
+            (Some("Jk3q9v0lV1mXbq6f1ZHtNw2s8uYc4rPeLgA7oTiD5xE"), Ok(())),
+        ];
+        for (secret, expected) in cases {
+            let secret = secret.map(Secret::new);
+            assert_eq!(&check_secret(secret.as_ref()), expected, "{secret:?}");
+        }
+    }
+
+    #[test]
+    fn the_public_url_decides_secure_cookies_and_names_an_origin() {
+        let mut config = Config::for_tests("/tmp/unused");
+        assert!(!config.secure_cookies());
+        config.public_url = Some(parse_public_url("https://play.example.com/app/").unwrap());
+        assert!(config.secure_cookies());
+        assert_eq!(config.public_origin(), Some("https://play.example.com"));
+        config.public_url = Some(parse_public_url("http://localhost:8080").unwrap());
+        assert!(!config.secure_cookies());
+        assert_eq!(config.public_origin(), Some("http://localhost:8080"));
+        for bad in ["play.example.com", "ftp://x", "https://", "https:///path"] {
+            assert!(parse_public_url(bad).is_err(), "{bad}");
+        }
     }
 }

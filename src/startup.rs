@@ -25,7 +25,7 @@ use crate::cluster::memory::MemoryCluster;
 use crate::cluster::outbox::RedisOutbox;
 use crate::cluster::redis::RedisCluster;
 use crate::cluster::{Bus, Leases, Membership, Registry, Router, SaveError, SnapshotStore};
-use crate::config::Config;
+use crate::config::{check_secret, Config, WeakSecret};
 use crate::http;
 use crate::jobs::worker::{self, Backoff, TubeWorkers, Workers};
 use crate::jobs::{Jobs, Tube};
@@ -64,6 +64,12 @@ pub enum StartupError {
     Jobs(#[from] crate::jobs::JobsError),
     #[error(transparent)]
     Mail(#[from] MailError),
+    #[error(
+        "refusing to start a cluster node: {0}. Set ROOKERY_JWT_SECRET to at least 32 random \
+         bytes (e.g. `openssl rand -base64 32`), the same on every node, or pass \
+         --insecure-dev on a development machine"
+    )]
+    WeakSecret(#[from] WeakSecret),
 }
 
 /// A built, bound node, ready to run.
@@ -246,8 +252,9 @@ fn listen(addr: SocketAddr) -> std::io::Result<TcpListener> {
     Ok(socket.into())
 }
 
-/// Every node of a cluster must sign tokens alike: without a configured secret, the first
-/// node to start stores a random one in Redis and the others read it.
+/// Every node of a cluster must sign tokens alike: without a configured secret (allowed with
+/// `--insecure-dev` only), the first node to start stores a random one in Redis and the others
+/// read it.
 async fn shared_secret(redis: &RedisCluster) -> Result<Vec<u8>, StartupError> {
     let mut bytes = [0u8; 32];
     rand::rng().fill_bytes(&mut bytes);
@@ -268,7 +275,9 @@ async fn shared_secret(redis: &RedisCluster) -> Result<Vec<u8>, StartupError> {
         .query_async(&mut conn)
         .await
         .map_err(redis_err)?;
-    tracing::warn!("no ROOKERY_JWT_SECRET: nodes share a generated secret kept in Redis; set one in production");
+    tracing::warn!(
+        "--insecure-dev without ROOKERY_JWT_SECRET: nodes share a generated secret kept in Redis"
+    );
     Ok(secret.into_bytes())
 }
 
@@ -323,6 +332,17 @@ impl Application {
             path: config.data_dir.display().to_string(),
             source,
         };
+        // A cluster's tokens are as strong as their secret, and anyone who read the compose
+        // file knows its example: only a development machine may run one like that.
+        if config.redis_url.is_some() {
+            match check_secret(config.jwt_secret.as_ref()) {
+                Ok(()) => {}
+                Err(weak) if config.insecure_dev => {
+                    tracing::warn!(reason = %weak, "--insecure-dev: a cluster node with a weak JWT secret");
+                }
+                Err(weak) => return Err(weak.into()),
+            }
+        }
         std::fs::create_dir_all(&config.data_dir).map_err(dir_err)?;
         let node_id = config
             .node_id
@@ -424,20 +444,24 @@ impl Application {
         let workers = config
             .workers
             .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get()));
-        let server =
-            HttpServer::new(move || App::new().app_data(data.clone()).configure(http::routes))
-                .workers(workers)
-                // Every frame is a whole message to send now: Nagle's algorithm would hold a
-                // small frame behind the peer's delayed ACK (~40 ms tails, see BENCHMARKS.md).
-                .tcp_nodelay(true)
-                .disable_signals()
-                .shutdown_timeout(config.shutdown_timeout_secs)
-                .listen(listener)
-                .map_err(|source| StartupError::Bind {
-                    addr: config.bind.to_string(),
-                    source,
-                })?
-                .run();
+        let server = HttpServer::new(move || {
+            App::new()
+                .app_data(data.clone())
+                .wrap(http::error::json_errors())
+                .configure(http::routes)
+        })
+        .workers(workers)
+        // Every frame is a whole message to send now: Nagle's algorithm would hold a
+        // small frame behind the peer's delayed ACK (~40 ms tails, see BENCHMARKS.md).
+        .tcp_nodelay(true)
+        .disable_signals()
+        .shutdown_timeout(config.shutdown_timeout_secs)
+        .listen(listener)
+        .map_err(|source| StartupError::Bind {
+            addr: config.bind.to_string(),
+            source,
+        })?
+        .run();
         let handle = server.handle();
         tracing::info!(node = %node_id, port, mode = node.mode, "node built");
         Ok(Application {

@@ -120,7 +120,7 @@ export type Detail = boolean | number | string | string[];
 export type EndReason = "checkmate" | "resign" | "timeout" | "draw_agreed" | "stalemate" | "repetition" | "fifty_moves" | "insufficient_material" | "abandoned" | "board_full" | "line";
 
 /** Every `client/ERROR` code. The protocol fixes the first seventeen; the rest are additions. */
-export type ErrorCode = "bad_frame" | "unknown_type" | "invalid_field" | "unauthenticated" | "forbidden" | "not_started" | "not_your_turn" | "illegal_move" | "stale_seq" | "game_over" | "not_in_game" | "no_such_game" | "no_such_matchup" | "rate_limited" | "username_taken" | "bad_credentials" | "unavailable" | "already_in_game" | "not_in_queue" | "no_draw_offer" | "not_found" | "internal" | "banned" | "muted" | "chat_flood" | "playban" | "tournament_full" | "tournament_closed" | "in_tournament_game" | "conflict";
+export type ErrorCode = "bad_frame" | "unknown_type" | "invalid_field" | "unauthenticated" | "forbidden" | "not_started" | "not_your_turn" | "illegal_move" | "stale_seq" | "game_over" | "not_in_game" | "no_such_game" | "no_such_matchup" | "rate_limited" | "username_taken" | "bad_credentials" | "unavailable" | "already_in_game" | "not_in_queue" | "no_draw_offer" | "not_found" | "internal" | "banned" | "muted" | "chat_flood" | "playban" | "tournament_full" | "tournament_closed" | "in_tournament_game" | "conflict" | "method_not_allowed";
 
 /** The games a node can host. */
 export type GameKind = "tictactoe" | "connect4" | "chess";
@@ -241,11 +241,16 @@ export interface QueueSize {
   waiting: number;
 }
 
-/** A matchmaking queue: which game, which clock, rated or not. */
+/**
+ * A matchmaking queue: which game, which clock, rated or not. All three fields are required,
+ * as the protocol lists them: `clock` may be null (untimed) but not absent, so a client that
+ * forgot it is told instead of being queued for something it did not choose.
+ */
 export interface QueueSpec {
-  clock?: ClockSpec | null;
+  /** Required; null for an untimed game. */
+  clock: ClockSpec | null;
   game: GameKind;
-  rated?: boolean;
+  rated: boolean;
 }
 
 /** Both players' rating changes after a rated game, keyed by side. */

@@ -52,15 +52,21 @@ pub struct ClockSpec {
     pub increment_ms: u64,
 }
 
-/// A matchmaking queue: which game, which clock, rated or not.
+/// A matchmaking queue: which game, which clock, rated or not. All three fields are required,
+/// as the protocol lists them: `clock` may be null (untimed) but not absent, so a client that
+/// forgot it is told instead of being queued for something it did not choose.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[cfg_attr(
+    feature = "schema",
+    schemars(extend("required" = ["game", "clock", "rated"]))
+)]
 #[serde(rename_all = "camelCase")]
 pub struct QueueSpec {
     pub game: GameKind,
-    #[serde(default)]
+    /// Required; null for an untimed game.
+    #[serde(deserialize_with = "Option::deserialize")]
     pub clock: Option<ClockSpec>,
-    #[serde(default)]
     pub rated: bool,
 }
 
@@ -222,6 +228,8 @@ wire_names! {
         /// Added (v1.1): the request conflicts with the resource's state (e.g. a role for a
         /// guest); HTTP 409.
         Conflict = "conflict",
+        /// Added: an HTTP method the path does not serve (405, with `Allow`).
+        MethodNotAllowed = "method_not_allowed",
     }
 }
 

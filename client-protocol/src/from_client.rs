@@ -74,8 +74,8 @@ mod tests {
     }
 
     #[test]
-    fn a_queue_without_clock_or_rated_defaults_to_untimed_unrated() {
-        let text = r#"{"type":"server/START_MATCHMAKING","queue":{"game":"connect4"}}"#;
+    fn a_queue_needs_game_clock_and_rated_and_clock_may_be_null() {
+        let text = r#"{"type":"server/START_MATCHMAKING","queue":{"game":"connect4","clock":null,"rated":false}}"#;
         let frame: ClientFrame = serde_json::from_str(text).unwrap();
         assert_eq!(
             frame.message,
@@ -87,6 +87,20 @@ mod tests {
                 }
             }
         );
+        for (queue, missing) in [
+            (r#"{"game":"connect4"}"#, "clock"),
+            (r#"{"game":"connect4","clock":null}"#, "rated"),
+            (r#"{"game":"connect4","rated":true}"#, "clock"),
+            (r#"{"clock":null,"rated":true}"#, "game"),
+        ] {
+            let text = format!(r#"{{"type":"server/START_MATCHMAKING","queue":{queue}}}"#);
+            let err = serde_json::from_str::<ClientFrame>(&text).unwrap_err();
+            assert!(
+                err.to_string()
+                    .contains(&format!("missing field `{missing}`")),
+                "{queue}: {err}"
+            );
+        }
     }
 
     #[test]

@@ -72,7 +72,7 @@ impl Chess {
         if self.board.is_legal(cozy) {
             Ok(cozy)
         } else {
-            Err(RuleError::Illegal(text.trim().to_ascii_lowercase()))
+            Err(RuleError::Illegal(text.clone()))
         }
     }
 
@@ -108,10 +108,10 @@ impl Rules for Chess {
 
     fn parse_move(&self, mv: &Move) -> Result<Move, RuleError> {
         match mv {
-            Move::Text(text) => {
-                parse_uci(text).map(|_| Move::Text(text.trim().to_ascii_lowercase()))
-            }
-            Move::Index(_) => Err(RuleError::Malformed(format!("{mv} is not UCI"))),
+            Move::Text(text) => parse_uci(text).map(|_| Move::Text(text.clone())),
+            Move::Index(_) => Err(RuleError::Malformed(format!(
+                "{mv}: chess moves are UCI text, like \"e2e4\""
+            ))),
         }
     }
 
@@ -182,10 +182,14 @@ fn color_of(side: Side) -> cc::Color {
 
 /// Parses UCI text strictly: two squares and an optional promotion piece (q, r, b, n),
 /// case-insensitive, surrounding whitespace ignored.
+/// Strict UCI: four or five lower-case characters, nothing around them (`e2e4`, `e7e8q`).
 fn parse_uci(text: &str) -> Result<cc::Move, RuleError> {
-    let malformed = || RuleError::Malformed(text.to_string());
-    let lower = text.trim().to_ascii_lowercase();
-    let bytes = lower.as_bytes();
+    let malformed = || {
+        RuleError::Malformed(format!(
+            "{text:?}: chess moves are UCI in lower case, like e2e4 or e7e8q"
+        ))
+    };
+    let bytes = text.as_bytes();
     if !(bytes.len() == 4 || bytes.len() == 5) {
         return Err(malformed());
     }

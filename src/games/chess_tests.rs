@@ -161,7 +161,7 @@ fn castling_uses_standard_uci_for_both_sides_and_colours() {
         ),
         (
             white,
-            "E1C1",
+            "e1c1",
             "r3k2r/pppppppp/8/8/8/8/PPPPPPPP/2KR3R b kq - 1 1",
         ),
         (
@@ -239,7 +239,7 @@ fn promotion_needs_a_piece_and_allows_underpromotion() {
     let fen = "8/4P3/8/8/8/8/k7/4K3 w - - 0 1";
     let cases = [
         ("e7e8q", Ok("4Q3/8/8/8/8/8/k7/4K3 b - - 0 1")),
-        ("E7E8N", Ok("4N3/8/8/8/8/8/k7/4K3 b - - 0 1")),
+        ("e7e8n", Ok("4N3/8/8/8/8/8/k7/4K3 b - - 0 1")),
         ("e7e8r", Ok("4R3/8/8/8/8/8/k7/4K3 b - - 0 1")),
         ("e7e8b", Ok("4B3/8/8/8/8/8/k7/4K3 b - - 0 1")),
         ("e7e8", Err("illegal")),
@@ -290,9 +290,19 @@ fn illegal_and_malformed_moves_leave_the_state_unchanged() {
 }
 
 #[test]
-fn moves_are_case_insensitive_and_canonically_lowercase() {
+fn moves_are_strict_lower_case_uci_with_nothing_around_them() {
     let mut game = Chess::new();
-    let applied = game.apply(&text("E2E4")).unwrap();
+    for loose in ["E2E4", "e2E4", " e2e4", "e2e4 ", "e2e4\n", "e7e8Q"] {
+        let err = game.parse_move(&text(loose)).unwrap_err();
+        assert!(matches!(err, RuleError::Malformed(_)), "{loose:?}: {err}");
+        assert!(
+            err.to_string().contains("lower case"),
+            "says what is expected: {err}"
+        );
+        assert!(game.apply(&text(loose)).is_err(), "{loose:?}");
+    }
+    assert_eq!(game.parse_move(&text("e2e4")), Ok(text("e2e4")));
+    let applied = game.apply(&text("e2e4")).unwrap();
     assert_eq!(applied.canonical, text("e2e4"));
     assert_eq!(game.to_move(), Side::Second);
 }

@@ -164,20 +164,29 @@ impl Rules for Board {
 
 /// Reads a cell or column number given as `Move::Index(n)` or a numeric `Move::Text`, and
 /// checks it is below `limit`. Anything else is malformed.
+/// A cell or column: a number, or the same number as decimal text (`4` or `"4"`); nothing
+/// around it, no sign, no leading zero.
 fn parse_index(mv: &Move, limit: u32) -> Result<usize, RuleError> {
+    let expected = || {
+        RuleError::Malformed(format!(
+            "{mv}: expected a whole number from 0 to {}",
+            limit - 1
+        ))
+    };
     let n = match mv {
         Move::Index(n) => *n,
         Move::Text(text) => {
-            let text = text.trim();
-            if text.is_empty() || !text.bytes().all(|b| b.is_ascii_digit()) {
-                return Err(RuleError::Malformed(mv.to_string()));
+            let canonical = !text.is_empty()
+                && text.bytes().all(|b| b.is_ascii_digit())
+                && (text.len() == 1 || !text.starts_with('0'));
+            if !canonical {
+                return Err(expected());
             }
-            text.parse::<u32>()
-                .map_err(|_| RuleError::Malformed(mv.to_string()))?
+            text.parse::<u32>().map_err(|_| expected())?
         }
     };
     if n >= limit {
-        return Err(RuleError::Malformed(format!("{n} is not in 0..{limit}")));
+        return Err(expected());
     }
     Ok(n as usize)
 }
@@ -256,7 +265,9 @@ mod tests {
         let cases = [
             (Move::Index(3), Ok(3)),
             (Move::Text("4".into()), Ok(4)),
-            (Move::Text(" 6 ".into()), Ok(6)),
+            (Move::Text("0".into()), Ok(0)),
+            (Move::Text(" 6 ".into()), Err(())),
+            (Move::Text("06".into()), Err(())),
             (Move::Index(7), Err(())),
             (Move::Text("-1".into()), Err(())),
             (Move::Text("+1".into()), Err(())),

@@ -426,8 +426,7 @@ fn utc(ms: u64) -> String {
 }
 
 fn parse<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, HttpError> {
-    serde_json::from_slice(body)
-        .map_err(|e| HttpError::new(ErrorCode::InvalidField, format!("bad JSON body: {e}")))
+    super::body::parse_object(body)
 }
 
 fn unavailable(e: crate::audit::AuditError) -> HttpError {

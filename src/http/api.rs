@@ -9,6 +9,7 @@ use client_protocol::http::{AuthResponse, Credentials, QueueSize, UserProfile};
 use client_protocol::{ErrorCode, GameKind};
 use serde::Deserialize;
 
+use super::body::JsonObject;
 use super::error::HttpError;
 use super::origin::check_origin;
 use super::NodeData;
@@ -64,6 +65,7 @@ async fn started(node: &NodeData, auth: Authenticated) -> Result<HttpResponse, H
             .path("/")
             .http_only(true)
             .same_site(SameSite::Lax)
+            .secure(node.config.secure_cookies())
             .max_age(max_age)
             .finish()
     };
@@ -80,7 +82,7 @@ async fn started(node: &NodeData, auth: Authenticated) -> Result<HttpResponse, H
 pub async fn register(
     node: NodeData,
     req: HttpRequest,
-    body: web::Json<Credentials>,
+    body: JsonObject<Credentials>,
 ) -> Result<HttpResponse, HttpError> {
     check_origin(&node, &req, "register")?;
     let auth = node
@@ -98,7 +100,7 @@ pub async fn register(
 pub async fn login(
     node: NodeData,
     req: HttpRequest,
-    body: web::Json<Credentials>,
+    body: JsonObject<Credentials>,
 ) -> Result<HttpResponse, HttpError> {
     check_origin(&node, &req, "login")?;
     let auth = node
@@ -139,7 +141,11 @@ pub async fn logout(
         .ip(client_ip(&req));
     node.accounts.auditor.record(event);
     let expired = |name: &'static str| {
-        let mut cookie = Cookie::build(name, "").path("/").http_only(true).finish();
+        let mut cookie = Cookie::build(name, "")
+            .path("/")
+            .http_only(true)
+            .secure(node.config.secure_cookies())
+            .finish();
         cookie.make_removal();
         cookie
     };

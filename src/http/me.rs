@@ -7,6 +7,7 @@ use client_protocol::ErrorCode;
 use serde::Deserialize;
 
 use super::api::{bearer, profile};
+use super::body::JsonObject;
 use super::error::HttpError;
 use super::NodeData;
 use crate::domain::Email;
@@ -43,10 +44,10 @@ pub async fn me(node: NodeData, req: HttpRequest) -> Result<HttpResponse, HttpEr
 pub async fn update(
     node: NodeData,
     req: HttpRequest,
-    body: web::Json<ProfileUpdate>,
+    body: JsonObject<ProfileUpdate>,
 ) -> Result<HttpResponse, HttpError> {
     let mut user = caller(&node, &req).await?;
-    let email = match body.into_inner().email.as_deref() {
+    let email = match body.0.email.as_deref() {
         Some(text) => Some(
             Email::parse(text)
                 .map_err(|e| HttpError::new(ErrorCode::InvalidField, format!("email: {e}")))?,
@@ -98,10 +99,10 @@ pub async fn notifications(
 pub async fn read(
     node: NodeData,
     req: HttpRequest,
-    body: web::Json<ReadNotifications>,
+    body: JsonObject<ReadNotifications>,
 ) -> Result<HttpResponse, HttpError> {
     let user = caller(&node, &req).await?;
-    let ids = body.into_inner().ids;
+    let ids = body.0.ids;
     if ids.len() > MAX_READ_IDS {
         return Err(HttpError::new(
             ErrorCode::InvalidField,

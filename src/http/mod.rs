@@ -3,6 +3,7 @@
 
 pub mod admin;
 pub mod api;
+pub mod body;
 pub mod error;
 pub mod me;
 pub mod ops;
@@ -16,6 +17,31 @@ use actix_web::web;
 
 use crate::node::Node;
 
+/// One resource: its routes by method, `HEAD` beside every `GET` (same handler; actix sends
+/// the head without the body), and a 405 with `Allow` for any other method.
+/// `resource!("/p", get => handler, post => other)`; `get_only` leaves `HEAD` out (`/ws`).
+macro_rules! resource {
+    (@allow get) => { "GET, HEAD" };
+    (@allow get_only) => { "GET" };
+    (@allow post) => { "POST" };
+    (@allow put) => { "PUT" };
+    (@allow delete) => { "DELETE" };
+    (@route $r:expr, get, $h:expr) => {
+        $r.route(actix_web::web::get().to($h)).route(actix_web::web::head().to($h))
+    };
+    (@route $r:expr, get_only, $h:expr) => { $r.route(actix_web::web::get().to($h)) };
+    (@route $r:expr, $m:ident, $h:expr) => { $r.route(actix_web::web::$m().to($h)) };
+    ($path:expr, $first:ident => $fh:expr $(, $method:ident => $handler:expr)* $(,)?) => {{
+        let r = $crate::http::resource!(@route actix_web::web::resource($path), $first, $fh);
+        $(let r = $crate::http::resource!(@route r, $method, $handler);)*
+        r.default_service($crate::http::error::method_not_allowed(concat!(
+            $crate::http::resource!(@allow $first)
+            $(, ", ", $crate::http::resource!(@allow $method))*
+        )))
+    }};
+}
+pub(crate) use resource;
+
 /// Registers every route. Used by `startup` for the real server and thus by the tests.
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.app_data(
@@ -24,42 +50,39 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .error_handler(error::json_error),
     )
     .app_data(web::QueryConfig::default().error_handler(error::query_error))
-    .route("/ws", web::get().to(ws::upgrade))
-    .route("/healthz", web::get().to(ops::healthz))
-    .route("/readyz", web::get().to(ops::readyz))
-    .route("/metrics", web::get().to(ops::metrics))
-    .route("/api/auth/register", web::post().to(api::register))
-    .route("/api/auth/login", web::post().to(api::login))
-    .route("/api/auth/guest", web::post().to(api::guest))
-    .route("/api/auth/logout", web::post().to(api::logout))
-    .route("/api/me", web::get().to(me::me))
-    .route("/api/me", web::put().to(me::update))
-    .route("/api/me/notifications", web::get().to(me::notifications))
-    .route("/api/me/notifications/read", web::post().to(me::read))
-    .route("/api/users/{name}", web::get().to(api::user))
-    .route("/api/users/{name}/games", web::get().to(api::user_games))
-    .route("/api/games/{id}", web::get().to(api::game))
-    .route("/api/queues", web::get().to(api::queues))
-    .route("/api/admin/users/{name}", web::get().to(admin::user))
-    .route(
-        "/api/admin/users/{name}/roles",
-        web::put().to(admin::set_roles),
-    )
-    .route("/api/admin/users/{name}/ban", web::post().to(admin::ban))
-    .route(
+    .app_data(web::PathConfig::default().error_handler(error::path_error))
+    .service(resource!("/ws", get_only => ws::upgrade))
+    .service(resource!("/healthz", get => ops::healthz))
+    .service(resource!("/readyz", get => ops::readyz))
+    .service(resource!("/metrics", get => ops::metrics))
+    .service(resource!("/api/auth/register", post => api::register))
+    .service(resource!("/api/auth/login", post => api::login))
+    .service(resource!("/api/auth/guest", post => api::guest))
+    .service(resource!("/api/auth/logout", post => api::logout))
+    .service(resource!("/api/me", get => me::me, put => me::update))
+    .service(resource!("/api/me/notifications", get => me::notifications))
+    .service(resource!("/api/me/notifications/read", post => me::read))
+    .service(resource!("/api/users/{name}", get => api::user))
+    .service(resource!("/api/users/{name}/games", get => api::user_games))
+    .service(resource!("/api/games/{id}", get => api::game))
+    .service(resource!("/api/queues", get => api::queues))
+    .service(resource!("/api/admin/users/{name}", get => admin::user))
+    .service(resource!("/api/admin/users/{name}/roles", put => admin::set_roles))
+    .service(resource!(
         "/api/admin/users/{name}/ban",
-        web::delete().to(admin::unban),
-    )
-    .route("/api/admin/users/{name}/mute", web::post().to(admin::mute))
-    .route(
+        post => admin::ban,
+        delete => admin::unban,
+    ))
+    .service(resource!(
         "/api/admin/users/{name}/mute",
-        web::delete().to(admin::unmute),
-    )
-    .route("/api/admin/audit", web::get().to(admin::audit))
-    .route("/api/admin/audit/verify", web::get().to(admin::verify))
-    .route("/api/admin/jobs", web::get().to(admin::jobs))
-    .route("/api/admin/jobs/{id}/kick", web::post().to(admin::kick_job))
-    .route("/api/admin/jobs/{id}", web::delete().to(admin::delete_job))
+        post => admin::mute,
+        delete => admin::unmute,
+    ))
+    .service(resource!("/api/admin/audit", get => admin::audit))
+    .service(resource!("/api/admin/audit/verify", get => admin::verify))
+    .service(resource!("/api/admin/jobs", get => admin::jobs))
+    .service(resource!("/api/admin/jobs/{id}/kick", post => admin::kick_job))
+    .service(resource!("/api/admin/jobs/{id}", delete => admin::delete_job))
     .configure(page::routes)
     .default_service(web::to(error::not_found));
 }

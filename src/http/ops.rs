@@ -66,5 +66,5 @@ pub async fn readyz(node: NodeData) -> HttpResponse {
 pub async fn metrics() -> HttpResponse {
     HttpResponse::Ok()
         .content_type("text/plain; version=0.0.4")
-        .body(telemetry::prometheus().render())
+        .body(telemetry::prometheus().render() + &telemetry::process_metrics())
 }

@@ -94,13 +94,11 @@ fn serve(req: &HttpRequest, content_type: &'static str, body: &'static str) -> H
     response.content_type(content_type).body(body)
 }
 
-/// Registers a `GET` route for each row of [`FILES`].
+/// Registers `GET` and `HEAD` for each row of [`FILES`] (405 for other methods).
 pub fn routes(cfg: &mut web::ServiceConfig) {
     for &(path, content_type, body) in FILES {
-        cfg.route(
-            path,
-            web::get().to(move |req: HttpRequest| async move { serve(&req, content_type, body) }),
-        );
+        let file = move |req: HttpRequest| async move { serve(&req, content_type, body) };
+        cfg.service(super::resource!(path, get => file));
     }
 }
 

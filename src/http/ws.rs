@@ -13,9 +13,11 @@ use super::origin::check_origin;
 use super::NodeData;
 use crate::session::actor::{Outbound, SessionActor};
 use crate::session::opening::Opening;
+use crate::session::transport::Messages;
 
-/// Largest message the transport reassembles; past 16 KiB the session answers `bad_frame`,
-/// past this the connection is closed (1009).
+/// Largest frame and message the transport reads; past 16 KiB the session answers `bad_frame`.
+/// A frame past this is answered `bad_frame` and closed (1009); a fragmented message past it is
+/// answered `bad_frame` and skipped.
 const MAX_TRANSPORT_FRAME: usize = 1024 * 1024;
 
 #[derive(Deserialize)]
@@ -48,10 +50,7 @@ pub async fn upgrade(
     let opening = Opening::negotiate(&env, token.as_deref(), session.as_deref(), peer).await;
 
     let (response, mut socket, stream) = actix_ws::handle(&req, body)?;
-    let stream = stream
-        .max_frame_size(MAX_TRANSPORT_FRAME)
-        .aggregate_continuations()
-        .max_continuation_size(MAX_TRANSPORT_FRAME);
+    let stream = Messages::new(stream, MAX_TRANSPORT_FRAME);
     let (tx, mut rx) = mpsc::channel::<Outbound>(node.config.outbound_queue.max(1));
     actix_web::rt::spawn(async move {
         while let Some(out) = rx.recv().await {

@@ -7,7 +7,7 @@ use std::net::IpAddr;
 use std::time::{Duration, Instant};
 
 use actix::prelude::*;
-use actix_ws::{AggregatedMessage, CloseCode, CloseReason, ProtocolError};
+use actix_ws::{CloseCode, CloseReason};
 use client_protocol::constants;
 use client_protocol::*;
 use tokio::sync::mpsc;
@@ -16,6 +16,7 @@ use super::frame::{self, RateLimiter, Verdict};
 use super::opening::Opening;
 use super::route::{route, AccountRequest, Route};
 use super::state::SessionState;
+use super::transport::{Inbound, TransportError};
 use super::SessionEnv;
 use crate::audit::{AuditOutcome, AuditType, NewEvent};
 use crate::auth::{banned_message, AuthError};
@@ -459,25 +460,37 @@ impl Actor for SessionActor {
     }
 }
 
-impl StreamHandler<Result<AggregatedMessage, ProtocolError>> for SessionActor {
-    fn handle(&mut self, item: Result<AggregatedMessage, ProtocolError>, ctx: &mut Self::Context) {
+impl StreamHandler<Result<Inbound, TransportError>> for SessionActor {
+    fn handle(&mut self, item: Result<Inbound, TransportError>, ctx: &mut Self::Context) {
         self.last_heard = Instant::now();
         match item {
-            Ok(AggregatedMessage::Text(text)) => self.on_text(&text, ctx),
-            Ok(AggregatedMessage::Binary(_)) => self.error(
+            Ok(Inbound::Text(text)) => self.on_text(&text, ctx),
+            Ok(Inbound::Binary) => self.error(
                 ErrorCode::BadFrame,
                 "binary frames are not accepted: send JSON text",
                 None,
                 ctx,
             ),
-            Ok(AggregatedMessage::Ping(bytes)) => {
+            Ok(Inbound::Ping(bytes)) => {
                 let _ = self.out.try_send(Outbound::Pong(bytes));
             }
-            Ok(AggregatedMessage::Pong(_)) => {}
-            Ok(AggregatedMessage::Close(_)) => ctx.stop(),
+            Ok(Inbound::Pong) => {}
+            Ok(Inbound::Close(_)) => ctx.stop(),
+            Err(TransportError::Io(e)) => {
+                tracing::debug!(error = %e, "websocket connection failed");
+                ctx.stop();
+            }
+            // Told first (`bad_frame`), then closed with the code RFC 6455 gives it, or left
+            // open when the rest of the message could be skipped.
             Err(e) => {
-                tracing::debug!(error = %e, "websocket protocol error");
-                self.close(CloseCode::Protocol, "protocol error", ctx);
+                metrics::counter!(names::BAD_TRANSPORT_FRAMES, "reason" => e.reason()).increment(1);
+                tracing::debug!(error = %e, "websocket frame refused");
+                let message =
+                    format!("{e}: send JSON text frames of at most {MAX_FRAME_BYTES} bytes");
+                self.error(ErrorCode::BadFrame, message, None, ctx);
+                if let Some(code) = e.close_code() {
+                    self.close(code, &e.to_string(), ctx);
+                }
             }
         }
     }

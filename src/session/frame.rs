@@ -86,9 +86,103 @@ pub fn parse(text: &str) -> Result<(Option<String>, ClientMessage), FrameError> 
             reference,
         ));
     }
+    // serde reads a struct from an array too, field by field (`"queue":["chess",null,false]`):
+    // the protocol's objects must be objects.
+    for path in OBJECT_FIELDS {
+        let mut field = Some(&value);
+        for key in *path {
+            field = field.and_then(|f| f.get(key));
+        }
+        if let Some(field) = field.filter(|f| !f.is_object() && !f.is_null()) {
+            let kind = match field {
+                Value::Array(_) => "an array",
+                Value::String(_) => "a string",
+                Value::Number(_) => "a number",
+                _ => "a boolean",
+            };
+            return Err(FrameError::new(
+                ErrorCode::InvalidField,
+                format!("{} must be an object, not {kind}", path.join(".")),
+                reference,
+            ));
+        }
+    }
     let message = serde_json::from_value::<ClientMessage>(value)
-        .map_err(|e| FrameError::new(ErrorCode::InvalidField, e.to_string(), reference.clone()))?;
+        .map_err(|e| FrameError::new(ErrorCode::InvalidField, in_words(&e), reference.clone()))?;
     Ok((reference, message))
+}
+
+/// The fields of client messages that hold an object (null where the protocol allows it is
+/// left to the message's type).
+const OBJECT_FIELDS: &[&[&str]] = &[&["queue"], &["queue", "clock"]];
+
+/// A JSON error as a client author reads it: what was expected in JSON's words (an object, a
+/// non-negative integer), never a Rust type name (`struct QueueSpec`, `u64`). Shared by the
+/// socket and the HTTP bodies.
+pub fn in_words(err: &serde_json::Error) -> String {
+    let text = err.to_string();
+    // serde_json ends errors read from text with " at line L column C": keep it apart.
+    let (head, position) = match text.rfind(" at line ") {
+        Some(i) if err.line() > 0 => text.split_at(i),
+        _ => (text.as_str(), ""),
+    };
+    if let Some(rest) = head.strip_prefix("data did not match any variant of untagged enum ") {
+        let what = match rest {
+            "Move" => "a move: UCI text for chess, a number for the other games",
+            _ => "a value of one of the accepted shapes",
+        };
+        return format!("expected {what}{position}");
+    }
+    let head = match head.split_once(", expected ") {
+        Some((got, expected)) => format!(
+            "{}, expected {}",
+            got_in_words(got),
+            expected_in_words(expected)
+        ),
+        None => head.to_owned(),
+    };
+    format!("{head}{position}")
+}
+
+/// serde's "invalid type: map" and friends, in JSON's names.
+fn got_in_words(got: &str) -> String {
+    let Some((kind, value)) = got.split_once(": ") else {
+        return got.to_owned();
+    };
+    let value = match value {
+        "map" => "an object",
+        "sequence" => "an array",
+        "unit value" => "null",
+        "Option value" => "a value",
+        other => other,
+    };
+    format!("{kind}: {value}")
+}
+
+/// What serde says it expected, in JSON's words.
+fn expected_in_words(expected: &str) -> String {
+    let words = match expected {
+        "u8" | "u16" | "u32" | "u64" | "u128" | "usize" => "a non-negative integer",
+        "i8" | "i16" | "i32" | "i64" | "i128" | "isize" => "an integer",
+        "f32" | "f64" => "a number",
+        "a borrowed string" | "a string" | "string" => "a string",
+        "char" => "a single character",
+        "unit" => "null",
+        "a sequence" => "an array",
+        "a map" => "an object",
+        "option" => "a value or null",
+        e if e.starts_with("struct ")
+            || e.starts_with("struct variant ")
+            || e.starts_with("internally tagged enum ")
+            || e.starts_with("adjacently tagged enum ") =>
+        {
+            "an object"
+        }
+        e if e.starts_with("tuple struct ") || e.starts_with("tuple variant ") => "an array",
+        e if e.starts_with("enum ") => "a string naming one of its values",
+        other => other,
+    };
+    words.to_owned()
 }
 
 /// What the rate limiter says about one incoming message.
@@ -190,6 +284,56 @@ mod tests {
         for (text, code) in cases {
             let err = parse(text).expect_err(text);
             assert_eq!(err.code, *code, "{text}: {}", err.message);
+        }
+    }
+
+    #[test]
+    fn field_errors_say_what_is_expected_without_rust_type_names() {
+        let cases: &[(&str, &str)] = &[
+            (
+                r#"{"type":"game/PLAYER_MOVE","game":"g","seq":"one","move":"e2e4"}"#,
+                "expected a non-negative integer",
+            ),
+            (
+                r#"{"type":"game/PLAYER_MOVE","game":"g","seq":0,"move":{"from":"e2"}}"#,
+                "expected a move",
+            ),
+            (
+                r#"{"type":"server/START_MATCHMAKING","queue":5}"#,
+                "queue must be an object, not a number",
+            ),
+            (
+                r#"{"type":"server/START_MATCHMAKING","queue":{"game":"chess","clock":[1,2],"rated":false}}"#,
+                "queue.clock must be an object, not an array",
+            ),
+            (
+                r#"{"type":"server/START_MATCHMAKING","queue":{"game":"chess","clock":null}}"#,
+                "missing field `rated`",
+            ),
+            (
+                r#"{"type":"server/REPLY_MATCHUP","matchup":"m","accept":"yes"}"#,
+                "expected a boolean",
+            ),
+        ];
+        for (text, expected) in cases {
+            let err = parse(text).expect_err(text);
+            assert_eq!(err.code, ErrorCode::InvalidField, "{text}");
+            assert!(err.message.contains(expected), "{text}: {}", err.message);
+            for rust in [
+                "struct",
+                "enum",
+                "u64",
+                "u32",
+                "QueueSpec",
+                "ClockSpec",
+                "Move",
+            ] {
+                assert!(
+                    !err.message.contains(rust),
+                    "{text}: no Rust type name in {:?}",
+                    err.message
+                );
+            }
         }
     }
 

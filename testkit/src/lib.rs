@@ -16,7 +16,7 @@ use std::time::Duration;
 use client_protocol::http::AuthResponse;
 
 pub use client::Client;
-pub use socket::{parse, ws_config, ws_path, Socket};
+pub use socket::{parse, ws_config, ws_path, RawFrame, Socket};
 /// The websocket library underneath, for the types [`Socket`] hands out (`Utf8Bytes`).
 pub use tokio_tungstenite::tungstenite;
 

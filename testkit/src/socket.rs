@@ -39,6 +39,14 @@ pub fn parse(text: &str) -> Option<ServerFrame> {
     serde_json::from_str(text).ok()
 }
 
+/// The opcode of a raw data frame ([`Socket::send_raw_frame`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RawFrame {
+    Text,
+    Binary,
+    Continuation,
+}
+
 /// One websocket to a node. Pings are answered while reading.
 pub struct Socket {
     ws: WebSocketStream<TcpStream>,
@@ -107,6 +115,25 @@ impl Socket {
     /// Sends a binary frame.
     pub async fn send_binary(&mut self, bytes: impl Into<Vec<u8>>) -> Result<(), Error> {
         self.send_message(Message::binary(bytes.into())).await
+    }
+
+    /// Sends one raw data frame, for tests of the transport itself: a first frame of a text or
+    /// binary message, or a continuation; `fin` ends the message. The payload goes as is (it
+    /// may be invalid UTF-8 in a text frame).
+    pub async fn send_raw_frame(
+        &mut self,
+        kind: RawFrame,
+        payload: impl Into<Vec<u8>>,
+        fin: bool,
+    ) -> Result<(), Error> {
+        use tungstenite::protocol::frame::coding::{Data, OpCode};
+        let opcode = OpCode::Data(match kind {
+            RawFrame::Text => Data::Text,
+            RawFrame::Binary => Data::Binary,
+            RawFrame::Continuation => Data::Continue,
+        });
+        let frame = tungstenite::protocol::frame::Frame::message(payload.into(), opcode, fin);
+        self.send_message(Message::Frame(frame)).await
     }
 
     async fn send_message(&mut self, message: Message) -> Result<(), Error> {

@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use rookery_testkit::Socket;
+use rookery_testkit::{RawFrame, Socket};
 use serde_json::{json, Value};
 
 use crate::helpers::*;
@@ -348,6 +348,126 @@ async fn every_reply_echoes_the_ref_of_the_message_it_answers() {
         let reply = client.next_is(reply_type).await;
         assert_eq!(reply["ref"], message["ref"], "{message} -> {reply}");
     }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The transport: frames past what the codec takes, UTF-8, fragmentation
+
+/// The transport's limit: a frame (or a fragmented message) past it is refused.
+const TRANSPORT_LIMIT: usize = 1024 * 1024;
+
+#[actix_web::test]
+async fn a_text_frame_over_one_mib_is_told_bad_frame_then_closed_with_1009() {
+    let app = spawn_app().await;
+    let who = app.guest().await;
+    let mut client = app.connect(&who).await;
+
+    client
+        .send_text(&padded_probe("huge", TRANSPORT_LIMIT + 1))
+        .await;
+
+    let error = client.next_is("client/ERROR").await;
+    assert_eq!(error["code"], "bad_frame", "{error}");
+    assert_eq!(client.closed().await, Closed::Code(1009));
+}
+
+#[actix_web::test]
+async fn a_text_frame_with_invalid_utf8_is_told_bad_frame_then_closed_with_1007() {
+    let app = spawn_app().await;
+    let who = app.guest().await;
+    // A single frame, and the same bytes split over a fragmented message.
+    for fragmented in [false, true] {
+        let mut client = app.connect(&who).await;
+        let mut bytes = br#"{"type":"server/CANCEL_MATCHMAKING","ref":""#.to_vec();
+        bytes.extend_from_slice(&[0xff, 0xfe]);
+        bytes.extend_from_slice(br#""}"#);
+        let socket = client.socket();
+        if fragmented {
+            let (first, rest) = bytes.split_at(10);
+            socket
+                .send_raw_frame(RawFrame::Text, first, false)
+                .await
+                .unwrap();
+            socket
+                .send_raw_frame(RawFrame::Continuation, rest, true)
+                .await
+                .unwrap();
+        } else {
+            socket
+                .send_raw_frame(RawFrame::Text, bytes, true)
+                .await
+                .unwrap();
+        }
+
+        let error = client.next_is("client/ERROR").await;
+        assert_eq!(
+            error["code"], "bad_frame",
+            "fragmented {fragmented}: {error}"
+        );
+        assert!(
+            error["message"].as_str().unwrap().contains("UTF-8"),
+            "says why: {error}"
+        );
+        assert_eq!(
+            client.closed().await,
+            Closed::Code(1007),
+            "fragmented {fragmented}"
+        );
+    }
+}
+
+#[actix_web::test]
+async fn a_fragmented_message_is_joined_and_one_over_the_limit_is_skipped_with_the_socket_open() {
+    let app = spawn_app().await;
+    let who = app.guest().await;
+    let mut client = app.connect(&who).await;
+
+    // A valid message in three fragments is one message.
+    let whole = probe("joined").to_string();
+    let (a, rest) = whole.as_bytes().split_at(5);
+    let (b, c) = rest.split_at(7);
+    let socket = client.socket();
+    socket
+        .send_raw_frame(RawFrame::Text, a, false)
+        .await
+        .unwrap();
+    socket
+        .send_raw_frame(RawFrame::Continuation, b, false)
+        .await
+        .unwrap();
+    socket
+        .send_raw_frame(RawFrame::Continuation, c, true)
+        .await
+        .unwrap();
+    let reply = client.next_is("client/ERROR").await;
+    assert_eq!(
+        reply["code"], "not_in_queue",
+        "handled as one message: {reply}"
+    );
+    assert_eq!(reply["ref"], "joined");
+
+    // Three fragments of 512 KiB each: over the limit after the second; the third is skipped.
+    let chunk = vec![b' '; TRANSPORT_LIMIT / 2];
+    let socket = client.socket();
+    socket
+        .send_raw_frame(RawFrame::Text, chunk.clone(), false)
+        .await
+        .unwrap();
+    socket
+        .send_raw_frame(RawFrame::Continuation, chunk.clone(), false)
+        .await
+        .unwrap();
+    socket
+        .send_raw_frame(RawFrame::Continuation, b"x".to_vec(), false)
+        .await
+        .unwrap();
+    socket
+        .send_raw_frame(RawFrame::Continuation, chunk, true)
+        .await
+        .unwrap();
+    let error = client.next_is("client/ERROR").await;
+    assert_eq!(error["code"], "bad_frame", "{error}");
+    assert_still_works(&mut client, "after-skip", "a skipped oversized message").await;
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -8,6 +8,7 @@ mod accounts;
 mod admin;
 mod frames;
 mod games;
+mod hardening;
 mod matchmaking;
 mod notifications;
 mod resume;

@@ -13,3 +13,4 @@ mod email;
 mod failover;
 mod faults;
 mod moderation;
+mod secrets;

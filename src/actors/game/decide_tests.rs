@@ -302,7 +302,7 @@ fn a_retried_move_is_acknowledged_again_and_applied_once_however_it_is_spelled()
         T0 + 2_000,
         &LIMITS,
     ));
-    for spelling in [Move::Index(4), Move::Text(" 4 ".into())] {
+    for spelling in [Move::Index(4), Move::Text("4".into())] {
         let retry = command(
             &next,
             Side::First,
