@@ -206,6 +206,22 @@ pub struct Config {
     #[arg(long, env = "ROOKERY_JOB_TTR_MS", default_value_t = 60_000)]
     pub job_ttr_ms: u64,
 
+    /// Game events kept in the log (about: trimming is lazy).
+    #[arg(long, env = "ROOKERY_EVENTS_MAX_LEN", default_value_t = 1_000_000)]
+    pub events_max_len: u64,
+
+    /// Hours game events are kept in the log (a listener can replay this far back).
+    #[arg(long, env = "ROOKERY_EVENTS_MAX_AGE_HOURS", default_value_t = 72)]
+    pub events_max_age_hours: u64,
+
+    /// Tries of a listener on one event before the event goes to its dead-letter log.
+    #[arg(long, env = "ROOKERY_LISTENER_TRIES", default_value_t = 5)]
+    pub listener_tries: u64,
+
+    /// Wait after a listener failed on an event before it tries again, ms.
+    #[arg(long, env = "ROOKERY_LISTENER_RETRY_MS", default_value_t = 1_000)]
+    pub listener_retry_ms: u64,
+
     /// Tries of a job before it is buried (and audited as `job_buried`).
     #[arg(long, env = "ROOKERY_JOB_ATTEMPTS", default_value_t = 12)]
     pub job_attempts: u32,

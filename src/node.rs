@@ -10,6 +10,8 @@ use std::sync::Arc;
 use crate::auth::Accounts;
 use crate::cluster::{Membership, Router, SnapshotStore};
 use crate::config::Config;
+use crate::events::listener::Listeners;
+use crate::events::EventLog;
 use crate::jobs::Jobs;
 use crate::notify::Notifier;
 use crate::session::{SessionEnv, Sessions};
@@ -26,6 +28,9 @@ pub struct NodeInner {
     pub membership: Arc<dyn Membership>,
     /// Deferred work (beanstalkd semantics).
     pub jobs: Arc<dyn Jobs>,
+    /// The game event log, and the listeners this node runs on it.
+    pub events: Arc<dyn EventLog>,
+    pub listeners: Arc<Listeners>,
     /// Stores, pushes and emails notifications.
     pub notifier: Notifier,
     /// `embedded` or `cluster`, for logs and `/readyz`.

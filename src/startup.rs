@@ -22,10 +22,13 @@ use crate::audit::{AuditError, AuditStore, Auditor};
 use crate::auth::{Accounts, Tokens};
 use crate::cluster::membership::{HEARTBEAT_EVERY, HEARTBEAT_TTL};
 use crate::cluster::memory::MemoryCluster;
-use crate::cluster::outbox::RedisOutbox;
 use crate::cluster::redis::RedisCluster;
 use crate::cluster::{Bus, Leases, Membership, Registry, Router, SaveError, SnapshotStore};
 use crate::config::{check_secret, Config, WeakSecret};
+use crate::events::listener::{Listeners, Policy};
+use crate::events::redis::RedisEvents;
+use crate::events::sqlite::SqliteEvents;
+use crate::events::{EventLog, EventsError, Retention};
 use crate::http;
 use crate::jobs::worker::{self, Backoff, TubeWorkers, Workers};
 use crate::jobs::{Jobs, Tube};
@@ -36,7 +39,7 @@ use crate::notify::Notifier;
 use crate::session::Sessions;
 use crate::store::mongo::MongoStore;
 use crate::store::sqlite::SqliteStore;
-use crate::store::{DirectOutbox, Outbox, Store};
+use crate::store::Store;
 
 /// How long a drain waits for the node's actors to hand back their leases, and then for its
 /// sockets to close, before it goes on regardless.
@@ -64,6 +67,8 @@ pub enum StartupError {
     Jobs(#[from] crate::jobs::JobsError),
     #[error(transparent)]
     Mail(#[from] MailError),
+    #[error("cannot open the event log: {0}")]
+    Events(#[from] EventsError),
     #[error(
         "refusing to start a cluster node: {0}. Set ROOKERY_JWT_SECRET to at least 32 random \
          bytes (e.g. `openssl rand -base64 32`), the same on every node, or pass \
@@ -109,6 +114,7 @@ impl Shutdown {
         router.passivate(true);
         wait_until("sockets closed", || router.hosted_count(true) == 0).await;
         let _ = jobs_drained.await;
+        self.node.listeners.stop();
         self.node.accounts.auditor.flush().await;
         if let Err(e) = self.node.membership.leave(&self.node.id).await {
             tracing::debug!(error = %e, "could not leave the cluster cleanly");
@@ -189,7 +195,7 @@ struct Seams {
     leases: Arc<dyn Leases>,
     membership: Arc<dyn Membership>,
     store: Arc<dyn Store>,
-    outbox: Arc<dyn Outbox>,
+    events: Arc<dyn EventLog>,
     redis: Option<Arc<RedisCluster>>,
     mode: &'static str,
 }
@@ -209,7 +215,9 @@ impl Seams {
                 snapshots: memory.clone(),
                 leases: memory.clone(),
                 membership: memory,
-                outbox: Arc::new(DirectOutbox(store.clone())),
+                events: Arc::new(SqliteEvents::open(
+                    &config.data_dir.join(crate::events::sqlite::SQLITE_FILE),
+                )?),
                 store,
                 redis: None,
                 mode: "embedded",
@@ -221,17 +229,14 @@ impl Seams {
             .bus(node_id)
             .await
             .map_err(|e| StartupError::Redis(SaveError::Unavailable(e.to_string())))?;
-        let outbox = Arc::new(RedisOutbox::new(redis.clone()));
-        outbox
-            .clone()
-            .spawn_consumer(store.clone(), node_id.to_owned());
+        let events = Arc::new(RedisEvents::new(redis.clone()));
         Ok(Seams {
             bus: Arc::new(bus),
             snapshots: redis.clone(),
             leases: redis.clone(),
             membership: redis.clone(),
             store,
-            outbox,
+            events,
             redis: Some(redis),
             mode: "cluster",
         })
@@ -369,7 +374,7 @@ impl Application {
         let services = Services::new(
             config.clone(),
             seams.snapshots.clone(),
-            seams.outbox,
+            seams.events.clone(),
             seams.store.clone(),
             notifier.clone(),
             arbiters.iter().map(|a| a.handle()).collect(),
@@ -400,6 +405,21 @@ impl Application {
         let retention = Duration::from_secs(config.audit_retention_days.max(1) * 24 * 3600);
         let auditor = Auditor::start(audit, retention);
         let job_workers = start_workers(&config, &jobs, &seams.store, &auditor, mailer);
+        let policy = Policy {
+            max_deliveries: config.listener_tries.max(1),
+            retry_after: Duration::from_millis(config.listener_retry_ms.max(1)),
+            retention: Retention {
+                max_len: config.events_max_len.max(1_000),
+                max_age: Duration::from_secs(config.events_max_age_hours.max(1) * 3600),
+            },
+        };
+        let listeners = Arc::new(Listeners::start(
+            seams.events.clone(),
+            crate::listeners::all(seams.store.clone()),
+            node_id.clone(),
+            auditor.clone(),
+            policy,
+        ));
         make_data_dir_private(&config.data_dir).map_err(|source| StartupError::DataDir {
             path: config.data_dir.display().to_string(),
             source,
@@ -423,6 +443,8 @@ impl Application {
             sessions,
             membership: seams.membership.clone(),
             jobs,
+            events: seams.events.clone(),
+            listeners: listeners.clone(),
             notifier,
             mode: seams.mode,
             draining: false.into(),

@@ -201,6 +201,45 @@ fn describe() {
     );
     describe_counter!(JOBS_DONE, "Jobs deleted by their holder (done), by tube.");
     describe_counter!(JOBS_BURIED, "Jobs buried by their holder, by tube.");
+    describe_counter!(
+        JOBS_FAILED,
+        "Job runs that failed (then retried or buried), by tube."
+    );
+    describe_gauge!(
+        JOBS_OLDEST_READY_SECONDS,
+        "Seconds the oldest ready job of a tube has waited since it was put."
+    );
+    describe_counter!(NOTIFICATIONS, "Notifications made, by kind.");
+    for kind in client_protocol::NotificationKind::ALL {
+        metrics::counter!(NOTIFICATIONS, "kind" => kind.as_str()).increment(0);
+    }
+    describe_counter!(
+        EMAILS,
+        "Notification emails: sent, skipped (sent already, or no address), failed."
+    );
+    for outcome in ["sent", "skipped", "failed"] {
+        metrics::counter!(EMAILS, "outcome" => outcome).increment(0);
+    }
+    describe_counter!(EVENTS_APPENDED, "Game events appended to the log, by type.");
+    for kind in ["game_started", "move", "draw_offered", "game_over"] {
+        metrics::counter!(EVENTS_APPENDED, "type" => kind).increment(0);
+    }
+    describe_counter!(
+        EVENTS_HANDLED,
+        "Game events a listener handled (or skipped as not its own), by listener."
+    );
+    describe_counter!(
+        EVENTS_FAILED,
+        "Failed tries of a listener on a game event, by listener."
+    );
+    describe_counter!(
+        EVENTS_DEAD,
+        "Game events set aside in a listener's dead-letter log, by listener."
+    );
+    describe_gauge!(
+        LISTENER_LAG,
+        "Game events appended that a listener has not been handed yet, by listener."
+    );
 }
 
 /// The standard process metrics (`process_*`, as Prometheus client libraries name them), read
@@ -363,6 +402,16 @@ pub mod names {
     pub const JOBS_DONE: &str = "rookery_jobs_done_total";
     /// Gauge: seconds the oldest ready job of a tube has waited since it was put, label `tube`.
     pub const JOBS_OLDEST_READY_SECONDS: &str = "rookery_jobs_oldest_ready_seconds";
+    /// Counter: game events appended to the log, label `type`.
+    pub const EVENTS_APPENDED: &str = "rookery_events_appended_total";
+    /// Counter: events a listener handled (or skipped as not its own), label `listener`.
+    pub const EVENTS_HANDLED: &str = "rookery_events_handled_total";
+    /// Counter: failed tries of a listener on an event, label `listener`.
+    pub const EVENTS_FAILED: &str = "rookery_events_failed_total";
+    /// Counter: events set aside in a listener's dead-letter log, label `listener`.
+    pub const EVENTS_DEAD: &str = "rookery_events_dead_lettered_total";
+    /// Gauge: events appended that a listener has not been handed yet, label `listener`.
+    pub const LISTENER_LAG: &str = "rookery_listener_lag";
     /// Counter: job runs that failed (each is retried or buried), label `tube`.
     pub const JOBS_FAILED: &str = "rookery_jobs_failed_total";
     /// Counter: notifications made, label `kind`.

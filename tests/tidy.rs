@@ -71,6 +71,10 @@ const LAYERS: &[(&str, &[&str])] = &[
     ("audit", &["domain", "telemetry"]),
     ("store", &["domain", "games"]),
     ("cluster", &["domain", "messages", "store", "telemetry"]),
+    (
+        "events",
+        &["audit", "cluster", "config", "domain", "store", "telemetry"],
+    ),
     ("auth", &["audit", "domain", "store"]),
     (
         "jobs",
@@ -89,11 +93,26 @@ const LAYERS: &[(&str, &[&str])] = &[
         ],
     ),
     (
+        "listeners",
+        &[
+            "audit",
+            "cluster",
+            "config",
+            "domain",
+            "events",
+            "jobs",
+            "notify",
+            "store",
+            "telemetry",
+        ],
+    ),
+    (
         "actors",
         &[
             "cluster",
             "config",
             "domain",
+            "events",
             "games",
             "messages",
             "notify",
@@ -118,7 +137,7 @@ const LAYERS: &[(&str, &[&str])] = &[
     (
         "node",
         &[
-            "auth", "cluster", "config", "jobs", "notify", "session", "store",
+            "auth", "cluster", "config", "events", "jobs", "notify", "session", "store",
         ],
     ),
     (

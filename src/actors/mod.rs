@@ -1,6 +1,6 @@
 //! The virtual actors a node hosts on demand: one per live game and one per matchmaking
 //! queue. They never touch sockets or HTTP; they talk to players through the router, and see
-//! only the narrow [`ActorEnv`] (config, router, snapshots, outbox, store, notifier).
+//! only the narrow [`ActorEnv`] (config, router, snapshots, event log, store, notifier).
 //!
 //! A virtual-actor kind implements [`VirtualActor`] in its own file and is registered once in
 //! `startup` with [`register`]; the router activates it through the generic [`Activation`].
@@ -21,16 +21,18 @@ use crate::cluster::{
     keep_lease, Activator, Lease, LeaseLost, Mailbox, Passivate, Registry, Router, SnapshotStore,
 };
 use crate::config::Config;
+use crate::events::EventLog;
 use crate::messages::{Address, Body, Deliverable, Envelope, Refusal};
 use crate::notify::Notifier;
-use crate::store::{Outbox, Store};
+use crate::store::Store;
 
 /// The services a virtual actor may use, whichever node it runs on.
 #[derive(Clone)]
 pub struct Services {
     pub config: Arc<Config>,
     pub snapshots: Arc<dyn SnapshotStore>,
-    pub outbox: Arc<dyn Outbox>,
+    /// The game event log (finished games reach the store through its recorder listener).
+    pub events: Arc<dyn EventLog>,
     pub store: Arc<dyn Store>,
     pub notifier: Notifier,
     arbiters: Arbiters,
@@ -41,7 +43,7 @@ impl Services {
     pub fn new(
         config: Arc<Config>,
         snapshots: Arc<dyn SnapshotStore>,
-        outbox: Arc<dyn Outbox>,
+        events: Arc<dyn EventLog>,
         store: Arc<dyn Store>,
         notifier: Notifier,
         arbiters: Vec<ArbiterHandle>,
@@ -49,7 +51,7 @@ impl Services {
         Services {
             config,
             snapshots,
-            outbox,
+            events,
             store,
             notifier,
             arbiters: Arbiters(Arc::new((arbiters, AtomicUsize::new(0)))),

@@ -10,7 +10,6 @@ pub mod lease_keeper;
 pub mod mailbox;
 pub mod membership;
 pub mod memory;
-pub mod outbox;
 pub mod redis;
 pub mod router;
 pub mod snapshot;

@@ -386,6 +386,19 @@ pub async fn connect(
         (Target::Beanstalk(addr), _) => Arc::new(BeanstalkJobs::new(&addr)),
     };
     tracing::info!(backend = jobs.backend(), "jobs backend chosen");
+    // Zeros for rookery's own tubes, so that a fresh node's /metrics lists them.
+    for tube in TUBES {
+        for counter in [
+            names::JOBS_PUT,
+            names::JOBS_RESERVED,
+            names::JOBS_DONE,
+            names::JOBS_BURIED,
+            names::JOBS_FAILED,
+        ] {
+            metrics::counter!(counter, "tube" => *tube).increment(0);
+        }
+        metrics::gauge!(names::JOBS_OLDEST_READY_SECONDS, "tube" => *tube).set(0.0);
+    }
     Ok(Arc::new(Instrumented { inner: jobs }))
 }
 

@@ -3,7 +3,6 @@
 
 pub mod document;
 pub mod mongo;
-pub mod outbox;
 pub mod rating;
 pub mod sqlite;
 
@@ -13,7 +12,6 @@ use client_protocol::{Notification, Role, UserView};
 use serde::{Deserialize, Serialize};
 
 use crate::domain::{Email, UserId};
-pub use outbox::{DirectOutbox, Outbox};
 pub use rating::Glicko;
 
 /// An account as the store keeps it.

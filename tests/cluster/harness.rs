@@ -133,7 +133,7 @@ impl Cluster {
         let Ok(mut conn) = client.get_multiplexed_async_connection().await else {
             return false;
         };
-        let stream = "rookery:finished-games";
+        let stream = "rookery:events";
         let info: redis::RedisResult<redis::streams::StreamInfoGroupsReply> = redis::cmd("XINFO")
             .arg("GROUPS")
             .arg(stream)

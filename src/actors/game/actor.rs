@@ -1,6 +1,7 @@
 //! The game actor: one per live game, a thin shell around the pure decisions (`decide.rs`).
 //! It commits each decision's new state by a fenced snapshot write before any reply is sent,
-//! runs the game's one timer, and hands a finished game to the outbox.
+//! runs the game's one timer, appends what happened to the event log (`crate::events`), and
+//! hands a finished game to it durably.
 //!
 //! Every command is decided synchronously against the current state; a decision that changes
 //! state is committed with `ctx.wait`, so the next command waits for the write (a second move
@@ -20,6 +21,7 @@ use super::state::GameState;
 use crate::actors::{ActorEnv, Tenure, VirtualActor};
 use crate::cluster::{Lease, LeaseLost, Passivate, SaveError};
 use crate::domain::now_ms;
+use crate::events::{EventLog, GameEvent};
 use crate::games::Board;
 use crate::messages::{Address, Envelope, GameAction, GameCommand, Refusal, Sender};
 use crate::notify::{data, Draft};
@@ -65,6 +67,8 @@ impl VirtualActor for GameActor {
             Refusal::NotFound
         })?;
         let now = now_ms();
+        // Written by an owner before: that owner stopped, and this is a rebuild.
+        state.rebuilt |= state.rev > 0;
         if let Some(start) = state.turn_started_at {
             // Not charged: the time since the last write, while possibly nobody owned the game.
             state.turn_started_at = Some(start + now.saturating_sub(state.saved_at));
@@ -128,6 +132,7 @@ impl GameActor {
         };
         ctx.wait(write.into_actor(self).map(move |result, act, ctx| match result {
             Ok(next) => {
+                act.publish(act.state.events_to(&next));
                 let moved = next.moves.len() > act.state.moves.len();
                 act.state = next;
                 if let (true, Some(started)) = (moved, act.move_started.take()) {
@@ -155,36 +160,44 @@ impl GameActor {
         }));
     }
 
-    /// Hands a finished game to the outbox (retrying until it takes it), tells the players who
+    /// Appends what a committed step made true to the event log, off the actor (a listener
+    /// that must not miss a game relies on `game_over`, which carries the whole game and goes
+    /// through the durable path below).
+    fn publish(&self, events: Vec<GameEvent>) {
+        if events.is_empty() {
+            return;
+        }
+        let log = self.ctx.services.events.clone();
+        tokio::spawn(async move {
+            for event in events {
+                append(&*log, &event, 3).await;
+            }
+        });
+    }
+
+    /// Hands a finished game to the event log (retrying until it takes it), tells the players who
     /// were away how it ended, then marks it recorded. A node dying before the mark makes the
-    /// next one do it again: the outbox write and the notices are idempotent by game id.
+    /// next one do it again: every listener and the notices are idempotent by game id.
     fn game_finished(&mut self, finished: FinishedGame, ctx: &mut Context<Self>) {
         let record = &finished.record;
         metrics::counter!(names::GAMES_FINISHED, "kind" => record.kind.as_str(), "reason" => record.reason.as_str())
             .increment(1);
         tracing::info!(game = %record.game, result = ?record.result, reason = ?record.reason, "game over");
         let notices = away_notices(&self.state, record);
+        let over = GameEvent::GameOver {
+            away: self.state.away_since.map(|a| a.is_some()),
+            move_ms: self.state.move_ms(),
+            rebuilt: self.state.rebuilt,
+            finished,
+        };
         let router = self.ctx.router.clone();
         let services = self.ctx.services.clone();
         let append = async move {
-            let mut delay = Duration::from_millis(100);
-            loop {
-                let started = Instant::now();
-                match services.outbox.append(&finished).await {
-                    Ok(()) => {
-                        metrics::histogram!(names::PERSIST_SECONDS)
-                            .record(started.elapsed().as_secs_f64());
-                        for (user, draft) in notices {
-                            services.notifier.tell(&router, &user, draft).await;
-                        }
-                        return;
-                    }
-                    Err(e) => {
-                        tracing::warn!(game = %finished.record.game, error = %e, "outbox append failed, retrying");
-                        tokio::time::sleep(delay).await;
-                        delay = (delay * 2).min(Duration::from_secs(5));
-                    }
-                }
+            let started = Instant::now();
+            append(&*services.events, &over, u32::MAX).await;
+            metrics::histogram!(names::PERSIST_SECONDS).record(started.elapsed().as_secs_f64());
+            for (user, draft) in notices {
+                services.notifier.tell(&router, &user, draft).await;
             }
         };
         ctx.spawn(append.into_actor(self).map(|(), act, ctx| {
@@ -223,6 +236,27 @@ impl GameActor {
             Decision::Commit { next, outs } => {
                 let (next, board) = *next;
                 self.commit(next, board, outs, requester, ctx);
+            }
+        }
+    }
+}
+
+/// Appends one event, trying up to `tries` times with a growing pause.
+async fn append(log: &dyn EventLog, event: &GameEvent, tries: u32) {
+    let mut delay = Duration::from_millis(100);
+    for attempt in 1..=tries {
+        match log.append(event).await {
+            Ok(_) => {
+                metrics::counter!(names::EVENTS_APPENDED, "type" => event.name()).increment(1);
+                return;
+            }
+            Err(e) if attempt < tries => {
+                tracing::warn!(game = event.game(), event = event.name(), error = %e, "event append failed, retrying");
+                tokio::time::sleep(delay).await;
+                delay = (delay * 2).min(Duration::from_secs(5));
+            }
+            Err(e) => {
+                tracing::warn!(game = event.game(), event = event.name(), error = %e, "event not appended");
             }
         }
     }

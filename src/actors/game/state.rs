@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::cluster::SnapshotStore;
 use crate::domain::{GameId, SessionId, UserId};
+use crate::events::{EventPlayer, GameEvent};
 use crate::games::{Board, Outcome, Rules};
 use crate::messages::Address;
 use crate::store::rating::{self, Glicko};
@@ -38,7 +39,7 @@ pub struct Finish {
     pub reason: EndReason,
     pub rating_change: Option<RatingChange>,
     pub ended_at: u64,
-    /// Set once the finished game is in the outbox; a rebuilt game re-sends it otherwise.
+    /// Set once `game_over` is in the event log; a rebuilt game appends it again otherwise.
     pub recorded: bool,
 }
 
@@ -65,6 +66,10 @@ pub struct GameState {
     pub saved_at: u64,
     pub finish: Option<Finish>,
     pub rev: u64,
+    /// Rebuilt on a node after an owner that had written it stopped (died, drained): a
+    /// disconnection in this game may be ours, and never counts against a player.
+    #[serde(default)]
+    pub rebuilt: bool,
 }
 
 impl GameState {
@@ -96,6 +101,7 @@ impl GameState {
             saved_at: now,
             finish: None,
             rev: 0,
+            rebuilt: false,
         }
     }
 
@@ -185,6 +191,63 @@ impl GameState {
             rated: self.rated,
             clock: self.clock,
         }
+    }
+
+    /// Time each move took, ms, in move order (the first from the start).
+    pub fn move_ms(&self) -> Vec<u64> {
+        let mut previous = self.started_at.unwrap_or(self.created_at);
+        self.moves
+            .iter()
+            .map(|m| {
+                let used = m.at.saturating_sub(previous);
+                previous = m.at;
+                used
+            })
+            .collect()
+    }
+
+    /// The events that the step from `self` to `next` makes true, in order (`game_over` is
+    /// not among them: it goes through the durable finish path).
+    pub fn events_to(&self, next: &GameState) -> Vec<GameEvent> {
+        let game = next.id.to_string();
+        let mut events = Vec::new();
+        if let (None, Some(at)) = (self.started_at, next.started_at) {
+            let player = |seat: &Seat| EventPlayer {
+                user_id: seat.user_id.to_string(),
+                name: seat.name.clone(),
+                guest: seat.guest,
+            };
+            events.push(GameEvent::GameStarted {
+                game: game.clone(),
+                kind: next.kind,
+                rated: next.rated,
+                players: [player(&next.seats[0]), player(&next.seats[1])],
+                at,
+            });
+        }
+        let used = next.move_ms();
+        for (seq, m) in next.moves.iter().enumerate().skip(self.moves.len()) {
+            events.push(GameEvent::Move {
+                game: game.clone(),
+                seq: seq as u32,
+                side: if seq % 2 == 0 {
+                    Side::First
+                } else {
+                    Side::Second
+                },
+                mv: m.mv.clone(),
+                used_ms: used[seq],
+                at: m.at,
+            });
+        }
+        if let (None, Some(side)) = (self.draw_offer, next.draw_offer) {
+            events.push(GameEvent::DrawOffered {
+                game,
+                side,
+                at: next.saved_at,
+            });
+        }
+        events
     }
 
     /// The record that goes to the store once the game is over.

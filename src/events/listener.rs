@@ -1,0 +1,212 @@
+//! Listeners and their runner: each listener is an independent module behind [`Listener`],
+//! reading the event log through a consumer group named after it, one consumer per node. An
+//! entry is acknowledged only once handled (at least once: handlers are idempotent); one that
+//! keeps failing is moved to the listener's dead-letter log after `max_deliveries` tries
+//! (counted, logged, audited as `event_dead_lettered`); lag per listener is a gauge.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use client_protocol::admin::{AuditOutcome, AuditType, Detail};
+use tokio::sync::watch;
+
+use super::{Entry, EventLog, GameEvent, Retention};
+use crate::audit::{Auditor, NewEvent};
+use crate::telemetry::names;
+
+/// Entries one read takes.
+const BATCH: usize = 32;
+/// How long one read waits for a new entry.
+const READ_WAIT: Duration = Duration::from_secs(1);
+/// How often lag is sampled and the log trimmed.
+const HOUSEKEEPING_EVERY: Duration = Duration::from_secs(5);
+
+/// Why a handler could not handle an event (it will be handed it again).
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct ListenerError(pub String);
+
+impl ListenerError {
+    pub fn new(e: impl std::fmt::Display) -> ListenerError {
+        ListenerError(e.to_string())
+    }
+}
+
+/// One independent module that reacts to game events.
+#[async_trait]
+pub trait Listener: Send + Sync + 'static {
+    /// Its consumer group (stable: renaming it starts it from the beginning of the log).
+    fn name(&self) -> &'static str;
+    /// The events it handles; the others are acknowledged unread.
+    fn wants(&self, event: &GameEvent) -> bool;
+    /// Handles one event. May be called more than once for one entry (a node died before the
+    /// acknowledgement): the same event must have the same effect once.
+    async fn handle(&self, event: &GameEvent) -> Result<(), ListenerError>;
+}
+
+/// How the runner treats failures.
+#[derive(Clone, Copy, Debug)]
+pub struct Policy {
+    /// Tries of one entry before it is set aside.
+    pub max_deliveries: u64,
+    /// Wait after a failure before the next try.
+    pub retry_after: Duration,
+    pub retention: Retention,
+}
+
+/// The listeners running on this node.
+pub struct Listeners {
+    stop: watch::Sender<bool>,
+    names: Vec<&'static str>,
+}
+
+impl Listeners {
+    pub fn start(
+        log: Arc<dyn EventLog>,
+        listeners: Vec<Arc<dyn Listener>>,
+        consumer: String,
+        auditor: Auditor,
+        policy: Policy,
+    ) -> Listeners {
+        let (stop, _) = watch::channel(false);
+        let names = listeners.iter().map(|l| l.name()).collect::<Vec<_>>();
+        for listener in listeners {
+            let run = Run {
+                log: log.clone(),
+                listener,
+                consumer: consumer.clone(),
+                auditor: auditor.clone(),
+                policy,
+                failures: HashMap::new(),
+            };
+            tokio::spawn(run.run(stop.subscribe()));
+        }
+        tokio::spawn(housekeeping(
+            log,
+            names.clone(),
+            policy.retention,
+            stop.subscribe(),
+        ));
+        Listeners { stop, names }
+    }
+
+    pub fn names(&self) -> &[&'static str] {
+        &self.names
+    }
+
+    /// Stops reading (an entry being handled is finished and acknowledged first).
+    pub fn stop(&self) {
+        self.stop.send_replace(true);
+    }
+}
+
+struct Run {
+    log: Arc<dyn EventLog>,
+    listener: Arc<dyn Listener>,
+    consumer: String,
+    auditor: Auditor,
+    policy: Policy,
+    /// Failures per entry on this node (a delivery count the log may not raise on re-reads).
+    failures: HashMap<String, u64>,
+}
+
+impl Run {
+    async fn run(mut self, stop: watch::Receiver<bool>) {
+        let name = self.listener.name();
+        tracing::info!(listener = name, consumer = %self.consumer, "listener started");
+        while !*stop.borrow() {
+            let entries = match self.log.read(name, &self.consumer, BATCH, READ_WAIT).await {
+                Ok(entries) => entries,
+                Err(e) => {
+                    tracing::warn!(listener = name, error = %e, "event log read failed");
+                    tokio::time::sleep(self.policy.retry_after).await;
+                    continue;
+                }
+            };
+            for entry in entries {
+                if !self.one(&entry).await {
+                    // Failed: wait, and start again from the pending entries.
+                    tokio::time::sleep(self.policy.retry_after).await;
+                    break;
+                }
+            }
+        }
+    }
+
+    /// Handles one entry; false when it failed and stays pending.
+    async fn one(&mut self, entry: &Entry) -> bool {
+        let name = self.listener.name();
+        let outcome = if self.listener.wants(&entry.event) {
+            self.listener.handle(&entry.event).await
+        } else {
+            Ok(())
+        };
+        let error = match outcome {
+            Ok(()) => {
+                self.failures.remove(&entry.id);
+                metrics::counter!(names::EVENTS_HANDLED, "listener" => name).increment(1);
+                if let Err(e) = self.log.ack(name, &entry.id).await {
+                    tracing::warn!(listener = name, error = %e, "ack failed: the event comes again");
+                }
+                return true;
+            }
+            Err(e) => e.0,
+        };
+        let failures = self.failures.entry(entry.id.clone()).or_insert(0);
+        *failures += 1;
+        let tries = (*failures).max(entry.deliveries);
+        metrics::counter!(names::EVENTS_FAILED, "listener" => name).increment(1);
+        tracing::warn!(listener = name, entry = %entry.id, event = entry.event.name(), tries, %error, "listener failed");
+        if tries < self.policy.max_deliveries {
+            return false;
+        }
+        match self.log.dead_letter(name, entry, &error).await {
+            Ok(()) => {
+                self.failures.remove(&entry.id);
+                metrics::counter!(names::EVENTS_DEAD, "listener" => name).increment(1);
+                tracing::error!(listener = name, entry = %entry.id, %error, "event set aside (dead letter)");
+                let audit = NewEvent::new(AuditType::EventDeadLettered, AuditOutcome::Ok)
+                    .target(format!("{name} {}", entry.id))
+                    .text("listener", name)
+                    .text("event", entry.event.name())
+                    .text("game", entry.event.game())
+                    .detail("tries", Detail::Int(tries as i64))
+                    .text("error", error);
+                self.auditor.record(audit);
+                true
+            }
+            Err(e) => {
+                tracing::warn!(listener = name, error = %e, "dead letter failed");
+                false
+            }
+        }
+    }
+}
+
+/// Samples each listener's lag and trims the log, until stopped.
+async fn housekeeping(
+    log: Arc<dyn EventLog>,
+    names: Vec<&'static str>,
+    retention: Retention,
+    mut stop: watch::Receiver<bool>,
+) {
+    loop {
+        for name in &names {
+            match log.lag(name).await {
+                Ok(lag) => {
+                    metrics::gauge!(names::LISTENER_LAG, "listener" => *name).set(lag as f64)
+                }
+                Err(e) => tracing::debug!(listener = name, error = %e, "lag not sampled"),
+            }
+        }
+        if let Err(e) = log.trim(retention).await {
+            tracing::debug!(error = %e, "event log not trimmed");
+        }
+        let stopped = tokio::time::timeout(HOUSEKEEPING_EVERY, stop.wait_for(|s| *s)).await;
+        if matches!(stopped, Ok(Ok(_))) {
+            return;
+        }
+    }
+}

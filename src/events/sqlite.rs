@@ -1,0 +1,322 @@
+//! The embedded event log: a SQLite file in the data dir (`events.sqlite3`) with the Redis
+//! stream's semantics for the one process that uses it: entries with increasing ids, a
+//! consumer group per listener (the last id handed out, and a pending list with delivery
+//! counts), claims of entries left idle, dead letters. A reader waits on an in-process
+//! wakeup, never a poll.
+
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use rusqlite::{params, Connection, OptionalExtension};
+use tokio::sync::Notify;
+
+use super::{unavailable, Entry, EventLog, EventsError, GameEvent, Retention, CLAIM_IDLE};
+use crate::domain::now_ms;
+
+const SCHEMA: &str = "
+PRAGMA journal_mode = WAL;
+PRAGMA synchronous = NORMAL;
+CREATE TABLE IF NOT EXISTS events (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    at INTEGER NOT NULL,          -- unix ms
+    body TEXT NOT NULL            -- the event as JSON
+);
+CREATE INDEX IF NOT EXISTS events_at ON events (at);
+CREATE TABLE IF NOT EXISTS groups (
+    name TEXT PRIMARY KEY,
+    last_id INTEGER NOT NULL      -- the last entry handed out
+);
+CREATE TABLE IF NOT EXISTS pending (
+    grp TEXT NOT NULL,
+    id INTEGER NOT NULL,
+    consumer TEXT NOT NULL,
+    deliveries INTEGER NOT NULL,
+    delivered_at INTEGER NOT NULL,
+    PRIMARY KEY (grp, id)
+);
+CREATE TABLE IF NOT EXISTS dead (
+    grp TEXT NOT NULL,
+    id INTEGER NOT NULL,
+    name TEXT NOT NULL,
+    body TEXT NOT NULL,
+    error TEXT NOT NULL,
+    at INTEGER NOT NULL
+);
+";
+
+/// The file of the embedded event log, in the data dir.
+pub const SQLITE_FILE: &str = "events.sqlite3";
+
+#[derive(Clone)]
+pub struct SqliteEvents {
+    conn: Arc<Mutex<Connection>>,
+    appended: Arc<Notify>,
+}
+
+impl SqliteEvents {
+    pub fn open(path: &Path) -> Result<SqliteEvents, EventsError> {
+        let conn = Connection::open(path).map_err(unavailable)?;
+        conn.busy_timeout(Duration::from_secs(5))
+            .map_err(unavailable)?;
+        conn.execute_batch(SCHEMA).map_err(unavailable)?;
+        Ok(SqliteEvents {
+            conn: Arc::new(Mutex::new(conn)),
+            appended: Arc::new(Notify::new()),
+        })
+    }
+
+    async fn with<T, F>(&self, f: F) -> Result<T, EventsError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut Connection) -> rusqlite::Result<T> + Send + 'static,
+    {
+        let conn = self.conn.clone();
+        tokio::task::spawn_blocking(move || {
+            let mut conn = conn.lock().map_err(|_| unavailable("poisoned lock"))?;
+            f(&mut conn).map_err(unavailable)
+        })
+        .await
+        .map_err(unavailable)?
+    }
+
+    /// One read without waiting: own pending, then claimable, then new entries.
+    async fn take(
+        &self,
+        group: &str,
+        consumer: &str,
+        count: usize,
+    ) -> Result<Vec<(i64, String, u64)>, EventsError> {
+        let (group, consumer) = (group.to_owned(), consumer.to_owned());
+        self.with(move |conn| {
+            let tx = conn.transaction()?;
+            let now = now_ms() as i64;
+            tx.execute(
+                "INSERT INTO groups (name, last_id) VALUES (?1, 0) ON CONFLICT(name) DO NOTHING",
+                [&group],
+            )?;
+            let idle_before = now - CLAIM_IDLE.as_millis() as i64;
+            let pending: Vec<i64> = tx
+                .prepare_cached(
+                    "SELECT id FROM pending WHERE grp = ?1 AND (consumer = ?2 OR delivered_at < ?3)
+                     ORDER BY id LIMIT ?4",
+                )?
+                .query_map(params![group, consumer, idle_before, count as i64], |r| r.get(0))?
+                .collect::<Result<_, _>>()?;
+            let mut taken = Vec::new();
+            for id in pending {
+                tx.execute(
+                    "UPDATE pending SET consumer = ?3, deliveries = deliveries + 1, delivered_at = ?4
+                     WHERE grp = ?1 AND id = ?2",
+                    params![group, id, consumer, now],
+                )?;
+                let row: Option<(String, u64)> = tx
+                    .query_row(
+                        "SELECT e.body, p.deliveries FROM events e JOIN pending p ON p.id = e.id
+                         WHERE p.grp = ?1 AND e.id = ?2",
+                        params![group, id],
+                        |r| Ok((r.get(0)?, r.get::<_, i64>(1)? as u64)),
+                    )
+                    .optional()?;
+                match row {
+                    Some((body, deliveries)) => taken.push((id, body, deliveries)),
+                    // Trimmed away meanwhile: nothing left to deliver.
+                    None => {
+                        tx.execute(
+                            "DELETE FROM pending WHERE grp = ?1 AND id = ?2",
+                            params![group, id],
+                        )?;
+                    }
+                }
+            }
+            if taken.is_empty() {
+                let last: i64 =
+                    tx.query_row("SELECT last_id FROM groups WHERE name = ?1", [&group], |r| {
+                        r.get(0)
+                    })?;
+                let fresh: Vec<(i64, String)> = tx
+                    .prepare_cached("SELECT id, body FROM events WHERE id > ?1 ORDER BY id LIMIT ?2")?
+                    .query_map(params![last, count as i64], |r| Ok((r.get(0)?, r.get(1)?)))?
+                    .collect::<Result<_, _>>()?;
+                for (id, body) in fresh {
+                    tx.execute(
+                        "INSERT INTO pending (grp, id, consumer, deliveries, delivered_at)
+                         VALUES (?1, ?2, ?3, 1, ?4) ON CONFLICT(grp, id) DO NOTHING",
+                        params![group, id, consumer, now],
+                    )?;
+                    tx.execute(
+                        "UPDATE groups SET last_id = ?2 WHERE name = ?1",
+                        params![group, id],
+                    )?;
+                    taken.push((id, body, 1));
+                }
+            }
+            tx.commit()?;
+            Ok(taken)
+        })
+        .await
+    }
+}
+
+#[async_trait]
+impl EventLog for SqliteEvents {
+    async fn append(&self, event: &GameEvent) -> Result<String, EventsError> {
+        let body = serde_json::to_string(event)?;
+        let id = self
+            .with(move |conn| {
+                conn.execute(
+                    "INSERT INTO events (at, body) VALUES (?1, ?2)",
+                    params![now_ms() as i64, body],
+                )?;
+                Ok(conn.last_insert_rowid())
+            })
+            .await?;
+        self.appended.notify_waiters();
+        Ok(id.to_string())
+    }
+
+    async fn read(
+        &self,
+        group: &str,
+        consumer: &str,
+        count: usize,
+        block: Duration,
+    ) -> Result<Vec<Entry>, EventsError> {
+        let deadline = tokio::time::Instant::now() + block;
+        loop {
+            // Registered before looking, so an append in between is not missed.
+            let appended = self.appended.notified();
+            let taken = self.take(group, consumer, count).await?;
+            if !taken.is_empty() {
+                return Ok(taken
+                    .into_iter()
+                    .filter_map(|(id, body, deliveries)| {
+                        match serde_json::from_str::<GameEvent>(&body) {
+                            Ok(event) => Some(Entry {
+                                id: id.to_string(),
+                                event,
+                                deliveries,
+                            }),
+                            Err(e) => {
+                                tracing::error!(entry = id, error = %e, "undecodable event skipped");
+                                None
+                            }
+                        }
+                    })
+                    .collect());
+            }
+            if tokio::time::timeout_at(deadline, appended).await.is_err() {
+                return Ok(Vec::new());
+            }
+        }
+    }
+
+    async fn ack(&self, group: &str, id: &str) -> Result<(), EventsError> {
+        let (group, id) = (group.to_owned(), id.parse::<i64>().unwrap_or(-1));
+        self.with(move |conn| {
+            conn.execute(
+                "DELETE FROM pending WHERE grp = ?1 AND id = ?2",
+                params![group, id],
+            )
+            .map(|_| ())
+        })
+        .await
+    }
+
+    async fn dead_letter(
+        &self,
+        group: &str,
+        entry: &Entry,
+        error: &str,
+    ) -> Result<(), EventsError> {
+        let body = serde_json::to_string(&entry.event)?;
+        let (g, id, name, error) = (
+            group.to_owned(),
+            entry.id.parse::<i64>().unwrap_or(-1),
+            entry.event.name(),
+            error.to_owned(),
+        );
+        self.with(move |conn| {
+            let tx = conn.transaction()?;
+            tx.execute(
+                "INSERT INTO dead (grp, id, name, body, error, at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                params![g, id, name, body, error, now_ms() as i64],
+            )?;
+            tx.execute(
+                "DELETE FROM pending WHERE grp = ?1 AND id = ?2",
+                params![g, id],
+            )?;
+            tx.commit()
+        })
+        .await
+    }
+
+    async fn dead_letters(
+        &self,
+        group: &str,
+    ) -> Result<Vec<(String, String, String)>, EventsError> {
+        let group = group.to_owned();
+        self.with(move |conn| {
+            conn.prepare("SELECT id, name, error FROM dead WHERE grp = ?1 ORDER BY rowid")?
+                .query_map([group], |r| {
+                    Ok((r.get::<_, i64>(0)?.to_string(), r.get(1)?, r.get(2)?))
+                })?
+                .collect()
+        })
+        .await
+    }
+
+    async fn rewind(&self, group: &str, since: u64) -> Result<(), EventsError> {
+        let group = group.to_owned();
+        self.with(move |conn| {
+            let last: i64 = conn.query_row(
+                "SELECT COALESCE(MAX(id), 0) FROM events WHERE at < ?1",
+                [since as i64],
+                |r| r.get(0),
+            )?;
+            conn.execute(
+                "INSERT INTO groups (name, last_id) VALUES (?1, ?2)
+                 ON CONFLICT(name) DO UPDATE SET last_id = excluded.last_id",
+                params![group, last],
+            )
+            .map(|_| ())
+        })
+        .await?;
+        self.appended.notify_waiters();
+        Ok(())
+    }
+
+    async fn lag(&self, group: &str) -> Result<u64, EventsError> {
+        let group = group.to_owned();
+        self.with(move |conn| {
+            let last: i64 = conn
+                .query_row(
+                    "SELECT last_id FROM groups WHERE name = ?1",
+                    [&group],
+                    |r| r.get(0),
+                )
+                .optional()?
+                .unwrap_or(0);
+            conn.query_row("SELECT COUNT(*) FROM events WHERE id > ?1", [last], |r| {
+                r.get::<_, i64>(0)
+            })
+            .map(|n| n.max(0) as u64)
+        })
+        .await
+    }
+
+    async fn trim(&self, retention: Retention) -> Result<(), EventsError> {
+        let oldest = now_ms().saturating_sub(retention.max_age.as_millis() as u64) as i64;
+        let keep = retention.max_len.min(i64::MAX as u64) as i64;
+        self.with(move |conn| {
+            conn.execute(
+                "DELETE FROM events WHERE at < ?1
+                 OR id <= (SELECT COALESCE(MAX(id), 0) FROM events) - ?2",
+                params![oldest, keep],
+            )
+            .map(|_| ())
+        })
+        .await
+    }
+}
