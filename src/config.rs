@@ -214,6 +214,11 @@ pub struct Config {
     #[arg(long, env = "ROOKERY_EVENTS_MAX_AGE_HOURS", default_value_t = 72)]
     pub events_max_age_hours: u64,
 
+    /// How long an event a node's listener took may stay unacknowledged before another node's
+    /// takes it over (the first presumed dead), ms.
+    #[arg(long, env = "ROOKERY_LISTENER_CLAIM_MS", default_value_t = 30_000)]
+    pub listener_claim_ms: u64,
+
     /// Tries of a listener on one event before the event goes to its dead-letter log.
     #[arg(long, env = "ROOKERY_LISTENER_TRIES", default_value_t = 5)]
     pub listener_tries: u64,

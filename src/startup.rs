@@ -215,9 +215,10 @@ impl Seams {
                 snapshots: memory.clone(),
                 leases: memory.clone(),
                 membership: memory,
-                events: Arc::new(SqliteEvents::open(
-                    &config.data_dir.join(crate::events::sqlite::SQLITE_FILE),
-                )?),
+                events: Arc::new(
+                    SqliteEvents::open(&config.data_dir.join(crate::events::sqlite::SQLITE_FILE))?
+                        .claim_idle(claim_idle(config)),
+                ),
                 store,
                 redis: None,
                 mode: "embedded",
@@ -229,7 +230,7 @@ impl Seams {
             .bus(node_id)
             .await
             .map_err(|e| StartupError::Redis(SaveError::Unavailable(e.to_string())))?;
-        let events = Arc::new(RedisEvents::new(redis.clone()));
+        let events = Arc::new(RedisEvents::new(redis.clone()).claim_idle(claim_idle(config)));
         Ok(Seams {
             bus: Arc::new(bus),
             snapshots: redis.clone(),
@@ -241,6 +242,10 @@ impl Seams {
             mode: "cluster",
         })
     }
+}
+
+fn claim_idle(config: &Config) -> Duration {
+    Duration::from_millis(config.listener_claim_ms.max(100))
 }
 
 /// Connections the kernel queues before they are accepted. The standard library asks for 128,

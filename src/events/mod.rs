@@ -19,7 +19,7 @@ use serde::{Deserialize, Serialize};
 use crate::store::FinishedGame;
 
 /// How long an entry a consumer took stays its own before another consumer may claim it (the
-/// first is presumed dead).
+/// first is presumed dead), unless the log is built with another.
 pub const CLAIM_IDLE: Duration = Duration::from_secs(30);
 
 /// A player as `game_started` names them.
@@ -133,7 +133,8 @@ pub trait EventLog: Send + Sync + 'static {
 
     /// Up to `count` entries for listener `group` and its `consumer` (one per node): this
     /// consumer's unacknowledged ones first, then those a dead consumer left for longer than
-    /// [`CLAIM_IDLE`], then new ones, waiting up to `block` for one.
+    /// the log's claim idle time ([`CLAIM_IDLE`] by default), then new ones, waiting up to
+    /// `block` for one.
     async fn read(
         &self,
         group: &str,

@@ -29,6 +29,7 @@ pub struct RedisEvents {
     groups: Mutex<HashSet<String>>,
     /// The blocking connection of each consumer group's reader, made on first use.
     blocking: Mutex<HashMap<String, redis::aio::MultiplexedConnection>>,
+    claim_idle: Duration,
 }
 
 impl RedisEvents {
@@ -39,6 +40,15 @@ impl RedisEvents {
             stream,
             groups: Mutex::new(HashSet::new()),
             blocking: Mutex::new(HashMap::new()),
+            claim_idle: CLAIM_IDLE,
+        }
+    }
+
+    /// Entries idle this long with a consumer may be claimed by another.
+    pub fn claim_idle(self, idle: Duration) -> RedisEvents {
+        RedisEvents {
+            claim_idle: idle,
+            ..self
         }
     }
 
@@ -181,7 +191,7 @@ impl EventLog for RedisEvents {
                 .arg(&self.stream)
                 .arg(group)
                 .arg(consumer)
-                .arg(CLAIM_IDLE.as_millis() as u64)
+                .arg(self.claim_idle.as_millis() as u64)
                 .arg("0")
                 .arg("COUNT")
                 .arg(count - raw.len())

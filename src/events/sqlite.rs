@@ -53,6 +53,7 @@ pub const SQLITE_FILE: &str = "events.sqlite3";
 pub struct SqliteEvents {
     conn: Arc<Mutex<Connection>>,
     appended: Arc<Notify>,
+    claim_idle: Duration,
 }
 
 impl SqliteEvents {
@@ -64,7 +65,16 @@ impl SqliteEvents {
         Ok(SqliteEvents {
             conn: Arc::new(Mutex::new(conn)),
             appended: Arc::new(Notify::new()),
+            claim_idle: CLAIM_IDLE,
         })
+    }
+
+    /// Entries idle this long with a consumer may be claimed by another.
+    pub fn claim_idle(self, idle: Duration) -> SqliteEvents {
+        SqliteEvents {
+            claim_idle: idle,
+            ..self
+        }
     }
 
     async fn with<T, F>(&self, f: F) -> Result<T, EventsError>
@@ -89,6 +99,7 @@ impl SqliteEvents {
         count: usize,
     ) -> Result<Vec<(i64, String, u64)>, EventsError> {
         let (group, consumer) = (group.to_owned(), consumer.to_owned());
+        let claim_idle = self.claim_idle;
         self.with(move |conn| {
             let tx = conn.transaction()?;
             let now = now_ms() as i64;
@@ -96,7 +107,7 @@ impl SqliteEvents {
                 "INSERT INTO groups (name, last_id) VALUES (?1, 0) ON CONFLICT(name) DO NOTHING",
                 [&group],
             )?;
-            let idle_before = now - CLAIM_IDLE.as_millis() as i64;
+            let idle_before = now - claim_idle.as_millis() as i64;
             let pending: Vec<i64> = tx
                 .prepare_cached(
                     "SELECT id FROM pending WHERE grp = ?1 AND (consumer = ?2 OR delivered_at < ?3)
