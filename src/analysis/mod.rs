@@ -208,24 +208,25 @@ fn fold(
     accurate_within: f64,
 ) -> PlayerAnalysis {
     let moves = scores.len();
-    let share = |count: usize| {
+    // Means over the player's moves; 0 for a player who made none.
+    let mean_of = |sum: f64| {
         if moves == 0 {
             0.0
         } else {
-            count as f64 / moves as f64
+            sum / moves as f64
         }
     };
     let accurate = scores.iter().filter(|s| s.loss <= accurate_within).count();
     let perfect = scores.iter().filter(|s| s.perfect).count();
-    let mean = share(1) * times.iter().sum::<f64>();
-    let variance = share(1) * times.iter().map(|t| (t - mean).powi(2)).sum::<f64>();
+    let mean = mean_of(times.iter().sum());
+    let variance = mean_of(times.iter().map(|t| (t - mean).powi(2)).sum());
     let mut player = PlayerAnalysis {
         name: name.to_string(),
         kind,
-        accuracy: 100.0 * share(accurate),
+        accuracy: 100.0 * mean_of(accurate as f64),
         perfect_moves: perfect as u32,
         moves: moves as u32,
-        average_loss: share(1) * scores.iter().map(|s| s.loss).sum::<f64>(),
+        average_loss: mean_of(scores.iter().map(|s| s.loss).sum()),
         move_time_mean_ms: mean,
         move_time_spread_ms: variance.sqrt(),
         suspicion: 0.0,

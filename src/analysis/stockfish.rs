@@ -212,6 +212,12 @@ fn parse_score(line: &str) -> Option<i32> {
     }
 }
 
+/// A file with an execute bit: what `Command::spawn` could start.
+fn executable(path: &Path) -> bool {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(path).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+}
+
 /// A bounded pool of Stockfish processes, started on first use and kept between games.
 pub(super) struct Pool {
     path: Option<PathBuf>,
@@ -237,9 +243,9 @@ impl Pool {
         }
     }
 
-    /// Is there a binary to start? (Whether it speaks UCI shows on first use.)
+    /// Is there an executable to start? (Whether it speaks UCI shows on first use.)
     pub(super) fn available(&self) -> bool {
-        self.path.as_deref().is_some_and(Path::is_file)
+        self.path.as_deref().is_some_and(executable)
     }
 
     pub(super) fn depth(&self) -> u32 {
@@ -250,7 +256,7 @@ impl Pool {
     /// tried once more on a fresh one.
     pub(super) async fn evaluate(&self, moves: &[String]) -> Result<Evaluation, AnalysisError> {
         let path = match &self.path {
-            Some(path) if path.is_file() => path,
+            Some(path) if executable(path) => path,
             _ => return Err(AnalysisError::EngineMissing),
         };
         let _permit = self
@@ -429,10 +435,20 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn a_missing_binary_is_engine_missing() {
-        let pool = pool("/nonexistent/stockfish", Duration::from_secs(1));
-        assert!(!pool.available());
-        let err = pool.evaluate(&[]).await.unwrap_err();
-        assert!(matches!(err, AnalysisError::EngineMissing), "{err}");
+    async fn a_missing_or_unrunnable_binary_is_engine_missing() {
+        let dir = tempfile::tempdir().unwrap();
+        let unrunnable = dir.path().join("stockfish");
+        std::fs::write(&unrunnable, "not a program").unwrap();
+        let missing = dir.path().join("absent");
+        for path in [&missing, &unrunnable, &dir.path().to_path_buf()] {
+            let pool = Pool::new(Some(path.clone()), 8, 1, Duration::from_secs(1));
+            assert!(!pool.available(), "{path:?}");
+            let err = pool.evaluate(&[]).await.unwrap_err();
+            assert!(
+                matches!(err, AnalysisError::EngineMissing),
+                "{path:?}: {err}"
+            );
+        }
+        assert!(pool(STOCKFISH, Duration::from_secs(1)).available());
     }
 }

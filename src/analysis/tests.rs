@@ -218,3 +218,13 @@ async fn an_empty_game_has_no_moves_and_no_suspicion() {
         );
     }
 }
+
+#[test]
+fn an_analyser_can_be_shared_and_its_analysis_run_on_any_worker_thread() {
+    fn shared<T: Send + Sync>(_: &T) {}
+    fn sendable<T: Send>(_: &T) {}
+    let analyser = analyser();
+    shared(&analyser);
+    let game = input(GameKind::Chess, vec![], vec![]);
+    sendable(&analyser.analyse(&game));
+}
