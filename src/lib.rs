@@ -1,6 +1,7 @@
 //! rookery: an actor-based real-time game server node. See ARCHITECTURE.md for the map.
 
 pub mod actors;
+pub mod analysis;
 pub mod audit;
 pub mod auth;
 pub mod cluster;

@@ -66,6 +66,7 @@ const LAYERS: &[(&str, &[&str])] = &[
     ("config", &[]),
     ("domain", &[]),
     ("games", &[]),
+    ("analysis", &["games"]),
     ("telemetry", &["config"]),
     ("messages", &["domain"]),
     ("audit", &["domain", "telemetry"]),
