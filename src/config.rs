@@ -227,6 +227,19 @@ pub struct Config {
     #[arg(long, env = "ROOKERY_LISTENER_RETRY_MS", default_value_t = 1_000)]
     pub listener_retry_ms: u64,
 
+    /// The Stockfish binary that analyses chess games (Debian: /usr/games/stockfish). Missing:
+    /// chess games are not analysed (a warning per game, and `/readyz` says so).
+    #[arg(
+        long,
+        env = "ROOKERY_STOCKFISH",
+        default_value = "/usr/games/stockfish"
+    )]
+    pub stockfish: std::path::PathBuf,
+
+    /// Search depth per position of the chess analysis.
+    #[arg(long, env = "ROOKERY_STOCKFISH_DEPTH", default_value_t = 10)]
+    pub stockfish_depth: u32,
+
     /// Tries of a job before it is buried (and audited as `job_buried`).
     #[arg(long, env = "ROOKERY_JOB_ATTEMPTS", default_value_t = 12)]
     pub job_attempts: u32,

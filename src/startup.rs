@@ -16,6 +16,7 @@ use rand::RngCore;
 use crate::actors::game::GameActor;
 use crate::actors::queue::QueueActor;
 use crate::actors::{register, Services};
+use crate::analysis::{Analyser, AnalyserConfig};
 use crate::audit::mongo::MongoAudit;
 use crate::audit::sqlite::SqliteAudit;
 use crate::audit::{AuditError, AuditStore, Auditor};
@@ -32,6 +33,7 @@ use crate::events::{EventLog, EventsError, Retention};
 use crate::http;
 use crate::jobs::worker::{self, Backoff, TubeWorkers, Workers};
 use crate::jobs::{Jobs, Tube};
+use crate::listeners::anticheat::AnalysisHandler;
 use crate::messages::ActorKind;
 use crate::node::{Node, NodeInner};
 use crate::notify::email::{EmailHandler, MailError, Mailer};
@@ -306,6 +308,28 @@ fn start_workers(
         max_attempts: config.job_attempts.max(1),
     };
     let mut tubes = Vec::new();
+    let analysis = Tube::parse(crate::jobs::ANALYSIS_TUBE).expect("a valid tube name");
+    let analysts = worker::concurrency(&config.job_workers, analysis.as_str());
+    if analysts > 0 {
+        let analyser = Analyser::new(AnalyserConfig {
+            stockfish_path: Some(config.stockfish.clone()),
+            stockfish_depth: config.stockfish_depth.max(1),
+            stockfish_processes: analysts,
+            ..AnalyserConfig::default()
+        });
+        if !analyser.chess_available() {
+            tracing::warn!(path = %config.stockfish.display(), "no Stockfish there: chess games will not be analysed");
+        }
+        tubes.push(TubeWorkers {
+            tube: analysis,
+            concurrency: analysts,
+            handler: Arc::new(AnalysisHandler::new(
+                analyser,
+                store.clone(),
+                auditor.clone(),
+            )),
+        });
+    }
     if let Some(mailer) = mailer {
         tubes.push(TubeWorkers {
             tube: Tube::parse(crate::jobs::EMAIL_TUBE).expect("a valid tube name"),
@@ -420,7 +444,7 @@ impl Application {
         };
         let listeners = Arc::new(Listeners::start(
             seams.events.clone(),
-            crate::listeners::all(seams.store.clone()),
+            crate::listeners::all(seams.store.clone(), jobs.clone()),
             node_id.clone(),
             auditor.clone(),
             policy,

@@ -70,7 +70,7 @@ const LAYERS: &[(&str, &[&str])] = &[
     ("telemetry", &["config"]),
     ("messages", &["domain"]),
     ("audit", &["domain", "telemetry"]),
-    ("store", &["domain", "games"]),
+    ("store", &["analysis", "domain", "games"]),
     ("cluster", &["domain", "messages", "store", "telemetry"]),
     (
         "events",
@@ -96,6 +96,7 @@ const LAYERS: &[(&str, &[&str])] = &[
     (
         "listeners",
         &[
+            "analysis",
             "audit",
             "cluster",
             "config",
@@ -144,6 +145,7 @@ const LAYERS: &[(&str, &[&str])] = &[
     (
         "http",
         &[
+            "analysis",
             "audit",
             "auth",
             "config",

@@ -71,7 +71,7 @@ export interface AuditPage {
 }
 
 /** What an audit event records. The protocol fixes these names. */
-export type AuditType = "register" | "login" | "login_failed" | "logout" | "token_refused" | "session_refused" | "origin_refused" | "rate_limited" | "role_changed" | "ban" | "unban" | "mute" | "unmute" | "tournament_created" | "tournament_cancelled" | "registration_added" | "registration_removed" | "playban" | "cheat_flagged" | "job_buried";
+export type AuditType = "register" | "login" | "login_failed" | "logout" | "token_refused" | "session_refused" | "origin_refused" | "rate_limited" | "role_changed" | "ban" | "unban" | "mute" | "unmute" | "tournament_created" | "tournament_cancelled" | "registration_added" | "registration_removed" | "playban" | "cheat_flagged" | "job_buried" | "event_dead_lettered";
 
 /** `GET /api/admin/audit/verify`. */
 export interface AuditVerify {

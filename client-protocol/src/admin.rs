@@ -165,3 +165,54 @@ pub struct SanctionView {
     pub by: String,
     pub at: u64,
 }
+
+/// One player's side of `GET /api/admin/games/{id}/analysis`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct AnalysisPlayer {
+    pub name: String,
+    /// Share of the player's moves that lost no value, 0-100.
+    pub accuracy: f64,
+    /// Moves as good as the best one.
+    pub perfect_moves: u32,
+    /// The player's move count.
+    pub moves: u32,
+    /// Standard deviation of the player's move times.
+    pub move_time_spread_ms: f64,
+    /// 0-100, this game alone.
+    pub suspicion: f64,
+    /// Added: the mean value lost per move (centipawns in chess).
+    pub average_loss: f64,
+    /// Added: the mean move time.
+    pub move_time_mean_ms: f64,
+}
+
+/// `GET /api/admin/games/{id}/analysis`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+pub struct GameAnalysisView {
+    pub game: String,
+    pub players: Vec<AnalysisPlayer>,
+    /// Added: what judged the moves (`solved`, `negamax depth 8`, `stockfish depth 10`).
+    pub engine: String,
+}
+
+/// One flagged account in `GET /api/admin/reports`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+pub struct Report {
+    pub name: String,
+    /// The account's suspicion now, over its recent analysed games, 0-100.
+    pub suspicion: f64,
+    /// Analysed games counted.
+    pub games: u32,
+    pub flags: Vec<AccountFlag>,
+}
+
+/// `GET /api/admin/reports`: flagged accounts, newest account first.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+pub struct ReportList {
+    pub reports: Vec<Report>,
+}

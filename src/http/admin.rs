@@ -1,11 +1,12 @@
 //! The administration API (`/api/admin/...`): roles (admin), moderation (moderator) and the
-//! audit log (admin). Every route goes through one guard, [`authorize`]: authentication
+//! audit log (admin), deferred work (admin), anti-cheat analyses and reports (moderator). Every route goes through one guard, [`authorize`]: authentication
 //! first (401), then the role (403), then the lookup (404), and every refusal of an action is
 //! audited under that action's own type with the caller as its actor.
 
 use actix_web::{web, HttpRequest, HttpResponse};
 use client_protocol::admin::{
-    AccountFlag, AdminUserView, AuditPage, RolesBody, SanctionBody, SanctionView,
+    AccountFlag, AdminUserView, AnalysisPlayer, AuditPage, GameAnalysisView, Report, ReportList,
+    RolesBody, SanctionBody, SanctionView,
 };
 use client_protocol::{ErrorCode, NotificationKind, Role};
 use serde::Deserialize;
@@ -106,15 +107,7 @@ fn view(user: &User) -> AdminUserView {
         muted_until: mute.as_ref().and_then(|s| s.until),
         playbanned: playban.is_some(),
         playban_until: playban.as_ref().and_then(|s| s.until),
-        flags: standing
-            .flags
-            .iter()
-            .map(|f| AccountFlag {
-                kind: f.kind.clone(),
-                at: f.at,
-                details: f.details.clone(),
-            })
-            .collect(),
+        flags: flag_views(&standing.flags),
         sanctions,
         games_played: user.games_played,
         created_at: user.created_at,
@@ -556,4 +549,73 @@ fn job_error(e: JobsError) -> HttpError {
             )
         }
     }
+}
+
+fn flag_views(flags: &[crate::store::Flag]) -> Vec<AccountFlag> {
+    flags
+        .iter()
+        .map(|f| AccountFlag {
+            kind: f.kind.clone(),
+            at: f.at,
+            details: f.details.clone(),
+        })
+        .collect()
+}
+
+fn analysis_player(p: &crate::analysis::PlayerAnalysis) -> AnalysisPlayer {
+    AnalysisPlayer {
+        name: p.name.clone(),
+        accuracy: round1(p.accuracy),
+        perfect_moves: p.perfect_moves,
+        moves: p.moves,
+        move_time_spread_ms: round1(p.move_time_spread_ms),
+        suspicion: round1(p.suspicion),
+        average_loss: round1(p.average_loss),
+        move_time_mean_ms: round1(p.move_time_mean_ms),
+    }
+}
+
+fn round1(x: f64) -> f64 {
+    (x * 10.0).round() / 10.0
+}
+
+/// `GET /api/admin/games/{id}/analysis` (moderator): 404 while the analysis is pending (or
+/// for a game that is not analysed: unrated, aborted, chess without an engine).
+pub async fn game_analysis(
+    node: NodeData,
+    req: HttpRequest,
+    id: web::Path<String>,
+) -> Result<HttpResponse, HttpError> {
+    authorize(&node, &req, Role::Moderator, None).await?;
+    let found = node.store.analysis(&id).await?.ok_or_else(|| {
+        HttpError::new(
+            ErrorCode::NotFound,
+            format!("no analysis of game {:?} (yet)", id.as_str()),
+        )
+    })?;
+    Ok(HttpResponse::Ok().json(GameAnalysisView {
+        game: found.game,
+        players: found.players.iter().map(analysis_player).collect(),
+        engine: found.engine,
+    }))
+}
+
+/// `GET /api/admin/reports` (moderator): accounts anti-cheat flagged, with their suspicion
+/// now.
+pub async fn reports(node: NodeData, req: HttpRequest) -> Result<HttpResponse, HttpError> {
+    authorize(&node, &req, Role::Moderator, None).await?;
+    let mut reports = Vec::new();
+    for user in node.store.flagged(MAX_PAGE).await? {
+        let recent = node
+            .store
+            .analyses_of(&user.id, crate::analysis::RECENT_GAMES as u32)
+            .await?;
+        reports.push(Report {
+            suspicion: round1(crate::analysis::account_suspicion(&recent)),
+            games: recent.len() as u32,
+            flags: flag_views(&user.standing.flags),
+            name: user.name,
+        });
+    }
+    Ok(HttpResponse::Ok().json(ReportList { reports }))
 }

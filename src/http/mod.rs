@@ -78,6 +78,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         post => admin::mute,
         delete => admin::unmute,
     ))
+    .service(resource!("/api/admin/games/{id}/analysis", get => admin::game_analysis))
+    .service(resource!("/api/admin/reports", get => admin::reports))
     .service(resource!("/api/admin/audit", get => admin::audit))
     .service(resource!("/api/admin/audit/verify", get => admin::verify))
     .service(resource!("/api/admin/jobs", get => admin::jobs))

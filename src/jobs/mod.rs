@@ -45,7 +45,9 @@ pub const SQLITE_FILE: &str = "jobs.sqlite3";
 pub const EMAIL_TUBE: &str = "email";
 /// The tubes rookery's own workers use (the admin API lists these, and any tube it is asked
 /// about): email notifications, and engine analysis of finished games.
-pub const TUBES: &[&str] = &[EMAIL_TUBE, "analysis"];
+pub const TUBES: &[&str] = &[EMAIL_TUBE, ANALYSIS_TUBE];
+/// The tube of finished games' anti-cheat analyses.
+pub const ANALYSIS_TUBE: &str = "analysis";
 /// The longest tube name beanstalkd accepts (and so every backend).
 pub const MAX_TUBE_NAME: usize = 200;
 

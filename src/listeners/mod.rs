@@ -3,12 +3,15 @@
 //! game), automod (playbans) and anti-cheat (analysis jobs). A new one is a file with an
 //! `impl Listener` and a line in [`all`].
 
+pub mod anticheat;
+
 use std::sync::Arc;
 
 use async_trait::async_trait;
 
 use crate::events::listener::{Listener, ListenerError};
 use crate::events::GameEvent;
+use crate::jobs::Jobs;
 use crate::store::Store;
 
 /// Writes each finished game, with its rating changes, to the store. The store's
@@ -45,6 +48,9 @@ impl Listener for Recorder {
 }
 
 /// Every listener a node runs.
-pub fn all(store: Arc<dyn Store>) -> Vec<Arc<dyn Listener>> {
-    vec![Arc::new(Recorder::new(store))]
+pub fn all(store: Arc<dyn Store>, jobs: Arc<dyn Jobs>) -> Vec<Arc<dyn Listener>> {
+    vec![
+        Arc::new(Recorder::new(store)),
+        Arc::new(anticheat::AntiCheat::new(jobs)),
+    ]
 }

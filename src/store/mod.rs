@@ -11,6 +11,7 @@ use client_protocol::http::{GameRecord, NotificationEntry};
 use client_protocol::{Notification, Role, UserView};
 use serde::{Deserialize, Serialize};
 
+use crate::analysis::PlayerAnalysis;
 use crate::domain::{Email, UserId};
 pub use rating::Glicko;
 
@@ -125,6 +126,22 @@ impl StandingChange {
     }
 }
 
+/// The kind of flag anti-cheat puts on an account whose suspicion stays high.
+pub const CHEAT_FLAG: &str = "cheat";
+
+/// A finished game's analysis, as anti-cheat keeps it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct StoredAnalysis {
+    pub game: String,
+    /// When the game ended (unix ms): the order of a player's analyses.
+    pub ended_at: u64,
+    pub engine: String,
+    /// The players' user ids, in side order.
+    pub user_ids: [UserId; 2],
+    pub players: [PlayerAnalysis; 2],
+}
+
 /// A new account to create.
 pub struct NewUser {
     pub id: UserId,
@@ -218,6 +235,17 @@ pub trait Store: Send + Sync + 'static {
     async fn email_sent(&self, notification: &str) -> Result<bool, StoreError>;
     /// Records that the email for this notification went out (at unix ms `at`).
     async fn record_email_sent(&self, notification: &str, at: u64) -> Result<(), StoreError>;
+    /// Keeps a game's analysis (a second save of the same game replaces it).
+    async fn save_analysis(&self, analysis: &StoredAnalysis) -> Result<(), StoreError>;
+    async fn analysis(&self, game: &str) -> Result<Option<StoredAnalysis>, StoreError>;
+    /// The player's side of their analysed games, newest first.
+    async fn analyses_of(
+        &self,
+        user: &UserId,
+        limit: u32,
+    ) -> Result<Vec<PlayerAnalysis>, StoreError>;
+    /// Accounts holding a [`CHEAT_FLAG`], newest account first.
+    async fn flagged(&self, limit: u32) -> Result<Vec<User>, StoreError>;
     /// A cheap round trip for `/readyz`.
     async fn ping(&self) -> Result<(), StoreError>;
 }

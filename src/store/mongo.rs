@@ -16,9 +16,10 @@ use tokio::sync::watch;
 
 use super::document::{DocumentError, GameDocument};
 use super::{
-    FinishedGame, Glicko, NewUser, Standing, StandingChange, Store, StoreError, User,
-    NOTIFICATIONS_KEPT, NOTIFICATION_TTL_MS,
+    FinishedGame, Glicko, NewUser, Standing, StandingChange, Store, StoreError, StoredAnalysis,
+    User, CHEAT_FLAG, NOTIFICATIONS_KEPT, NOTIFICATION_TTL_MS,
 };
+use crate::analysis::PlayerAnalysis;
 use crate::domain::{now_ms, Email, UserId};
 use client_protocol::http::NotificationEntry;
 use client_protocol::{Notification, NotificationKind};
@@ -120,6 +121,13 @@ impl MongoStore {
             .create_index(notifications)
             .await
             .map_err(unavailable)?;
+        let by_player = IndexModel::builder()
+            .keys(doc! {"userIds": 1, "endedAt": -1})
+            .build();
+        self.analyses()
+            .create_index(by_player)
+            .await
+            .map_err(unavailable)?;
         let sent = IndexModel::builder().keys(doc! {"at": 1}).build();
         self.emails_sent()
             .create_index(sent)
@@ -215,10 +223,26 @@ impl MongoStore {
         self.db.collection("notifications")
     }
 
+    /// `{_id: game, endedAt, engine, userIds: [..], players: [..]}`.
+    fn analyses(&self) -> Collection<Document> {
+        self.db.collection("analyses")
+    }
+
     /// `{_id: notification id, at}`: the email of that notification went out.
     fn emails_sent(&self) -> Collection<Document> {
         self.db.collection("emailsSent")
     }
+}
+
+fn analysis_from(mut doc: Document) -> Result<StoredAnalysis, StoreError> {
+    let id = doc.get_str("_id").map_err(unavailable)?.to_owned();
+    doc.insert("game", id);
+    // Stored as i64: read back whatever integer width the server kept.
+    let ended = doc
+        .get_i64("endedAt")
+        .or_else(|_| doc.get_i32("endedAt").map(i64::from));
+    doc.insert("endedAt", ended.unwrap_or(0));
+    mongodb::bson::from_document(doc).map_err(unavailable)
 }
 
 fn entry_from(doc: &Document) -> Result<NotificationEntry, StoreError> {
@@ -552,6 +576,71 @@ impl Store for MongoStore {
             .await
             .map_err(unavailable)?;
         found.as_ref().map(record_from).transpose()
+    }
+
+    async fn save_analysis(&self, analysis: &StoredAnalysis) -> Result<(), StoreError> {
+        let mut document = mongodb::bson::to_document(analysis).map_err(unavailable)?;
+        document.remove("game");
+        document.insert("_id", analysis.game.as_str());
+        document.insert("endedAt", analysis.ended_at as i64);
+        self.analyses()
+            .replace_one(doc! {"_id": analysis.game.as_str()}, document)
+            .upsert(true)
+            .await
+            .map(|_| ())
+            .map_err(unavailable)
+    }
+
+    async fn analysis(&self, game: &str) -> Result<Option<StoredAnalysis>, StoreError> {
+        let found = self
+            .analyses()
+            .find_one(doc! {"_id": game})
+            .await
+            .map_err(unavailable)?;
+        found.map(analysis_from).transpose()
+    }
+
+    async fn analyses_of(
+        &self,
+        user: &UserId,
+        limit: u32,
+    ) -> Result<Vec<PlayerAnalysis>, StoreError> {
+        let found: Vec<Document> = self
+            .analyses()
+            .find(doc! {"userIds": user.as_str()})
+            .sort(doc! {"endedAt": -1})
+            .limit(i64::from(limit))
+            .await
+            .map_err(unavailable)?
+            .try_collect()
+            .await
+            .map_err(unavailable)?;
+        found
+            .into_iter()
+            .map(analysis_from)
+            .map(|a| {
+                let a = a?;
+                let side = a.user_ids.iter().position(|u| u == user).unwrap_or(0);
+                Ok(a.players[side].clone())
+            })
+            .collect()
+    }
+
+    async fn flagged(&self, limit: u32) -> Result<Vec<User>, StoreError> {
+        let found: Vec<Document> = self
+            .users()
+            .find(doc! {"flags.kind": CHEAT_FLAG})
+            .sort(doc! {"createdAt": -1})
+            .limit(i64::from(limit))
+            .await
+            .map_err(unavailable)?
+            .try_collect()
+            .await
+            .map_err(unavailable)?;
+        found
+            .iter()
+            .map(|d| user_from(d).map(|(user, _)| user))
+            .collect()
     }
 
     async fn ping(&self) -> Result<(), StoreError> {

@@ -14,9 +14,10 @@ use serde::Serialize;
 
 use super::document::{from_wire_name, wire_name, DocumentError, GameDocument, PlayerDocument};
 use super::{
-    FinishedGame, Glicko, NewUser, Standing, StandingChange, Store, StoreError, User,
-    NOTIFICATIONS_KEPT, NOTIFICATION_TTL_MS,
+    FinishedGame, Glicko, NewUser, Standing, StandingChange, Store, StoreError, StoredAnalysis,
+    User, CHEAT_FLAG, NOTIFICATIONS_KEPT, NOTIFICATION_TTL_MS,
 };
+use crate::analysis::PlayerAnalysis;
 use crate::domain::{now_ms, Email, UserId};
 use client_protocol::http::NotificationEntry;
 use client_protocol::{Notification, NotificationKind};
@@ -88,6 +89,19 @@ CREATE TABLE IF NOT EXISTS emails_sent (
     at INTEGER NOT NULL               -- unix ms
 );
 CREATE INDEX IF NOT EXISTS emails_sent_at ON emails_sent (at);
+CREATE TABLE IF NOT EXISTS analyses (
+    game TEXT PRIMARY KEY,
+    ended_at INTEGER NOT NULL,
+    body TEXT NOT NULL                -- StoredAnalysis as JSON
+);
+CREATE TABLE IF NOT EXISTS analysis_players (
+    game TEXT NOT NULL,
+    user_id TEXT NOT NULL,
+    ended_at INTEGER NOT NULL,
+    body TEXT NOT NULL,               -- that player's PlayerAnalysis as JSON
+    PRIMARY KEY (game, user_id)
+);
+CREATE INDEX IF NOT EXISTS analysis_players_newest ON analysis_players (user_id, ended_at DESC);
 ";
 
 /// Moves the legacy tables (`games (id, ended_at, record)` holding the record as JSON text,
@@ -728,6 +742,94 @@ impl Store for SqliteStore {
                 .optional()
                 .map_err(unavailable)?;
             row.map(|row| load_record(conn, row)).transpose()
+        })
+        .await
+    }
+
+    async fn save_analysis(&self, analysis: &StoredAnalysis) -> Result<(), StoreError> {
+        let a = analysis.clone();
+        let body = serde_json::to_string(&a).map_err(unavailable)?;
+        let sides = a
+            .players
+            .iter()
+            .map(serde_json::to_string)
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(unavailable)?;
+        self.with(move |conn| {
+            let tx = conn.transaction().map_err(unavailable)?;
+            tx.execute(
+                "INSERT INTO analyses (game, ended_at, body) VALUES (?1, ?2, ?3)
+                 ON CONFLICT(game) DO UPDATE SET body = excluded.body",
+                params![a.game, a.ended_at as i64, body],
+            )
+            .map_err(unavailable)?;
+            for (user, side) in a.user_ids.iter().zip(sides) {
+                tx.execute(
+                    "INSERT INTO analysis_players (game, user_id, ended_at, body) VALUES (?1, ?2, ?3, ?4)
+                     ON CONFLICT(game, user_id) DO UPDATE SET body = excluded.body",
+                    params![a.game, user.as_str(), a.ended_at as i64, side],
+                )
+                .map_err(unavailable)?;
+            }
+            tx.commit().map_err(unavailable)
+        })
+        .await
+    }
+
+    async fn analysis(&self, game: &str) -> Result<Option<StoredAnalysis>, StoreError> {
+        let game = game.to_owned();
+        let body: Option<String> = self
+            .with(move |conn| {
+                conn.query_row("SELECT body FROM analyses WHERE game = ?1", [game], |r| {
+                    r.get(0)
+                })
+                .optional()
+                .map_err(unavailable)
+            })
+            .await?;
+        body.map(|b| serde_json::from_str(&b).map_err(unavailable))
+            .transpose()
+    }
+
+    async fn analyses_of(
+        &self,
+        user: &UserId,
+        limit: u32,
+    ) -> Result<Vec<PlayerAnalysis>, StoreError> {
+        let user = user.to_string();
+        let bodies: Vec<String> = self
+            .with(move |conn| {
+                conn.prepare_cached(
+                    "SELECT body FROM analysis_players WHERE user_id = ?1
+                     ORDER BY ended_at DESC LIMIT ?2",
+                )
+                .map_err(unavailable)?
+                .query_map(params![user, limit], |r| r.get(0))
+                .map_err(unavailable)?
+                .collect::<Result<_, _>>()
+                .map_err(unavailable)
+            })
+            .await?;
+        bodies
+            .iter()
+            .map(|b| serde_json::from_str(b).map_err(unavailable))
+            .collect()
+    }
+
+    async fn flagged(&self, limit: u32) -> Result<Vec<User>, StoreError> {
+        self.with(move |conn| {
+            conn.prepare_cached(&format!(
+                "SELECT {USER_COLUMNS} FROM users WHERE standing IS NOT NULL AND EXISTS
+                     (SELECT 1 FROM json_each(users.standing, '$.flags')
+                      WHERE json_extract(value, '$.kind') = ?1)
+                 ORDER BY created_at DESC LIMIT ?2"
+            ))
+            .map_err(unavailable)?
+            .query_map(params![CHEAT_FLAG, limit], user_from_row)
+            .map_err(unavailable)?
+            .map(|row| row.map(|(user, _)| user))
+            .collect::<Result<_, _>>()
+            .map_err(unavailable)
         })
         .await
     }

@@ -6,6 +6,7 @@ mod servers;
 
 mod accounts;
 mod admin;
+mod anticheat;
 mod frames;
 mod games;
 mod hardening;
