@@ -442,6 +442,12 @@ impl Accounts {
         Ok(self.authenticated(user))
     }
 
+    /// When the account's playban ends, if one is in force.
+    pub async fn playban(&self, user: &UserId) -> Result<Option<u64>, StoreError> {
+        let found = self.store.user_by_id(user).await?;
+        Ok(found.and_then(|u| u.standing.playbanned(now_ms()).and_then(|s| s.until)))
+    }
+
     /// The user a valid token names, as stored (a deleted user is refused).
     pub async fn user_from_token(&self, token: &str) -> Result<User, AuthError> {
         let (id, _) = self.verify(token)?;

@@ -444,7 +444,13 @@ impl Application {
         };
         let listeners = Arc::new(Listeners::start(
             seams.events.clone(),
-            crate::listeners::all(seams.store.clone(), jobs.clone()),
+            crate::listeners::all(crate::listeners::Context {
+                store: seams.store.clone(),
+                jobs: jobs.clone(),
+                auditor: auditor.clone(),
+                notifier: notifier.clone(),
+                router: router.clone(),
+            }),
             node_id.clone(),
             auditor.clone(),
             policy,

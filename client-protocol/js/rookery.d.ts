@@ -309,6 +309,8 @@ export interface UserProfile {
   guest: boolean;
   id: string;
   name: string;
+  /** v1.1, `GET /api/me` only: when the account's playban ends (ms), null when none. */
+  playbanUntil?: Until | null;
   rating: number;
   /** Glicko-2 rating deviation: how sure the rating is (350 for a new player). */
   ratingDeviation: number;

@@ -92,6 +92,9 @@ pub struct UserProfile {
     /// v1.1: the account's email, in `GET /api/me` only.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub email: Option<String>,
+    /// v1.1, `GET /api/me` only: when the account's playban ends (ms), null when none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub playban_until: Option<Until>,
 }
 
 /// A player of a finished game, with the rating change it brought (rated games only).

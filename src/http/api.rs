@@ -178,6 +178,7 @@ pub fn profile(user: User) -> UserProfile {
         created_at: user.created_at,
         roles: user.standing.roles,
         email: None,
+        playban_until: None,
     }
 }
 

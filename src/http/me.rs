@@ -3,14 +3,14 @@
 
 use actix_web::{web, HttpRequest, HttpResponse};
 use client_protocol::http::{NotificationList, ProfileUpdate, ReadCount, ReadNotifications};
-use client_protocol::ErrorCode;
+use client_protocol::{ErrorCode, Until};
 use serde::Deserialize;
 
 use super::api::{bearer, profile};
 use super::body::JsonObject;
 use super::error::HttpError;
 use super::NodeData;
-use crate::domain::Email;
+use crate::domain::{now_ms, Email};
 use crate::store::{User, NOTIFICATIONS_KEPT};
 
 /// The most ids one `POST /api/me/notifications/read` takes (as many as are kept).
@@ -28,8 +28,10 @@ async fn caller(node: &NodeData, req: &HttpRequest) -> Result<User, HttpError> {
 /// The profile with the owner's email.
 fn own_profile(user: User) -> client_protocol::http::UserProfile {
     let email = user.email.as_ref().map(|e| e.as_str().to_owned());
+    let playban = user.standing.playbanned(now_ms()).map(|s| s.until);
     client_protocol::http::UserProfile {
         email,
+        playban_until: Some(Until(playban.flatten())),
         ..profile(user)
     }
 }

@@ -4,14 +4,18 @@
 //! `impl Listener` and a line in [`all`].
 
 pub mod anticheat;
+pub mod automod;
 
 use std::sync::Arc;
 
 use async_trait::async_trait;
 
+use crate::audit::Auditor;
+use crate::cluster::Router;
 use crate::events::listener::{Listener, ListenerError};
 use crate::events::GameEvent;
 use crate::jobs::Jobs;
+use crate::notify::Notifier;
 use crate::store::Store;
 
 /// Writes each finished game, with its rating changes, to the store. The store's
@@ -47,10 +51,25 @@ impl Listener for Recorder {
     }
 }
 
+/// What the listeners use.
+pub struct Context {
+    pub store: Arc<dyn Store>,
+    pub jobs: Arc<dyn Jobs>,
+    pub auditor: Auditor,
+    pub notifier: Notifier,
+    pub router: Router,
+}
+
 /// Every listener a node runs.
-pub fn all(store: Arc<dyn Store>, jobs: Arc<dyn Jobs>) -> Vec<Arc<dyn Listener>> {
+pub fn all(cx: Context) -> Vec<Arc<dyn Listener>> {
     vec![
-        Arc::new(Recorder::new(store)),
-        Arc::new(anticheat::AntiCheat::new(jobs)),
+        Arc::new(Recorder::new(cx.store.clone())),
+        Arc::new(anticheat::AntiCheat::new(cx.jobs)),
+        Arc::new(automod::Automod::new(
+            cx.store,
+            cx.auditor,
+            cx.notifier,
+            cx.router,
+        )),
     ]
 }

@@ -288,11 +288,47 @@ impl SessionActor {
             Route::Reply(message) => self.reply(message, reference, ctx),
             Route::Authenticate(request) => self.authenticate(request, reference, ctx),
             Route::Forward(envelope) => self.env.router.send(envelope),
-            Route::Enqueue { queue, envelope } => {
-                self.queue_pending = Some(queue);
-                self.env.router.send(envelope);
-            }
+            Route::Enqueue { queue, envelope } => self.enqueue(queue, envelope, reference, ctx),
         }
+    }
+
+    /// Queues the player unless automod playbanned them (read from the store: a playban holds
+    /// from the next message); the socket waits for the check. A store that cannot answer
+    /// does not keep anyone from playing.
+    fn enqueue(
+        &mut self,
+        queue: QueueSpec,
+        envelope: Envelope,
+        reference: Option<String>,
+        ctx: &mut Context<Self>,
+    ) {
+        let Some(user) = self.state().map(|s| s.user_id.clone()) else {
+            return;
+        };
+        let accounts = self.env.accounts.clone();
+        let check = async move { accounts.playban(&user).await };
+        ctx.wait(check.into_actor(self).map(move |found, act, ctx| match found {
+            Ok(None) => {
+                act.queue_pending = Some(queue);
+                act.env.router.send(envelope);
+            }
+            Ok(Some(until)) => {
+                let refusal = ServerMessage::Error {
+                    code: ErrorCode::Playban,
+                    message: format!(
+                        "you left too many games: you cannot queue until {until} (ms since the epoch)"
+                    ),
+                    until: Some(Until(Some(until))),
+                };
+                act.reply(refusal, reference, ctx);
+            }
+            // The store being down must not stop play: queue, unchecked.
+            Err(e) => {
+                tracing::warn!(error = %e, "playban not checked (store unavailable): queued anyway");
+                act.queue_pending = Some(queue);
+                act.env.router.send(envelope);
+            }
+        }));
     }
 
     /// Runs an account operation (the socket waits for it), then starts a fresh session.

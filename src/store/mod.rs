@@ -89,6 +89,21 @@ pub struct Standing {
     pub playban: Option<Sanction>,
     #[serde(default)]
     pub flags: Vec<Flag>,
+    /// Games lost by abandonment or by a clock run out without a move (automod counts them).
+    #[serde(default)]
+    pub offences: Vec<Offence>,
+    /// When each playban began (unix ms): repeats within a week last longer.
+    #[serde(default)]
+    pub playbans: Vec<u64>,
+}
+
+/// One game counted against a player by automod.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Offence {
+    pub game: String,
+    /// When the game ended.
+    pub at: u64,
 }
 
 impl Standing {
@@ -99,6 +114,10 @@ impl Standing {
 
     pub fn muted(&self, now: u64) -> Option<&Sanction> {
         self.mute.as_ref().filter(|s| s.in_force(now))
+    }
+
+    pub fn playbanned(&self, now: u64) -> Option<&Sanction> {
+        self.playban.as_ref().filter(|s| s.in_force(now))
     }
 }
 
@@ -111,6 +130,10 @@ pub enum StandingChange {
     Mute(Option<Sanction>),
     Playban(Option<Sanction>),
     AddFlag(Flag),
+    /// Counts a game against the player, once per game.
+    AddOffence(Offence),
+    /// Records that a playban began at this instant, once per instant.
+    RecordPlayban(u64),
 }
 
 impl StandingChange {
@@ -122,6 +145,16 @@ impl StandingChange {
             StandingChange::Mute(s) => standing.mute = s,
             StandingChange::Playban(s) => standing.playban = s,
             StandingChange::AddFlag(flag) => standing.flags.push(flag),
+            StandingChange::AddOffence(offence) => {
+                if !standing.offences.contains(&offence) {
+                    standing.offences.push(offence);
+                }
+            }
+            StandingChange::RecordPlayban(at) => {
+                if !standing.playbans.contains(&at) {
+                    standing.playbans.push(at);
+                }
+            }
         }
     }
 }

@@ -331,6 +331,10 @@ impl Store for MongoStore {
             StandingChange::Mute(s) => doc! {"$set": {"mute": bson(s)?}},
             StandingChange::Playban(s) => doc! {"$set": {"playban": bson(s)?}},
             StandingChange::AddFlag(flag) => doc! {"$push": {"flags": bson(flag)?}},
+            StandingChange::AddOffence(offence) => {
+                doc! {"$addToSet": {"offences": bson(offence)?}}
+            }
+            StandingChange::RecordPlayban(at) => doc! {"$addToSet": {"playbans": *at as i64}},
         };
         let result = self
             .users()

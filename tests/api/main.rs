@@ -7,6 +7,7 @@ mod servers;
 mod accounts;
 mod admin;
 mod anticheat;
+mod automod;
 mod frames;
 mod games;
 mod hardening;

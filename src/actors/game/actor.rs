@@ -28,6 +28,8 @@ use crate::notify::{data, Draft};
 use crate::store::FinishedGame;
 use crate::telemetry::names;
 
+/// The revision of a game's snapshot as the queue creates it, before any owner wrote it.
+pub const CREATED_REV: u64 = 1;
 /// A finished game stays active this long for late messages, then stops.
 const LINGER: Duration = Duration::from_secs(30);
 /// Snapshot lifetime of a live game (refreshed by every write) and of a finished one.
@@ -67,8 +69,9 @@ impl VirtualActor for GameActor {
             Refusal::NotFound
         })?;
         let now = now_ms();
-        // Written by an owner before: that owner stopped, and this is a rebuild.
-        state.rebuilt |= state.rev > 0;
+        // Written by an owner before (the queue's creation write is rev 1): that owner
+        // stopped, and this is a rebuild.
+        state.rebuilt |= state.rev > CREATED_REV;
         if let Some(start) = state.turn_started_at {
             // Not charged: the time since the last write, while possibly nobody owned the game.
             state.turn_started_at = Some(start + now.saturating_sub(state.saved_at));

@@ -5,5 +5,5 @@ mod actor;
 pub mod decide;
 pub mod state;
 
-pub use actor::{GameActor, LIVE_TTL};
+pub use actor::{GameActor, CREATED_REV, LIVE_TTL};
 pub use state::{Finish, GameState, MoveRecord, Seat};

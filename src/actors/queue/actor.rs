@@ -370,7 +370,7 @@ async fn create_game(
         seats,
         now,
     );
-    state.rev = 1;
+    state.rev = crate::actors::game::CREATED_REV;
     let data = serde_json::to_vec(&state).expect("game state serialises");
     let key = GameState::snapshot_key(&game.id);
     services
