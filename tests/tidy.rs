@@ -150,6 +150,7 @@ const LAYERS: &[(&str, &[&str])] = &[
             "auth",
             "config",
             "domain",
+            "events",
             "games",
             "jobs",
             "messages",

@@ -216,3 +216,41 @@ pub struct Report {
 pub struct ReportList {
     pub reports: Vec<Report>,
 }
+
+/// One event a listener set aside, in `GET /api/admin/listeners`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+pub struct DeadLetter {
+    /// The entry's id in the event log.
+    pub entry: String,
+    /// `game_started`, `move`, `draw_offered` or `game_over`.
+    pub event: String,
+    pub error: String,
+}
+
+/// One listener of the game event stream.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct ListenerView {
+    pub name: String,
+    /// Events appended that it has not been handed yet.
+    pub lag: u64,
+    pub dead_letters: Vec<DeadLetter>,
+}
+
+/// `GET /api/admin/listeners` (admin, added).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+pub struct ListenerList {
+    pub listeners: Vec<ListenerView>,
+}
+
+/// Body of `POST /api/admin/listeners/{name}/replay` (admin, added): hand the listener again
+/// every event from `since` (unix ms; 0 or absent: the start of the log).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+pub struct ReplayBody {
+    #[serde(default)]
+    pub since: Option<u64>,
+}

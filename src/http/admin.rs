@@ -5,8 +5,9 @@
 
 use actix_web::{web, HttpRequest, HttpResponse};
 use client_protocol::admin::{
-    AccountFlag, AdminUserView, AnalysisPlayer, AuditPage, GameAnalysisView, Report, ReportList,
-    RolesBody, SanctionBody, SanctionView,
+    AccountFlag, AdminUserView, AnalysisPlayer, AuditPage, DeadLetter, GameAnalysisView,
+    ListenerList, ListenerView, ReplayBody, Report, ReportList, RolesBody, SanctionBody,
+    SanctionView,
 };
 use client_protocol::{ErrorCode, NotificationKind, Role};
 use serde::Deserialize;
@@ -618,4 +619,65 @@ pub async fn reports(node: NodeData, req: HttpRequest) -> Result<HttpResponse, H
         });
     }
     Ok(HttpResponse::Ok().json(ReportList { reports }))
+}
+
+/// `GET /api/admin/listeners` (admin): each listener of the event stream, its lag and the
+/// events it set aside.
+pub async fn listeners(node: NodeData, req: HttpRequest) -> Result<HttpResponse, HttpError> {
+    authorize(&node, &req, Role::Admin, None).await?;
+    let mut listeners = Vec::new();
+    for name in node.listeners.names() {
+        let lag = node.events.lag(name).await.map_err(events_down)?;
+        let dead = node.events.dead_letters(name).await.map_err(events_down)?;
+        listeners.push(ListenerView {
+            name: (*name).to_owned(),
+            lag,
+            dead_letters: dead
+                .into_iter()
+                .map(|(entry, event, error)| DeadLetter {
+                    entry,
+                    event,
+                    error,
+                })
+                .collect(),
+        });
+    }
+    Ok(HttpResponse::Ok().json(ListenerList { listeners }))
+}
+
+/// `POST /api/admin/listeners/{name}/replay` `{since}` (admin): the listener is handed every
+/// event again from `since` (its handlers are idempotent; a new listener rebuilds its state).
+pub async fn replay(
+    node: NodeData,
+    req: HttpRequest,
+    name: web::Path<String>,
+    body: web::Bytes,
+) -> Result<HttpResponse, HttpError> {
+    authorize(&node, &req, Role::Admin, None).await?;
+    let body: ReplayBody = if body.is_empty() {
+        ReplayBody::default()
+    } else {
+        parse(&body)?
+    };
+    let Some(listener) = node.listeners.names().iter().find(|n| **n == name.as_str()) else {
+        return Err(HttpError::new(
+            ErrorCode::NotFound,
+            format!("no listener {:?}", name.as_str()),
+        ));
+    };
+    let since = body.since.unwrap_or(0);
+    node.events
+        .rewind(listener, since)
+        .await
+        .map_err(events_down)?;
+    tracing::info!(listener, since, "listener rewound");
+    Ok(HttpResponse::Ok().json(serde_json::json!({"listener": listener, "since": since})))
+}
+
+fn events_down(e: crate::events::EventsError) -> HttpError {
+    tracing::warn!(error = %e, "event log unavailable");
+    HttpError::new(
+        ErrorCode::Unavailable,
+        "the event log is unavailable, retry",
+    )
 }

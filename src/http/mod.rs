@@ -79,6 +79,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         delete => admin::unmute,
     ))
     .service(resource!("/api/admin/games/{id}/analysis", get => admin::game_analysis))
+    .service(resource!("/api/admin/listeners", get => admin::listeners))
+    .service(resource!("/api/admin/listeners/{name}/replay", post => admin::replay))
     .service(resource!("/api/admin/reports", get => admin::reports))
     .service(resource!("/api/admin/audit", get => admin::audit))
     .service(resource!("/api/admin/audit/verify", get => admin::verify))

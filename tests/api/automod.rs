@@ -95,3 +95,63 @@ async fn three_abandoned_games_in_a_day_stop_a_player_from_queueing() {
         .await;
     assert_eq!(view["playbanned"], true, "{view}");
 }
+
+#[actix_web::test]
+async fn an_admin_sees_the_listeners_and_a_replay_counts_nothing_twice() {
+    let app = spawn_app_with(|c| c.admins = vec!["admin".into()]).await;
+    let admin = app.register("admin").await;
+    let (alice, bob) = (app.register("alice").await, app.register("bob").await);
+    let rated = json!({"game": "tictactoe", "clock": null, "rated": true});
+    let mut game = playing_between(&app, alice.clone(), bob.clone(), rated).await;
+    game.play(&[0, 3, 1, 4, 2].map(|c| json!(c))).await;
+    game.first.expect("client/GAME_OVER").await;
+    let winner = game.first_who.name.clone();
+    let profile = poll(|| async {
+        let (_, p) = app.get(&format!("/api/users/{winner}")).await;
+        (p["gamesPlayed"] == 1).then_some(p)
+    })
+    .await;
+
+    let settled = || async {
+        let (status, body) = app
+            .call("GET", "/api/admin/listeners", Some(&admin.token), None)
+            .await;
+        assert_eq!(status, 200, "{body}");
+        let all = body["listeners"].as_array().cloned().unwrap_or_default();
+        let names: Vec<&str> = all.iter().filter_map(|l| l["name"].as_str()).collect();
+        assert_eq!(names, ["recorders", "anticheat", "automod"]);
+        all.iter().all(|l| l["lag"] == 0).then_some(body)
+    };
+    poll(settled).await;
+    let (status, _) = app
+        .call(
+            "POST",
+            "/api/admin/listeners/recorders/replay",
+            Some(&admin.token),
+            Some(json!({"since": 0})),
+        )
+        .await;
+    assert_eq!(status, 200);
+    let (status, body) = app
+        .call(
+            "POST",
+            "/api/admin/listeners/nobody/replay",
+            Some(&admin.token),
+            None,
+        )
+        .await;
+    assert_eq!((status, body["code"].clone()), (404, json!("not_found")));
+    let (status, _) = app
+        .call(
+            "POST",
+            "/api/admin/listeners/recorders/replay",
+            Some(&alice.token),
+            None,
+        )
+        .await;
+    assert_eq!(status, 403);
+    poll(settled).await;
+    let (_, after) = app.get(&format!("/api/users/{winner}")).await;
+    assert_eq!(after["gamesPlayed"], 1, "replayed, recorded once: {after}");
+    assert_eq!(after["rating"], profile["rating"]);
+}

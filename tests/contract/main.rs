@@ -7,6 +7,7 @@ mod servers;
 
 mod audit;
 mod bus;
+mod events;
 mod jobs;
 mod leases;
 mod snapshots;

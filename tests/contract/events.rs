@@ -1,0 +1,197 @@
+//! The event log contract, over SQLite and Redis: entries in order to each listener's group
+//! separately; unacknowledged ones handed again (to the same consumer, or claimed by another
+//! once idle); dead letters; rewind for a replay; lag. And the listener runner over each: a
+//! listener that keeps failing sets the event aside after its tries, counts its side effects
+//! once per event, and a rewound listener rebuilds what it had.
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use client_protocol::Side;
+use rookery::audit::sqlite::SqliteAudit;
+use rookery::audit::Auditor;
+use rookery::cluster::redis::RedisCluster;
+use rookery::events::listener::{Listener, ListenerError, Listeners, Policy};
+use rookery::events::redis::RedisEvents;
+use rookery::events::sqlite::SqliteEvents;
+use rookery::events::{EventLog, GameEvent, Retention};
+
+const IDLE: Duration = Duration::from_millis(300);
+const NOW: Duration = Duration::from_millis(50);
+
+fn offer(game: &str) -> GameEvent {
+    GameEvent::DrawOffered {
+        game: game.to_owned(),
+        side: Side::First,
+        at: rookery::domain::now_ms(),
+    }
+}
+
+fn games(entries: &[rookery::events::Entry]) -> Vec<String> {
+    entries.iter().map(|e| e.event.game().to_owned()).collect()
+}
+
+async fn log_contract(log: &dyn EventLog) {
+    for g in ["a", "b", "c"] {
+        log.append(&offer(g)).await.unwrap();
+    }
+    assert_eq!(log.lag("one").await.unwrap(), 3);
+    let first = log.read("one", "n1", 2, NOW).await.unwrap();
+    assert_eq!(games(&first), ["a", "b"]);
+    assert!(first.iter().all(|e| e.deliveries == 1));
+    // Another group reads the same log from its own start.
+    let other = log.read("two", "n1", 10, NOW).await.unwrap();
+    assert_eq!(games(&other), ["a", "b", "c"]);
+
+    log.ack("one", &first[0].id).await.unwrap();
+    // Unacknowledged "b" comes again to its consumer before anything new.
+    let again = log.read("one", "n1", 10, NOW).await.unwrap();
+    assert_eq!(games(&again), ["b"]);
+    log.ack("one", &again[0].id).await.unwrap();
+    let next = log.read("one", "n1", 10, NOW).await.unwrap();
+    assert_eq!(games(&next), ["c"]);
+
+    // n1 dies holding "c": n2 claims it once it has been idle long enough.
+    assert!(log.read("one", "n2", 10, NOW).await.unwrap().is_empty());
+    tokio::time::sleep(IDLE * 2).await;
+    let claimed = log.read("one", "n2", 10, NOW).await.unwrap();
+    assert_eq!(games(&claimed), ["c"]);
+    assert!(claimed[0].deliveries >= 2, "{:?}", claimed[0].deliveries);
+    log.dead_letter("one", &claimed[0], "poison").await.unwrap();
+    assert!(log.read("one", "n2", 10, NOW).await.unwrap().is_empty());
+    let dead = log.dead_letters("one").await.unwrap();
+    assert_eq!(dead.len(), 1);
+    assert_eq!(
+        (dead[0].1.as_str(), dead[0].2.as_str()),
+        ("draw_offered", "poison")
+    );
+    assert_eq!(log.lag("one").await.unwrap(), 0);
+
+    // A blocked read wakes on an append.
+    let reader = log.read("one", "n1", 10, Duration::from_secs(5));
+    let appender = async {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        log.append(&offer("d")).await.unwrap();
+    };
+    let (woken, ()) = tokio::join!(reader, appender);
+    assert_eq!(games(&woken.unwrap()), ["d"]);
+
+    // A rewind hands the group everything again.
+    log.rewind("one", 0).await.unwrap();
+    let replay = log.read("one", "n3", 10, NOW).await.unwrap();
+    assert_eq!(games(&replay), ["a", "b", "c", "d"]);
+    log.trim(Retention {
+        max_len: 1_000,
+        max_age: Duration::from_secs(3600),
+    })
+    .await
+    .unwrap();
+}
+
+/// Counts its side effects per game; fails on games named "poison".
+struct Counter {
+    seen: Mutex<BTreeMap<String, u32>>,
+}
+
+#[async_trait]
+impl Listener for Counter {
+    fn name(&self) -> &'static str {
+        "counter"
+    }
+    fn wants(&self, _: &GameEvent) -> bool {
+        true
+    }
+    async fn handle(&self, event: &GameEvent) -> Result<(), ListenerError> {
+        if event.game() == "poison" {
+            return Err(ListenerError("cannot digest".into()));
+        }
+        *self
+            .seen
+            .lock()
+            .unwrap()
+            .entry(event.game().to_owned())
+            .or_default() += 1;
+        Ok(())
+    }
+}
+
+async fn runner_contract(log: Arc<dyn EventLog>) {
+    let dir = tempfile::tempdir().unwrap();
+    let audit = SqliteAudit::open(&dir.path().join("audit.sqlite3")).unwrap();
+    let auditor = Auditor::start(Arc::new(audit), Duration::from_secs(3600));
+    let counter = Arc::new(Counter {
+        seen: Mutex::new(BTreeMap::new()),
+    });
+    let policy = Policy {
+        max_deliveries: 3,
+        retry_after: Duration::from_millis(20),
+        retention: Retention {
+            max_len: 1_000,
+            max_age: Duration::from_secs(3600),
+        },
+    };
+    for g in ["x", "poison", "y"] {
+        log.append(&offer(g)).await.unwrap();
+    }
+    let listeners = Listeners::start(
+        log.clone(),
+        vec![counter.clone()],
+        "node".into(),
+        auditor.clone(),
+        policy,
+    );
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    while log.dead_letters("counter").await.unwrap().is_empty()
+        || counter.seen.lock().unwrap().get("y").is_none()
+    {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the poison event was not set aside"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let dead = log.dead_letters("counter").await.unwrap();
+    assert_eq!(dead.len(), 1);
+    assert_eq!(dead[0].2, "cannot digest");
+    let seen = counter.seen.lock().unwrap().clone();
+    assert_eq!(
+        seen,
+        BTreeMap::from([("x".into(), 1), ("y".into(), 1)]),
+        "once each"
+    );
+    listeners.stop();
+    auditor.flush().await;
+    let events = auditor
+        .store()
+        .search(&rookery::audit::AuditQuery {
+            kind: Some(client_protocol::admin::AuditType::EventDeadLettered),
+            limit: 10,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(events.len(), 1, "{events:?}");
+}
+
+#[actix_web::test]
+async fn the_sqlite_event_log_keeps_the_contract() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = SqliteEvents::open(&dir.path().join("events.sqlite3"))
+        .unwrap()
+        .claim_idle(IDLE);
+    log_contract(&log).await;
+    let dir = tempfile::tempdir().unwrap();
+    let log = SqliteEvents::open(&dir.path().join("events.sqlite3")).unwrap();
+    runner_contract(Arc::new(log)).await;
+}
+
+#[actix_web::test]
+async fn the_redis_event_log_keeps_the_contract() {
+    let url = &crate::servers::shared().redis_url;
+    let cluster = RedisCluster::new(url, &crate::servers::unique("ev")).unwrap();
+    log_contract(&RedisEvents::new(cluster).claim_idle(IDLE)).await;
+    let cluster = RedisCluster::new(url, &crate::servers::unique("ev")).unwrap();
+    runner_contract(Arc::new(RedisEvents::new(cluster))).await;
+}
