@@ -31,6 +31,8 @@ pub struct NodeInner {
     /// The game event log, and the listeners this node runs on it.
     pub events: Arc<dyn EventLog>,
     pub listeners: Arc<Listeners>,
+    /// Whether this node's analysis workers have a chess engine (Stockfish) to use.
+    pub chess_analysis: bool,
     /// Stores, pushes and emails notifications.
     pub notifier: Notifier,
     /// `embedded` or `cluster`, for logs and `/readyz`.

@@ -293,15 +293,15 @@ async fn shared_secret(redis: &RedisCluster) -> Result<Vec<u8>, StartupError> {
     Ok(secret.into_bytes())
 }
 
-/// This node's job workers: the `email` tube's when SMTP is configured (`analysis` joins with
-/// the anti-cheat work).
+/// This node's job workers: the `analysis` tube's (unless `analysis=0`), and the `email`
+/// tube's when SMTP is configured. Also says whether chess games can be analysed here.
 fn start_workers(
     config: &Config,
     jobs: &Arc<dyn Jobs>,
     store: &Arc<dyn Store>,
     auditor: &Auditor,
     mailer: Option<Mailer>,
-) -> Arc<Workers> {
+) -> (Arc<Workers>, bool) {
     let backoff = Backoff {
         first: Duration::from_millis(config.job_backoff_ms.max(1)),
         cap: Backoff::CAP,
@@ -310,6 +310,7 @@ fn start_workers(
     let mut tubes = Vec::new();
     let analysis = Tube::parse(crate::jobs::ANALYSIS_TUBE).expect("a valid tube name");
     let analysts = worker::concurrency(&config.job_workers, analysis.as_str());
+    let mut chess = false;
     if analysts > 0 {
         let analyser = Analyser::new(AnalyserConfig {
             stockfish_path: Some(config.stockfish.clone()),
@@ -317,7 +318,8 @@ fn start_workers(
             stockfish_processes: analysts,
             ..AnalyserConfig::default()
         });
-        if !analyser.chess_available() {
+        chess = analyser.chess_available();
+        if !chess {
             tracing::warn!(path = %config.stockfish.display(), "no Stockfish there: chess games will not be analysed");
         }
         tubes.push(TubeWorkers {
@@ -337,12 +339,8 @@ fn start_workers(
             handler: Arc::new(EmailHandler::new(mailer, store.clone(), config)),
         });
     }
-    Arc::new(Workers::start(
-        jobs.clone(),
-        auditor.clone(),
-        backoff,
-        tubes,
-    ))
+    let workers = Workers::start(jobs.clone(), auditor.clone(), backoff, tubes);
+    (Arc::new(workers), chess)
 }
 
 /// Announces this node until the process ends.
@@ -433,7 +431,8 @@ impl Application {
         };
         let retention = Duration::from_secs(config.audit_retention_days.max(1) * 24 * 3600);
         let auditor = Auditor::start(audit, retention);
-        let job_workers = start_workers(&config, &jobs, &seams.store, &auditor, mailer);
+        let (job_workers, chess_analysis) =
+            start_workers(&config, &jobs, &seams.store, &auditor, mailer);
         let policy = Policy {
             max_deliveries: config.listener_tries.max(1),
             retry_after: Duration::from_millis(config.listener_retry_ms.max(1)),
@@ -480,6 +479,7 @@ impl Application {
             jobs,
             events: seams.events.clone(),
             listeners: listeners.clone(),
+            chess_analysis,
             notifier,
             mode: seams.mode,
             draining: false.into(),

@@ -175,7 +175,7 @@ function onGame(game) {
     ui.pick = null;
     const mine = game.ratingChange?.[game.you];
     if (mine && ui.user) ui.user = { ...ui.user, rating: mine.after };
-    loadHistory();
+    loadHistory(game.game);
   }
   render();
 }
@@ -339,12 +339,18 @@ function outcomeFor(result, side) {
   return result === side ? ["won", "Won"] : ["lost", "Lost"];
 }
 
-async function loadHistory() {
+/** Loads the player's newest games; with `expected` (a game that just ended, which reaches the
+ *  store a moment after its end), asks again for a few seconds until that game is in. */
+async function loadHistory(expected = null) {
   const name = ui.user?.name;
   if (!name) return;
   ui.historyFor = name;
   try {
-    const games = await rookery.getUserGames(name, { limit: 10 });
+    let games = await rookery.getUserGames(name, { limit: 10 });
+    for (let tries = 0; expected && tries < 20 && !games.some((g) => g.game === expected); tries += 1) {
+      await new Promise((resolve) => setTimeout(resolve, 250));
+      games = await rookery.getUserGames(name, { limit: 10 });
+    }
     if (ui.user?.name === name) renderHistory(games, name);
   } catch (error) {
     $("history").textContent = `Could not load your games: ${errorText(error)}`;

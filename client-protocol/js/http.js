@@ -92,7 +92,7 @@ export const AUDIT_TYPES = Object.freeze([
   "register", "login", "login_failed", "logout", "token_refused", "session_refused",
   "origin_refused", "rate_limited", "role_changed", "ban", "unban", "mute", "unmute",
   "tournament_created", "tournament_cancelled", "registration_added", "registration_removed",
-  "playban", "cheat_flagged", "job_buried",
+  "playban", "cheat_flagged", "job_buried", "event_dead_lettered",
 ]);
 
 const adminUserPath = (name, rest = "") => `api/admin/users/${encodeURIComponent(name)}${rest}`;

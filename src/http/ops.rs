@@ -46,6 +46,16 @@ pub async fn readyz(node: NodeData) -> HttpResponse {
         .into_iter()
         .map(|(kind, n)| (format!("{}s", kind.prefix()), json!(n)))
         .collect();
+    // Details that do not make the node unready: how far behind each listener is, and
+    // whether chess games are analysed here.
+    let mut lags = serde_json::Map::new();
+    for name in node.listeners.names() {
+        let lag = match tokio::time::timeout(Duration::from_secs(2), node.events.lag(name)).await {
+            Ok(Ok(lag)) => json!(lag),
+            _ => serde_json::Value::Null,
+        };
+        lags.insert((*name).to_owned(), lag);
+    }
     let draining = node.is_draining();
     let ready = store_ok && snap_ok && !draining;
     let body = json!({
@@ -54,6 +64,8 @@ pub async fn readyz(node: NodeData) -> HttpResponse {
         "mode": node.mode,
         "draining": draining,
         "checks": { "store": store, "snapshots": snapshots, "peers": peers },
+        "listeners": { "lag": lags },
+        "analysis": { "chess": node.chess_analysis },
         "hosted": hosted,
     });
     if ready {

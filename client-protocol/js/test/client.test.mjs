@@ -202,7 +202,13 @@ test("rated chess between registered players: draw offer, decline, accept; then 
   assert.deepEqual((await theirs).ratingChange, change);
   assert.equal(first.game.ratingChange.first.delta, change.first.delta);
   const winner = second.user.name;
-  const profile = await rookery.getUser(winner, { baseUrl: base });
+  // The finished game reaches the store through the event stream's recorder, just after.
+  let profile;
+  for (let tries = 0; tries < 100; tries += 1) {
+    profile = await rookery.getUser(winner, { baseUrl: base });
+    if (profile.rating === change.second.after) break;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
   assert.equal(profile.rating, change.second.after);
   assertSchemaValid(a, b);
   a.close();
