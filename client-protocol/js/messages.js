@@ -31,6 +31,7 @@ export const SERVER_MESSAGE_TYPES = Object.freeze([
   "client/OFFER_DRAW",
   "client/OPPONENT_PRESENCE",
   "client/GAME_OVER",
+  "client/NOTIFICATION",
   "client/ERROR",
 ]);
 

@@ -32,7 +32,7 @@ wire_names! {
         Playban = "playban",
         CheatFlagged = "cheat_flagged",
         JobBuried = "job_buried",
-        /// Added: a game event a listener kept failing on, set aside in its dead-letter log.
+        // Added: a game event a listener kept failing on, set aside in its dead-letter log.
         EventDeadLettered = "event_dead_lettered",
     }
 }

@@ -20,7 +20,7 @@ const serverTypes = typesOf("ServerFrame");
 
 test("the schema holds every message of the protocol, in both directions", () => {
   assert.equal(clientTypes.length, 11);
-  assert.equal(serverTypes.length, 14);
+  assert.equal(serverTypes.length, 15);
   assert.ok(clientTypes.every((t) => t.startsWith("server/") || t.startsWith("game/")));
   assert.ok(serverTypes.every((t) => t.startsWith("client/")));
 });
