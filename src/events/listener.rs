@@ -125,17 +125,29 @@ impl Run {
                     continue;
                 }
             };
+            // Handled entries are acknowledged together, once the batch is through or stops.
+            let mut done = Vec::with_capacity(entries.len());
+            let mut failed = false;
             for entry in entries {
-                if !self.one(&entry).await {
-                    // Failed: wait, and start again from the pending entries.
-                    tokio::time::sleep(self.policy.retry_after).await;
+                if self.one(&entry).await {
+                    done.push(entry.id);
+                } else {
+                    failed = true;
                     break;
                 }
+            }
+            if let Err(e) = self.log.ack(name, &done).await {
+                tracing::warn!(listener = name, error = %e, "ack failed: those events come again");
+            }
+            if failed {
+                // Wait, and start again from the pending entries.
+                tokio::time::sleep(self.policy.retry_after).await;
             }
         }
     }
 
-    /// Handles one entry; false when it failed and stays pending.
+    /// Handles one entry; true when it is done (handled, skipped, or set aside as a dead letter:
+    /// to be acknowledged), false when it failed and stays pending.
     async fn one(&mut self, entry: &Entry) -> bool {
         let name = self.listener.name();
         let outcome = if self.listener.wants(&entry.event) {
@@ -147,9 +159,6 @@ impl Run {
             Ok(()) => {
                 self.failures.remove(&entry.id);
                 metrics::counter!(names::EVENTS_HANDLED, "listener" => name).increment(1);
-                if let Err(e) = self.log.ack(name, &entry.id).await {
-                    tracing::warn!(listener = name, error = %e, "ack failed: the event comes again");
-                }
                 return true;
             }
             Err(e) => e.0,

@@ -143,8 +143,8 @@ pub trait EventLog: Send + Sync + 'static {
         block: Duration,
     ) -> Result<Vec<Entry>, EventsError>;
 
-    /// The listener handled the entry: it is not delivered to that listener again.
-    async fn ack(&self, group: &str, id: &str) -> Result<(), EventsError>;
+    /// The listener handled these entries: they are not delivered to that listener again.
+    async fn ack(&self, group: &str, ids: &[String]) -> Result<(), EventsError>;
 
     /// Sets an entry the listener keeps failing on aside, in the listener's dead-letter log,
     /// with the error, and acknowledges it.

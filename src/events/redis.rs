@@ -220,11 +220,14 @@ impl EventLog for RedisEvents {
             .collect())
     }
 
-    async fn ack(&self, group: &str, id: &str) -> Result<(), EventsError> {
+    async fn ack(&self, group: &str, ids: &[String]) -> Result<(), EventsError> {
+        if ids.is_empty() {
+            return Ok(());
+        }
         redis::cmd("XACK")
             .arg(&self.stream)
             .arg(group)
-            .arg(id)
+            .arg(ids)
             .query_async::<()>(&mut self.cluster.conn())
             .await
             .map_err(unavailable)
@@ -252,7 +255,7 @@ impl EventLog for RedisEvents {
             .query_async::<String>(&mut self.cluster.conn())
             .await
             .map_err(unavailable)?;
-        self.ack(group, &entry.id).await
+        self.ack(group, std::slice::from_ref(&entry.id)).await
     }
 
     async fn dead_letters(

@@ -223,14 +223,22 @@ impl EventLog for SqliteEvents {
         }
     }
 
-    async fn ack(&self, group: &str, id: &str) -> Result<(), EventsError> {
-        let (group, id) = (group.to_owned(), id.parse::<i64>().unwrap_or(-1));
+    async fn ack(&self, group: &str, ids: &[String]) -> Result<(), EventsError> {
+        if ids.is_empty() {
+            return Ok(());
+        }
+        let group = group.to_owned();
+        let ids: Vec<i64> = ids.iter().map(|id| id.parse().unwrap_or(-1)).collect();
         self.with(move |conn| {
-            conn.execute(
-                "DELETE FROM pending WHERE grp = ?1 AND id = ?2",
-                params![group, id],
-            )
-            .map(|_| ())
+            let tx = conn.transaction()?;
+            {
+                let mut delete =
+                    tx.prepare_cached("DELETE FROM pending WHERE grp = ?1 AND id = ?2")?;
+                for id in ids {
+                    delete.execute(params![group, id])?;
+                }
+            }
+            tx.commit()
         })
         .await
     }

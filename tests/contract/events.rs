@@ -45,11 +45,15 @@ async fn log_contract(log: &dyn EventLog) {
     let other = log.read("two", "n1", 10, NOW).await.unwrap();
     assert_eq!(games(&other), ["a", "b", "c"]);
 
-    log.ack("one", &first[0].id).await.unwrap();
+    log.ack("one", std::slice::from_ref(&first[0].id))
+        .await
+        .unwrap();
     // Unacknowledged "b" comes again to its consumer before anything new.
     let again = log.read("one", "n1", 10, NOW).await.unwrap();
     assert_eq!(games(&again), ["b"]);
-    log.ack("one", &again[0].id).await.unwrap();
+    log.ack("one", std::slice::from_ref(&again[0].id))
+        .await
+        .unwrap();
     let next = log.read("one", "n1", 10, NOW).await.unwrap();
     assert_eq!(games(&next), ["c"]);
 
