@@ -301,6 +301,7 @@ fn start_workers(
     store: &Arc<dyn Store>,
     auditor: &Auditor,
     mailer: Option<Mailer>,
+    (notifier, router): (&Notifier, &Router),
 ) -> (Arc<Workers>, bool) {
     let backoff = Backoff {
         first: Duration::from_millis(config.job_backoff_ms.max(1)),
@@ -329,6 +330,8 @@ fn start_workers(
                 analyser,
                 store.clone(),
                 auditor.clone(),
+                notifier.clone(),
+                router.clone(),
             )),
         });
     }
@@ -431,8 +434,14 @@ impl Application {
         };
         let retention = Duration::from_secs(config.audit_retention_days.max(1) * 24 * 3600);
         let auditor = Auditor::start(audit, retention);
-        let (job_workers, chess_analysis) =
-            start_workers(&config, &jobs, &seams.store, &auditor, mailer);
+        let (job_workers, chess_analysis) = start_workers(
+            &config,
+            &jobs,
+            &seams.store,
+            &auditor,
+            mailer,
+            (&notifier, &router),
+        );
         let policy = Policy {
             max_deliveries: config.listener_tries.max(1),
             retry_after: Duration::from_millis(config.listener_retry_ms.max(1)),

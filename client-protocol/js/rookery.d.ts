@@ -210,7 +210,7 @@ export interface Notification {
 }
 
 /** What a notification is about. The protocol fixes these names. */
-export type NotificationKind = "tournament_starting" | "registration_changed" | "game_finished" | "playban" | "account";
+export type NotificationKind = "tournament_starting" | "registration_changed" | "game_finished" | "playban" | "account" | "cheat_flagged";
 
 /** The opponent in a matchup proposal. */
 export interface Opponent {

@@ -265,6 +265,8 @@ wire_names! {
         Playban = "playban",
         /// A ban, mute or role change on the account.
         Account = "account",
+        /// Added, to moderators and admins: anti-cheat flagged an account (`data.user`).
+        CheatFlagged = "cheat_flagged",
     }
 }
 

@@ -9,18 +9,20 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use client_protocol::admin::{AuditOutcome, AuditType, Detail};
-use client_protocol::{GameKind, GameResult, Move};
+use client_protocol::{GameKind, GameResult, Move, NotificationKind};
 use serde::{Deserialize, Serialize};
 
 use crate::analysis::{
     account_suspicion, Analyser, AnalysisError, AnalysisInput, FLAG_THRESHOLD, RECENT_GAMES,
 };
 use crate::audit::{Auditor, NewEvent};
+use crate::cluster::Router;
 use crate::domain::{now_ms, UserId};
 use crate::events::listener::{Listener, ListenerError};
 use crate::events::GameEvent;
 use crate::jobs::worker::{Failure, Handler};
 use crate::jobs::{self, Jobs, PutOptions, Reserved, Tube, ANALYSIS_TUBE};
+use crate::notify::{data, Draft, Notifier};
 use crate::store::{Flag, StandingChange, Store, StoredAnalysis, CHEAT_FLAG};
 
 /// Time-to-run of one game's analysis (a long chess game at depth 10 takes seconds).
@@ -100,14 +102,48 @@ pub struct AnalysisHandler {
     analyser: Analyser,
     store: Arc<dyn Store>,
     auditor: Auditor,
+    /// Moderators and admins are told of each flag.
+    notifier: Notifier,
+    router: Router,
 }
 
 impl AnalysisHandler {
-    pub fn new(analyser: Analyser, store: Arc<dyn Store>, auditor: Auditor) -> AnalysisHandler {
+    pub fn new(
+        analyser: Analyser,
+        store: Arc<dyn Store>,
+        auditor: Auditor,
+        notifier: Notifier,
+        router: Router,
+    ) -> AnalysisHandler {
         AnalysisHandler {
             analyser,
             store,
             auditor,
+            notifier,
+            router,
+        }
+    }
+
+    /// Tells every moderator and admin, once per flagged account.
+    async fn tell_staff(&self, user: &UserId, name: &str, suspicion: f64) {
+        let staff = match self.store.staff().await {
+            Ok(staff) => staff,
+            Err(e) => {
+                tracing::warn!(error = %e, "staff not told of a flag");
+                return;
+            }
+        };
+        for member in staff {
+            let text = format!(
+                "Anti-cheat flagged {name} (suspicion {suspicion:.0}): see /api/admin/reports."
+            );
+            let draft = Draft::new(
+                NotificationKind::CheatFlagged,
+                text,
+                data([("user", name.to_owned())]),
+            )
+            .once(format!("flag-{user}-{}", member.id));
+            self.notifier.tell(&self.router, &member.id, draft).await;
         }
     }
 
@@ -152,6 +188,7 @@ impl AnalysisHandler {
             .detail("suspicion", Detail::Int(suspicion.round() as i64))
             .detail("games", Detail::Int(recent.len() as i64));
         self.auditor.record(event);
+        self.tell_staff(user, name, suspicion).await;
         Ok(())
     }
 }

@@ -112,6 +112,10 @@ impl Template {
                 "Matchmaking is paused for your account",
             ),
             NotificationKind::Account => ("Your account changed", "News about your account"),
+            NotificationKind::CheatFlagged => (
+                "An account was flagged",
+                "Anti-cheat flagged an account for review",
+            ),
         };
         Template { subject, heading }
     }

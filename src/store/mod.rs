@@ -277,6 +277,8 @@ pub trait Store: Send + Sync + 'static {
         user: &UserId,
         limit: u32,
     ) -> Result<Vec<PlayerAnalysis>, StoreError>;
+    /// Accounts holding a role (moderators and admins).
+    async fn staff(&self) -> Result<Vec<User>, StoreError>;
     /// Accounts holding a [`CHEAT_FLAG`], newest account first.
     async fn flagged(&self, limit: u32) -> Result<Vec<User>, StoreError>;
     /// A cheap round trip for `/readyz`.

@@ -630,6 +630,21 @@ impl Store for MongoStore {
             .collect()
     }
 
+    async fn staff(&self) -> Result<Vec<User>, StoreError> {
+        let found: Vec<Document> = self
+            .users()
+            .find(doc! {"roles.0": {"$exists": true}})
+            .await
+            .map_err(unavailable)?
+            .try_collect()
+            .await
+            .map_err(unavailable)?;
+        found
+            .iter()
+            .map(|d| user_from(d).map(|(user, _)| user))
+            .collect()
+    }
+
     async fn flagged(&self, limit: u32) -> Result<Vec<User>, StoreError> {
         let found: Vec<Document> = self
             .users()

@@ -816,6 +816,22 @@ impl Store for SqliteStore {
             .collect()
     }
 
+    async fn staff(&self) -> Result<Vec<User>, StoreError> {
+        self.with(move |conn| {
+            conn.prepare_cached(&format!(
+                "SELECT {USER_COLUMNS} FROM users WHERE standing IS NOT NULL AND EXISTS
+                     (SELECT 1 FROM json_each(users.standing, '$.roles'))"
+            ))
+            .map_err(unavailable)?
+            .query_map([], user_from_row)
+            .map_err(unavailable)?
+            .map(|row| row.map(|(user, _)| user))
+            .collect::<Result<_, _>>()
+            .map_err(unavailable)
+        })
+        .await
+    }
+
     async fn flagged(&self, limit: u32) -> Result<Vec<User>, StoreError> {
         self.with(move |conn| {
             conn.prepare_cached(&format!(

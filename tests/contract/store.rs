@@ -182,6 +182,34 @@ pub async fn contract(store: Arc<dyn Store>, ns: &str) {
     assert_eq!(history, [mate.record, newer.record, older.record]);
 
     notifications_and_email(&*store, ns, &alice.id, &bob.id).await;
+
+    // Staff: the accounts holding a role, and only those.
+    let before: Vec<_> = store
+        .staff()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|u| u.id)
+        .collect();
+    assert!(!before.contains(&bob.id));
+    store
+        .change_standing(
+            &bob.id,
+            rookery::store::StandingChange::Roles(vec![Role::Moderator]),
+        )
+        .await
+        .unwrap();
+    let staff: Vec<_> = store
+        .staff()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|u| u.id)
+        .collect();
+    assert!(
+        staff.contains(&bob.id) && !staff.contains(&alice.id),
+        "{staff:?}"
+    );
 }
 
 fn notification(id: &str, at: u64) -> Notification {
