@@ -73,6 +73,7 @@ async fn stream(name: &str, log: Arc<dyn EventLog>, seconds: u64, appenders: usi
         })
         .collect();
     let policy = Policy {
+        pause_after_handling: Vec::new(),
         max_deliveries: 5,
         retry_after: Duration::from_millis(100),
         retention: Retention {

@@ -249,9 +249,10 @@ pub struct Config {
     #[arg(long, env = "ROOKERY_JOB_BACKOFF_MS", default_value_t = 2_000)]
     pub job_backoff_ms: u64,
 
-    /// Named fault-injection points for chaos tests (comma-separated), e.g. `email.sent=pause`:
-    /// the email worker stops for good after sending and recording a mail, before it deletes
-    /// the job. Never set in production.
+    /// Named fault-injection points for chaos tests (comma-separated): `email.sent=pause` (the
+    /// email worker stops for good after sending and recording a mail, before it deletes the
+    /// job), `listener.<name>.handled=pause` (that listener stops after handling an event,
+    /// before acknowledging it). Never set in production.
     #[arg(long, env = "ROOKERY_FAILPOINTS", value_delimiter = ',', hide = true)]
     pub failpoints: Vec<String>,
 

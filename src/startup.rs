@@ -443,6 +443,7 @@ impl Application {
             (&notifier, &router),
         );
         let policy = Policy {
+            pause_after_handling: Vec::new(),
             max_deliveries: config.listener_tries.max(1),
             retry_after: Duration::from_millis(config.listener_retry_ms.max(1)),
             retention: Retention {
@@ -450,15 +451,24 @@ impl Application {
                 max_age: Duration::from_secs(config.events_max_age_hours.max(1) * 3600),
             },
         };
+        let all = crate::listeners::all(crate::listeners::Context {
+            store: seams.store.clone(),
+            jobs: jobs.clone(),
+            auditor: auditor.clone(),
+            notifier: notifier.clone(),
+            router: router.clone(),
+        });
+        let policy = Policy {
+            pause_after_handling: all
+                .iter()
+                .map(|l| l.name())
+                .filter(|name| config.failpoint(&format!("listener.{name}.handled"), "pause"))
+                .collect(),
+            ..policy
+        };
         let listeners = Arc::new(Listeners::start(
             seams.events.clone(),
-            crate::listeners::all(crate::listeners::Context {
-                store: seams.store.clone(),
-                jobs: jobs.clone(),
-                auditor: auditor.clone(),
-                notifier: notifier.clone(),
-                router: router.clone(),
-            }),
+            all,
             node_id.clone(),
             auditor.clone(),
             policy,

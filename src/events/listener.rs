@@ -47,13 +47,17 @@ pub trait Listener: Send + Sync + 'static {
 }
 
 /// How the runner treats failures.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Debug)]
 pub struct Policy {
     /// Tries of one entry before it is set aside.
     pub max_deliveries: u64,
     /// Wait after a failure before the next try.
     pub retry_after: Duration,
     pub retention: Retention,
+    /// Fault injection (`ROOKERY_FAILPOINTS=listener.<name>.handled=pause`): these listeners
+    /// stop for good after handling an event, before acknowledging it, as a node killed there
+    /// would.
+    pub pause_after_handling: Vec<&'static str>,
 }
 
 /// The listeners running on this node.
@@ -78,7 +82,7 @@ impl Listeners {
                 listener,
                 consumer: consumer.clone(),
                 auditor: auditor.clone(),
-                policy,
+                policy: policy.clone(),
                 failures: HashMap::new(),
             };
             tokio::spawn(run.run(stop.subscribe()));
@@ -130,6 +134,10 @@ impl Run {
             let mut failed = false;
             for entry in entries {
                 if self.one(&entry).await {
+                    if self.policy.pause_after_handling.contains(&name) {
+                        tracing::warn!(listener = name, entry = %entry.id, "failpoint listener.handled=pause: this listener stops here");
+                        std::future::pending::<()>().await;
+                    }
                     done.push(entry.id);
                 } else {
                     failed = true;

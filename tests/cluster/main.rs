@@ -12,5 +12,6 @@ mod harness;
 mod email;
 mod failover;
 mod faults;
+mod listeners;
 mod moderation;
 mod secrets;

@@ -129,6 +129,7 @@ async fn runner_contract(log: Arc<dyn EventLog>) {
         seen: Mutex::new(BTreeMap::new()),
     });
     let policy = Policy {
+        pause_after_handling: Vec::new(),
         max_deliveries: 3,
         retry_after: Duration::from_millis(20),
         retention: Retention {
