@@ -223,6 +223,29 @@ impl MongoStore {
         self.db.collection("notifications")
     }
 
+    /// The accounts matching `filter`, newest first, at most `limit` of them.
+    async fn users_where(
+        &self,
+        filter: Document,
+        limit: Option<u32>,
+    ) -> Result<Vec<User>, StoreError> {
+        let users = self.users();
+        let mut find = users.find(filter).sort(doc! {"createdAt": -1});
+        if let Some(limit) = limit {
+            find = find.limit(i64::from(limit));
+        }
+        let found: Vec<Document> = find
+            .await
+            .map_err(unavailable)?
+            .try_collect()
+            .await
+            .map_err(unavailable)?;
+        found
+            .iter()
+            .map(|d| user_from(d).map(|(user, _)| user))
+            .collect()
+    }
+
     /// `{_id: game, endedAt, engine, userIds: [..], players: [..]}`.
     fn analyses(&self) -> Collection<Document> {
         self.db.collection("analyses")
@@ -631,35 +654,13 @@ impl Store for MongoStore {
     }
 
     async fn staff(&self) -> Result<Vec<User>, StoreError> {
-        let found: Vec<Document> = self
-            .users()
-            .find(doc! {"roles.0": {"$exists": true}})
+        self.users_where(doc! {"roles.0": {"$exists": true}}, None)
             .await
-            .map_err(unavailable)?
-            .try_collect()
-            .await
-            .map_err(unavailable)?;
-        found
-            .iter()
-            .map(|d| user_from(d).map(|(user, _)| user))
-            .collect()
     }
 
     async fn flagged(&self, limit: u32) -> Result<Vec<User>, StoreError> {
-        let found: Vec<Document> = self
-            .users()
-            .find(doc! {"flags.kind": CHEAT_FLAG})
-            .sort(doc! {"createdAt": -1})
-            .limit(i64::from(limit))
+        self.users_where(doc! {"flags.kind": CHEAT_FLAG}, Some(limit))
             .await
-            .map_err(unavailable)?
-            .try_collect()
-            .await
-            .map_err(unavailable)?;
-        found
-            .iter()
-            .map(|d| user_from(d).map(|(user, _)| user))
-            .collect()
     }
 
     async fn ping(&self) -> Result<(), StoreError> {
