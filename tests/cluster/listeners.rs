@@ -5,7 +5,7 @@
 
 use serde_json::json;
 
-use crate::harness::{duel, eventually, Cluster};
+use crate::harness::{duel, eventually, move_acked, Cluster};
 
 #[tokio::test]
 async fn a_node_killed_before_acknowledging_an_event_loses_nothing_and_counts_nothing_twice() {
@@ -40,4 +40,74 @@ async fn a_node_killed_before_acknowledging_an_event_loses_nothing_and_counts_no
     assert_eq!(profile["rating"], over["ratingChange"]["first"]["after"]);
     let (_, games) = n2.get(&format!("/api/users/{winner}/games")).await;
     assert_eq!(games.as_array().map(Vec::len), Some(1), "{games}");
+}
+
+/// A player whose games were lost because their node died is never playbanned: three times,
+/// the node holding the player's socket and the game is killed with the player to move and
+/// no move of theirs made; the game is rebuilt on the survivor, and the player's clock runs
+/// out there. Three losses by timeout without a move, each in a game rebuilt after its owner
+/// stopped: automod counts none of them.
+#[tokio::test]
+async fn three_losses_caused_by_dead_nodes_do_not_playban_the_player() {
+    let cluster = Cluster::start();
+    let n2 = cluster.node("n2").await;
+    let opponent = n2.register("opponent").await;
+    let mut victim = None;
+    for round in 0..3u64 {
+        let mut owner = cluster.node(&format!("owner{round}")).await;
+        let who = match &victim {
+            Some(who) => who,
+            None => victim.insert(owner.register("victim").await),
+        };
+        // A queue of its own per round, so that its actor (and the game) live on this owner.
+        let queue = json!({"game": "tictactoe", "clock": {"initialMs": 1500 + round * 100, "incrementMs": 0}, "rated": false});
+        let mut game = duel(&owner, who.clone(), &n2, opponent.clone(), queue).await;
+        assert_eq!(owner.hosted_games().await, 1, "the game lives on its owner");
+        let stayer = if game.a_is_first {
+            &mut game.second
+        } else {
+            // The opponent moves first: then the victim is to move, with no move made.
+            move_acked(&mut game.first, &game.game, 0, json!(4)).await;
+            &mut game.first
+        };
+        owner.kill9();
+        // The opponent's next message rebuilds the game on n2, where the victim's clock runs.
+        let probe = json!({"type": "game/PLAYER_READY", "game": game.game, "ref": "probe"});
+        let over = loop {
+            stayer.send(probe.clone()).await;
+            let answer = stayer
+                .expect_matching("the probe's answer or the end", |m| {
+                    m["ref"] == "probe" || m["type"] == "client/GAME_OVER"
+                })
+                .await;
+            match answer["type"].as_str() {
+                Some("client/GAME_OVER") => break answer,
+                // Refused while the dead owner's lease runs out: ask again.
+                Some("client/ERROR") => {
+                    tokio::time::sleep(std::time::Duration::from_millis(200)).await
+                }
+                // Rebuilt and answering: the victim's clock runs out next.
+                _ => break stayer.expect("client/GAME_OVER").await,
+            }
+        };
+        assert_eq!(over["reason"], "timeout", "{over}");
+    }
+    // Every finished game reached the listeners (the recorder acknowledged all three)...
+    eventually("the listeners settled", || async {
+        cluster.outbox_settled().await.then_some(())
+    })
+    .await;
+    let victim = victim.unwrap();
+    let (_, history) = n2.get("/api/users/victim/games").await;
+    assert_eq!(history.as_array().map(Vec::len), Some(3), "{history}");
+    // ...and none counted against the victim.
+    let (_, me) = n2.call("GET", "/api/me", &victim.token, json!(null)).await;
+    assert_eq!(me["playbanUntil"], json!(null), "{me}");
+    let mut socket = n2.connect(&victim).await;
+    crate::harness::resumed(&mut socket).await;
+    let queue = json!({"game": "connect4", "clock": null, "rated": false});
+    socket
+        .send(json!({"type": "server/START_MATCHMAKING", "queue": queue}))
+        .await;
+    socket.next_is("client/QUEUED").await;
 }
