@@ -27,8 +27,9 @@ pub struct RedisEvents {
     stream: String,
     /// Groups known to exist (created once per process).
     groups: Mutex<HashSet<String>>,
-    /// The blocking connection of each consumer group's reader, made on first use.
-    blocking: Mutex<HashMap<String, redis::aio::MultiplexedConnection>>,
+    /// The blocking connection of each consumer group's reader, made on first use (one per
+    /// group, so that one listener's wait never holds up another's).
+    blocking: Mutex<HashMap<String, Arc<Mutex<Option<redis::aio::MultiplexedConnection>>>>>,
     claim_idle: Duration,
 }
 
@@ -109,14 +110,18 @@ impl RedisEvents {
         count: usize,
         block: Duration,
     ) -> Result<Vec<(String, Vec<u8>)>, EventsError> {
-        let mut blocking = self.blocking.lock().await;
-        let conn = match blocking.get_mut(group) {
-            Some(conn) => conn,
-            None => {
-                let conn = self.cluster.dedicated().await.map_err(unavailable)?;
-                blocking.entry(group.to_owned()).or_insert(conn)
-            }
-        };
+        let slot = self
+            .blocking
+            .lock()
+            .await
+            .entry(group.to_owned())
+            .or_default()
+            .clone();
+        let mut slot = slot.lock().await;
+        if slot.is_none() {
+            *slot = Some(self.cluster.dedicated().await.map_err(unavailable)?);
+        }
+        let conn = slot.as_mut().expect("just made");
         let options = StreamReadOptions::default()
             .group(group, consumer)
             .count(count)
@@ -126,7 +131,7 @@ impl RedisEvents {
         match reply {
             Ok(reply) => Ok(reply.map(entries_of).unwrap_or_default()),
             Err(e) => {
-                blocking.remove(group); // a fresh connection next time
+                *slot = None; // a fresh connection next time
                 Err(unavailable(e))
             }
         }
