@@ -50,11 +50,13 @@ async fn a_node_killed_before_acknowledging_an_event_loses_nothing_and_counts_no
 #[tokio::test]
 async fn three_losses_caused_by_dead_nodes_do_not_playban_the_player() {
     let cluster = Cluster::start();
-    let n2 = cluster.node("n2").await;
+    // Events a dead owner's listeners had taken are claimed by n2 a second later.
+    let claim = [("ROOKERY_LISTENER_CLAIM_MS", "1000".to_owned())];
+    let n2 = cluster.node_with("n2", &claim).await;
     let opponent = n2.register("opponent").await;
     let mut victim = None;
     for round in 0..3u64 {
-        let mut owner = cluster.node(&format!("owner{round}")).await;
+        let mut owner = cluster.node_with(&format!("owner{round}"), &claim).await;
         let who = match &victim {
             Some(who) => who,
             None => victim.insert(owner.register("victim").await),
