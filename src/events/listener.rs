@@ -129,6 +129,10 @@ impl Run {
                     continue;
                 }
             };
+            // Failure counts only for entries still ours: one claimed and finished by another
+            // node (or set aside) is never read here again.
+            self.failures
+                .retain(|id, _| entries.iter().any(|entry| &entry.id == id));
             // Handled entries are acknowledged together, once the batch is through or stops.
             let mut done = Vec::with_capacity(entries.len());
             let mut failed = false;
