@@ -135,6 +135,11 @@ pub struct Config {
     #[arg(long, env = "ROOKERY_MATCHUP_TIMEOUT_MS", default_value_t = 15_000)]
     pub matchup_timeout_ms: u64,
 
+    /// How often each running tournament looks at the time (start, pairing, the end), and
+    /// how often each node wakes the tournaments that should be running, in ms.
+    #[arg(long, env = "ROOKERY_TOURNAMENT_TICK_MS", default_value_t = 1_000)]
+    pub tournament_tick_ms: u64,
+
     /// How often each queue tries to pair waiting players and expires matchups, in ms.
     #[arg(long, env = "ROOKERY_MATCH_INTERVAL_MS", default_value_t = 500)]
     pub match_interval_ms: u64,

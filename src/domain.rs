@@ -19,7 +19,7 @@ pub fn now_ms() -> u64 {
 }
 
 /// `bytes` random bytes as unpadded base64url.
-fn random_token(bytes: usize) -> String {
+pub fn random_token(bytes: usize) -> String {
     let mut buf = vec![0u8; bytes];
     rand::rng().fill_bytes(&mut buf);
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(buf)
@@ -81,6 +81,11 @@ random_id!(
     /// A user account.
     UserId,
     12
+);
+random_id!(
+    /// A tournament: 48 random bits, base64url (8 characters).
+    TournamentId,
+    6
 );
 random_id!(
     /// A notification (also the idempotency key of its email).

@@ -11,7 +11,7 @@ use std::fmt;
 use client_protocol::{ErrorCode, Move, ServerFrame, ServerMessage};
 use serde::{Deserialize, Serialize};
 
-use crate::domain::{GameId, QueueKey, SessionId, UserId};
+use crate::domain::{GameId, QueueKey, SessionId, TournamentId, UserId};
 
 /// Declares every actor kind once: its address prefix and the message type its actor takes.
 /// It generates [`ActorKind`], [`Body`] (what an envelope carries) and [`Deliverable`] for each
@@ -82,6 +82,12 @@ actor_kinds! {
     Queue = "queue" => QueueCommand,
     /// An account's open sockets, on every node (a group: each socket of the user is a member).
     User = "user" => UserEvent,
+    /// A tournament (virtual actor).
+    Tournament = "tournament" => TournamentCommand,
+    /// Sockets watching something (`watch:tournament:<id>`), on every node (a group).
+    Watchers = "watch" => FeedEvent,
+    /// A request waiting on one node for one answer (an HTTP handler, a listener).
+    Reply = "reply" => ReplyEvent,
 }
 
 /// A message type that one actor kind takes out of an envelope.
@@ -119,6 +125,20 @@ impl Address {
             kind: ActorKind::Queue,
             key: key.to_string(),
         }
+    }
+
+    pub fn tournament(id: &TournamentId) -> Address {
+        Address::of(ActorKind::Tournament, id.as_str())
+    }
+
+    /// The sockets that watch a tournament.
+    pub fn tournament_watchers(id: &TournamentId) -> Address {
+        Address::of(ActorKind::Watchers, &format!("tournament:{id}"))
+    }
+
+    /// A fresh address for one answer.
+    pub fn reply() -> Address {
+        Address::of(ActorKind::Reply, &crate::domain::random_token(12))
     }
 
     fn of(kind: ActorKind, id: &str) -> Address {
@@ -229,7 +249,26 @@ impl Envelope {
         let (from, not_found) = match &self.body {
             Body::Game(command) => (command.from.as_ref()?, ErrorCode::NoSuchGame),
             Body::Queue(command) => (&command.from, ErrorCode::InvalidField),
-            Body::Session(_) | Body::User(_) => return None,
+            Body::Tournament(command) => match &command.from {
+                Caller::Socket(from) => (from, ErrorCode::NotFound),
+                Caller::Request(to) => {
+                    let answer = match refusal {
+                        Refusal::NotFound => {
+                            Answer::refused(ErrorCode::NotFound, "no such tournament")
+                        }
+                        Refusal::Unavailable => Answer::refused(
+                            ErrorCode::Unavailable,
+                            "the tournament is unavailable, retry",
+                        ),
+                    };
+                    return Some(Envelope {
+                        to: to.clone(),
+                        body: ReplyEvent(answer).into(),
+                    });
+                }
+                Caller::Server => return None,
+            },
+            Body::Session(_) | Body::User(_) | Body::Watchers(_) | Body::Reply(_) => return None,
         };
         let what = format!("{} {}", self.to.kind().prefix(), self.to.id());
         let (code, message) = match refusal {
@@ -296,6 +335,13 @@ pub enum UserEvent {
     Push { frame: Box<ServerFrame> },
 }
 
+/// A frame for every member of a watchers group.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, actix::Message)]
+#[rtype(result = "()")]
+pub struct FeedEvent {
+    pub frame: Box<ServerFrame>,
+}
+
 // ---------------------------------------------------------------------------------------------
 // Games
 
@@ -359,6 +405,96 @@ pub struct Ticket {
     pub rating: i32,
     pub guest: bool,
     pub queued_at: u64,
+}
+
+// ---------------------------------------------------------------------------------------------
+// Tournaments
+
+/// A command for a tournament.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, actix::Message)]
+#[rtype(result = "()")]
+pub struct TournamentCommand {
+    pub from: Caller,
+    pub action: TournamentAction,
+}
+
+/// Who asked, and where the answer goes.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub enum Caller {
+    /// A socket: answered with client frames (`client/TOURNAMENT_JOINED`, `client/ERROR`).
+    Socket(Sender),
+    /// A request waiting at a reply address for one [`ReplyEvent`].
+    Request(Address),
+    /// The node itself (the scheduler): nobody to answer.
+    Server,
+}
+
+/// A registered or registering player, as the tournament keeps them.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Entrant {
+    pub user_id: UserId,
+    pub name: String,
+    pub rating: i32,
+    pub guest: bool,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub enum TournamentAction {
+    /// The first command of a tournament: only a tournament with no snapshot takes it.
+    Create {
+        spec: Box<client_protocol::tournament::TournamentCreate>,
+        created_by: String,
+    },
+    /// Register `entrant`; `by` is the admin's name when an admin adds them.
+    Join {
+        entrant: Entrant,
+        by: Option<String>,
+    },
+    /// Remove the registration of `user`; `by` is the admin's name when an admin removes it.
+    Withdraw {
+        user: UserId,
+        by: Option<String>,
+    },
+    Cancel {
+        by: String,
+    },
+    /// The current view (`client/TOURNAMENT_UPDATE` to a socket).
+    View,
+    /// The registrations, with who registered whom (admins).
+    Registrations,
+    /// A game of this tournament ended (from the event stream; idempotent).
+    GameEnded {
+        game: GameId,
+        result: client_protocol::GameResult,
+        reason: client_protocol::EndReason,
+        /// Moves played (0 with `abandoned`: a player was never ready).
+        moves: u32,
+    },
+    /// The scheduler's nudge: start when due, pair, finish; activates a tournament whose
+    /// owner died.
+    Wake,
+}
+
+/// The one answer to a [`Caller::Request`].
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, actix::Message)]
+#[rtype(result = "()")]
+pub struct ReplyEvent(pub Answer);
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub enum Answer {
+    Tournament(Box<client_protocol::TournamentView>),
+    Registrations(Vec<client_protocol::tournament::Registration>),
+    Done,
+    Refused { code: ErrorCode, message: String },
+}
+
+impl Answer {
+    pub fn refused(code: ErrorCode, message: impl Into<String>) -> Answer {
+        Answer::Refused {
+            code,
+            message: message.into(),
+        }
+    }
 }
 
 #[cfg(test)]

@@ -15,7 +15,8 @@ use rand::RngCore;
 
 use crate::actors::game::GameActor;
 use crate::actors::queue::QueueActor;
-use crate::actors::{register, Services};
+use crate::actors::tournament::{Scheduler, TournamentActor};
+use crate::actors::{register, ActorEnv, Services};
 use crate::analysis::{Analyser, AnalyserConfig};
 use crate::audit::mongo::MongoAudit;
 use crate::audit::sqlite::SqliteAudit;
@@ -416,9 +417,11 @@ impl Application {
         // Every actor kind, once: what the router does with a message nobody hosts.
         let registry = Registry::default()
             .offline(ActorKind::Session, sessions.clone())
-            .group(ActorKind::User);
+            .group(ActorKind::User)
+            .group(ActorKind::Watchers);
         let registry = register::<GameActor>(registry, &services);
         let registry = register::<QueueActor>(registry, &services);
+        let registry = register::<TournamentActor>(registry, &services);
         let router = Router::start(
             node_id.clone(),
             seams.bus,
@@ -426,6 +429,11 @@ impl Application {
             config.lease_ttl(),
             registry,
         );
+        // Every node wakes the tournaments that should be running: none depends on one node.
+        tokio::spawn(Scheduler::run(ActorEnv {
+            services: services.clone(),
+            router: router.clone(),
+        }));
         let audit: Arc<dyn AuditStore> = match &config.mongodb_uri {
             Some(uri) => {
                 Arc::new(MongoAudit::connect(uri.expose(), &config.mongodb_database).await?)

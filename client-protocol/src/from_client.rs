@@ -37,6 +37,14 @@ wire_messages! {
         OfferDraw { game: String } = "game/OFFER_DRAW",
         DeclineDraw { game: String } = "game/DECLINE_DRAW",
         Concede { game: String } = "game/CONCEDE",
+        /// v1.1: register for a tournament (`client/TOURNAMENT_JOINED`).
+        JoinTournament { tournament: String } = "server/JOIN_TOURNAMENT",
+        /// v1.1: withdraw from it (`client/TOURNAMENT_LEFT`).
+        WithdrawTournament { tournament: String } = "server/WITHDRAW_TOURNAMENT",
+        /// v1.1: get its `client/TOURNAMENT_UPDATE`s (one at once with the current view).
+        WatchTournament { tournament: String } = "server/WATCH_TOURNAMENT",
+        /// v1.1: stop them; no reply.
+        UnwatchTournament { tournament: String } = "server/UNWATCH_TOURNAMENT",
     }
 }
 

@@ -16,9 +16,11 @@ pub mod constants;
 pub mod from_client;
 pub mod http;
 pub mod to_client;
+pub mod tournament;
 
 pub use common::*;
 pub use from_client::{ClientFrame, ClientMessage};
 pub use to_client::{GameUpdate, GameView, Opponent, PlayerView, ServerFrame, ServerMessage};
+pub use tournament::{TournamentFormat, TournamentLeftReason, TournamentStatus, TournamentView};
 
 pub use constants::{MAX_FRAME_BYTES, MAX_REF_CHARS};

@@ -68,6 +68,17 @@ wire_messages! {
             reason: EndReason,
             rating_change: Option<RatingChange>,
         } = "client/GAME_OVER",
+        /// v1.1: registered for a tournament (by the player; an admin's add is a notification).
+        TournamentJoined { tournament: String } = "client/TOURNAMENT_JOINED",
+        /// v1.1: no longer registered.
+        TournamentLeft {
+            tournament: String,
+            reason: crate::tournament::TournamentLeftReason,
+        } = "client/TOURNAMENT_LEFT",
+        /// v1.1: the tournament changed (start, pairings, results, end); at most 2 per second.
+        TournamentUpdate {
+            tournament: Box<crate::tournament::TournamentView>,
+        } = "client/TOURNAMENT_UPDATE",
         /// v1.1: something for the account, on each of its open sockets.
         Notification(Notification) = "client/NOTIFICATION",
         Error {
@@ -126,6 +137,9 @@ pub struct GameView {
     pub rated: bool,
     /// Added: the time control (null for an untimed game).
     pub clock: Option<ClockSpec>,
+    /// v1.1: the tournament this game belongs to (its id), null for other games.
+    #[serde(default)]
+    pub tournament: Option<String>,
 }
 
 /// `client/UPDATE_GAME`: the state after a move, a ready, or a declined draw.
@@ -180,6 +194,7 @@ mod tests {
             draw_offer: None,
             rated: false,
             clock: None,
+            tournament: None,
         };
         let text = serde_json::to_string(&ServerFrame {
             reference: None,

@@ -7,6 +7,7 @@
 
 pub mod game;
 pub mod queue;
+pub mod tournament;
 
 use std::marker::PhantomData;
 use std::sync::atomic::{AtomicUsize, Ordering};

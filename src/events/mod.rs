@@ -68,6 +68,9 @@ pub enum GameEvent {
         /// The game was rebuilt on a node after its owner stopped (died or drained): a
         /// disconnection in it may be our doing, never the player's.
         rebuilt: bool,
+        /// The tournament the game belongs to (its listener counts the result).
+        #[serde(default)]
+        tournament: Option<String>,
     },
 }
 

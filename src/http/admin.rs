@@ -32,7 +32,7 @@ const MAX_PAGE: u32 = 500;
 
 /// The one guard of the administration API. `action` is what a refusal is audited as (None
 /// for reads, whose refusals are only the token's).
-async fn authorize(
+pub(super) async fn authorize(
     node: &NodeData,
     req: &HttpRequest,
     need: Role,

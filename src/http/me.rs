@@ -19,7 +19,7 @@ const MAX_READ_IDS: usize = NOTIFICATIONS_KEPT as usize;
 const DEFAULT_LIMIT: u32 = 50;
 
 /// The account of the request's bearer token.
-async fn caller(node: &NodeData, req: &HttpRequest) -> Result<User, HttpError> {
+pub(super) async fn caller(node: &NodeData, req: &HttpRequest) -> Result<User, HttpError> {
     let token =
         bearer(req).ok_or_else(|| HttpError::new(ErrorCode::Unauthenticated, "no token"))?;
     Ok(node.accounts.user_from_token(&token).await?)

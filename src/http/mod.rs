@@ -8,6 +8,7 @@ pub mod error;
 pub mod me;
 pub mod ops;
 pub mod origin;
+pub mod tournaments;
 pub mod ws;
 // The page and SDK (src/http/web.rs); `web` itself would clash with `actix_web::web` below.
 #[path = "web.rs"]
@@ -66,6 +67,24 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     .service(resource!("/api/users/{name}/games", get => api::user_games))
     .service(resource!("/api/games/{id}", get => api::game))
     .service(resource!("/api/queues", get => api::queues))
+    .service(resource!(
+        "/api/tournaments",
+        get => tournaments::list,
+        post => tournaments::create,
+    ))
+    .service(resource!("/api/tournaments/{id}", get => tournaments::one))
+    .service(resource!("/api/tournaments/{id}/cancel", post => tournaments::cancel))
+    .service(resource!("/api/tournaments/{id}/join", post => tournaments::join))
+    .service(resource!("/api/tournaments/{id}/withdraw", post => tournaments::withdraw))
+    .service(resource!(
+        "/api/tournaments/{id}/registrations",
+        get => tournaments::registrations,
+        post => tournaments::add_registration,
+    ))
+    .service(resource!(
+        "/api/tournaments/{id}/registrations/{name}",
+        delete => tournaments::remove_registration,
+    ))
     .service(resource!("/api/admin/users/{name}", get => admin::user))
     .service(resource!("/api/admin/users/{name}/roles", put => admin::set_roles))
     .service(resource!(

@@ -244,6 +244,7 @@ mod tests {
             away,
             move_ms: vec![0; moves],
             rebuilt,
+            tournament: None,
         }
     }
 

@@ -1,10 +1,12 @@
 //! The listeners of the game event stream, each an independent module with its own consumer
 //! group (see `events::listener`): the recorder (finished games into the store, once per
-//! game), automod (playbans) and anti-cheat (analysis jobs). A new one is a file with an
+//! game), automod (playbans), anti-cheat (analysis jobs) and tournaments (results to their
+//! tournament). A new one is a file with an
 //! `impl Listener` and a line in [`all`].
 
 pub mod anticheat;
 pub mod automod;
+pub mod tournaments;
 
 use std::sync::Arc;
 
@@ -65,6 +67,7 @@ pub fn all(cx: Context) -> Vec<Arc<dyn Listener>> {
     vec![
         Arc::new(Recorder::new(cx.store.clone())),
         Arc::new(anticheat::AntiCheat::new(cx.jobs)),
+        Arc::new(tournaments::Tournaments::new(cx.router.clone())),
         Arc::new(automod::Automod::new(
             cx.store,
             cx.auditor,

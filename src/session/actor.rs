@@ -23,8 +23,8 @@ use crate::auth::{banned_message, AuthError};
 use crate::cluster::{Mailbox, Passivate};
 use crate::domain::{QueueKey, SessionId};
 use crate::messages::{
-    Address, Envelope, GameAction, GameCommand, QueueAction, QueueCommand, Sender, SessionEvent,
-    UserEvent,
+    Address, Envelope, FeedEvent, GameAction, GameCommand, QueueAction, QueueCommand, Sender,
+    SessionEvent, UserEvent,
 };
 use crate::telemetry::names;
 
@@ -62,6 +62,8 @@ pub struct SessionActor {
     taken_over: bool,
     /// This socket's id, to tell our own takeover notice from another socket's.
     connection: u64,
+    /// The fan-out groups this socket joined (watched tournaments), left when it closes.
+    watching: std::collections::BTreeSet<String>,
 }
 
 impl SessionActor {
@@ -89,6 +91,7 @@ impl SessionActor {
             queue_pending: None,
             taken_over: false,
             connection: rand::random(),
+            watching: Default::default(),
         }
     }
 
@@ -289,7 +292,29 @@ impl SessionActor {
             Route::Authenticate(request) => self.authenticate(request, reference, ctx),
             Route::Forward(envelope) => self.env.router.send(envelope),
             Route::Enqueue { queue, envelope } => self.enqueue(queue, envelope, reference, ctx),
+            Route::Watch { group, envelope } => self.watch(group, envelope, ctx),
+            Route::Unwatch(group) => {
+                if self.watching.remove(group.key()) {
+                    self.env.router.leave(&group, self.connection);
+                }
+            }
         }
+    }
+
+    /// Joins a fan-out group, then sends what answers with the current state, so that no
+    /// update falls between the answer and the membership.
+    fn watch(&mut self, group: Address, envelope: Envelope, ctx: &mut Context<Self>) {
+        self.watching.insert(group.key().to_owned());
+        let router = self.env.router.clone();
+        let mailbox = Mailbox::of::<Self, FeedEvent>(&ctx.address());
+        let connection = self.connection;
+        ctx.wait(
+            async move {
+                router.join(&group, connection, mailbox).await;
+                router.send(envelope);
+            }
+            .into_actor(self),
+        );
     }
 
     /// Queues the player unless automod playbanned them (read from the store: a playban holds
@@ -489,6 +514,11 @@ impl Actor for SessionActor {
             self.env
                 .router
                 .leave(&Address::user(&state.user_id), self.connection);
+            for group in std::mem::take(&mut self.watching) {
+                if let Some(group) = Address::parse(&group) {
+                    self.env.router.leave(&group, self.connection);
+                }
+            }
             if let (Some(game), false) = (state.game.clone(), self.taken_over) {
                 self.to_game(&game, GameAction::Leave);
             }
@@ -562,6 +592,14 @@ impl Handler<SessionEvent> for SessionActor {
 
 /// Something for every socket of this account: a ban closes it (after resigning its live
 /// game), a notification is pushed.
+impl Handler<FeedEvent> for SessionActor {
+    type Result = ();
+
+    fn handle(&mut self, event: FeedEvent, ctx: &mut Self::Context) {
+        self.push(*event.frame, ctx);
+    }
+}
+
 impl Handler<UserEvent> for SessionActor {
     type Result = ();
 

@@ -5,9 +5,10 @@
 use client_protocol::{ClientMessage, ErrorCode, QueueSpec, ServerMessage};
 
 use super::state::SessionState;
-use crate::domain::{now_ms, GameId, QueueKey};
+use crate::domain::{now_ms, GameId, QueueKey, TournamentId};
 use crate::messages::{
-    Envelope, GameAction, GameCommand, QueueAction, QueueCommand, Sender, Ticket,
+    Address, Caller, Entrant, Envelope, GameAction, GameCommand, QueueAction, QueueCommand, Sender,
+    Ticket, TournamentAction, TournamentCommand,
 };
 
 /// An account operation an anonymous (or any) socket may ask for.
@@ -32,6 +33,11 @@ pub enum Route {
         queue: QueueSpec,
         envelope: Envelope,
     },
+    /// Join the fan-out group `group`, then send `envelope` (which answers with the current
+    /// state of what is watched).
+    Watch { group: Address, envelope: Envelope },
+    /// Leave the fan-out group; no reply.
+    Unwatch(Address),
 }
 
 fn refuse(code: ErrorCode, message: impl Into<String>) -> Route {
@@ -110,9 +116,59 @@ fn route_player(
         ClientMessage::OfferDraw { game: id } => game(&id, GameAction::OfferDraw),
         ClientMessage::DeclineDraw { game: id } => game(&id, GameAction::DeclineDraw),
         ClientMessage::Concede { game: id } => game(&id, GameAction::Concede),
+        ClientMessage::JoinTournament { tournament } => {
+            let entrant = Entrant {
+                user_id: state.user_id.clone(),
+                name: state.user.name.clone(),
+                rating: state.user.rating,
+                guest: state.user.guest,
+            };
+            let join = TournamentAction::Join { entrant, by: None };
+            to_tournament(&tournament, from, join)
+        }
+        ClientMessage::WithdrawTournament { tournament } => {
+            let user = state.user_id.clone();
+            to_tournament(
+                &tournament,
+                from,
+                TournamentAction::Withdraw { user, by: None },
+            )
+        }
+        ClientMessage::WatchTournament { tournament } => {
+            match to_tournament(&tournament, from, TournamentAction::View) {
+                Route::Forward(envelope) => Route::Watch {
+                    group: Address::tournament_watchers(
+                        &TournamentId::parse(&tournament).expect("parsed above"),
+                    ),
+                    envelope,
+                },
+                refused => refused,
+            }
+        }
+        ClientMessage::UnwatchTournament { tournament } => match TournamentId::parse(&tournament) {
+            Some(id) => Route::Unwatch(Address::tournament_watchers(&id)),
+            None => Route::Reply(ServerMessage::error(
+                ErrorCode::NotFound,
+                format!("no tournament {tournament:?}"),
+            )),
+        },
         ClientMessage::RegisterUser { .. } | ClientMessage::Login { .. } | ClientMessage::Guest => {
             unreachable!("account messages are routed above")
         }
+    }
+}
+
+fn to_tournament(tournament: &str, from: Sender, action: TournamentAction) -> Route {
+    match TournamentId::parse(tournament) {
+        Some(id) => Route::Forward(Envelope {
+            to: Address::tournament(&id),
+            body: TournamentCommand {
+                from: Caller::Socket(from),
+                action,
+            }
+            .into(),
+        }),
+        None => refuse(ErrorCode::NotFound, format!("no tournament {tournament:?}")),
     }
 }
 
@@ -143,6 +199,12 @@ fn start_matchmaking(
         return Route::Reply(ServerMessage::AlreadyInQueue {
             queue: current.clone(),
         });
+    }
+    if let (Some(game), true) = (&state.game, state.in_tournament) {
+        return refuse(
+            ErrorCode::InTournamentGame,
+            format!("finish your tournament game {game} first"),
+        );
     }
     if let Some(game) = &state.game {
         return refuse(

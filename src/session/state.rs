@@ -26,6 +26,9 @@ pub struct SessionState {
     pub game: Option<GameId>,
     /// Our side in `game`, to read our own line of a rating change.
     pub side: Option<Side>,
+    /// `game` belongs to a tournament (the player cannot queue meanwhile).
+    #[serde(default)]
+    pub in_tournament: bool,
     pub updated_at: u64,
 }
 
@@ -40,6 +43,7 @@ impl SessionState {
             matchup_id: None,
             game: None,
             side: None,
+            in_tournament: false,
             updated_at: now_ms(),
         }
     }
@@ -73,6 +77,7 @@ impl SessionState {
             ServerMessage::StartGame(view) | ServerMessage::ResumeGame(view) => {
                 self.game = GameId::parse(&view.game);
                 self.side = Some(view.you);
+                self.in_tournament = view.tournament.is_some();
                 self.queue = None;
                 self.matchup = None;
                 self.matchup_id = None;
@@ -91,6 +96,7 @@ impl SessionState {
                 }
                 self.game = None;
                 self.side = None;
+                self.in_tournament = false;
             }
             _ => {}
         }

@@ -214,6 +214,20 @@ pub struct FinishedGame {
     pub ratings: Vec<RatingUpdate>,
 }
 
+/// What the store keeps of a tournament: written by its actor after each change (the
+/// snapshot is the live truth), read by the lists and after the snapshot is gone.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TournamentRecord {
+    pub id: String,
+    pub status: client_protocol::TournamentStatus,
+    pub starts_at: u64,
+    pub rev: u64,
+    pub view: client_protocol::TournamentView,
+    /// With who registered whom (`by`), for admins.
+    pub registrations: Vec<client_protocol::tournament::Registration>,
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     #[error("username is taken")]
@@ -281,6 +295,16 @@ pub trait Store: Send + Sync + 'static {
     async fn staff(&self) -> Result<Vec<User>, StoreError>;
     /// Accounts holding a [`CHEAT_FLAG`], newest account first.
     async fn flagged(&self, limit: u32) -> Result<Vec<User>, StoreError>;
+    /// Keeps a tournament's record (replacing the previous one).
+    async fn save_tournament(&self, record: &TournamentRecord) -> Result<(), StoreError>;
+    async fn tournament(&self, id: &str) -> Result<Option<TournamentRecord>, StoreError>;
+    /// Tournaments of one status (all, with None), by start time: soonest first for
+    /// `created`, newest first otherwise.
+    async fn tournaments(
+        &self,
+        status: Option<client_protocol::TournamentStatus>,
+        limit: usize,
+    ) -> Result<Vec<TournamentRecord>, StoreError>;
     /// A cheap round trip for `/readyz`.
     async fn ping(&self) -> Result<(), StoreError>;
 }

@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use client_protocol::http::GameRecord;
+use client_protocol::TournamentStatus;
 use futures_util::TryStreamExt;
 use mongodb::bson::{doc, Bson, Document};
 use mongodb::error::{ErrorKind, WriteFailure};
@@ -17,7 +18,7 @@ use tokio::sync::watch;
 use super::document::{DocumentError, GameDocument};
 use super::{
     FinishedGame, Glicko, NewUser, Standing, StandingChange, Store, StoreError, StoredAnalysis,
-    User, CHEAT_FLAG, NOTIFICATIONS_KEPT, NOTIFICATION_TTL_MS,
+    TournamentRecord, User, CHEAT_FLAG, NOTIFICATIONS_KEPT, NOTIFICATION_TTL_MS,
 };
 use crate::analysis::PlayerAnalysis;
 use crate::domain::{now_ms, Email, UserId};
@@ -126,6 +127,13 @@ impl MongoStore {
             .build();
         self.analyses()
             .create_index(by_player)
+            .await
+            .map_err(unavailable)?;
+        let by_status = IndexModel::builder()
+            .keys(doc! {"status": 1, "startsAt": 1})
+            .build();
+        self.tournaments()
+            .create_index(by_status)
             .await
             .map_err(unavailable)?;
         let sent = IndexModel::builder().keys(doc! {"at": 1}).build();
@@ -247,6 +255,12 @@ impl MongoStore {
     }
 
     /// `{_id: game, endedAt, engine, userIds: [..], players: [..]}`.
+    /// `{_id, status, startsAt, rev, view: {...}, registrations: [...]}`, indexed by status
+    /// and start time.
+    fn tournaments(&self) -> Collection<Document> {
+        self.db.collection("tournaments")
+    }
+
     fn analyses(&self) -> Collection<Document> {
         self.db.collection("analyses")
     }
@@ -255,6 +269,12 @@ impl MongoStore {
     fn emails_sent(&self) -> Collection<Document> {
         self.db.collection("emailsSent")
     }
+}
+
+fn tournament_from(mut doc: Document) -> Result<TournamentRecord, StoreError> {
+    let id = doc.get_str("_id").map_err(unavailable)?.to_owned();
+    doc.insert("id", id);
+    mongodb::bson::from_document(doc).map_err(unavailable)
 }
 
 fn analysis_from(mut doc: Document) -> Result<StoredAnalysis, StoreError> {
@@ -661,6 +681,50 @@ impl Store for MongoStore {
     async fn flagged(&self, limit: u32) -> Result<Vec<User>, StoreError> {
         self.users_where(doc! {"flags.kind": CHEAT_FLAG}, Some(limit))
             .await
+    }
+
+    async fn save_tournament(&self, record: &TournamentRecord) -> Result<(), StoreError> {
+        let mut document = mongodb::bson::to_document(record).map_err(unavailable)?;
+        document.remove("id");
+        document.insert("_id", record.id.as_str());
+        self.tournaments()
+            .replace_one(doc! {"_id": record.id.as_str()}, document)
+            .upsert(true)
+            .await
+            .map(|_| ())
+            .map_err(unavailable)
+    }
+
+    async fn tournament(&self, id: &str) -> Result<Option<TournamentRecord>, StoreError> {
+        let found = self
+            .tournaments()
+            .find_one(doc! {"_id": id})
+            .await
+            .map_err(unavailable)?;
+        found.map(tournament_from).transpose()
+    }
+
+    async fn tournaments(
+        &self,
+        status: Option<TournamentStatus>,
+        limit: usize,
+    ) -> Result<Vec<TournamentRecord>, StoreError> {
+        let (filter, order) = match status {
+            Some(TournamentStatus::Created) => (doc! {"status": "created"}, 1),
+            Some(other) => (doc! {"status": other.as_str()}, -1),
+            None => (doc! {}, -1),
+        };
+        let found: Vec<Document> = self
+            .tournaments()
+            .find(filter)
+            .sort(doc! {"startsAt": order})
+            .limit(limit as i64)
+            .await
+            .map_err(unavailable)?
+            .try_collect()
+            .await
+            .map_err(unavailable)?;
+        found.into_iter().map(tournament_from).collect()
     }
 
     async fn ping(&self) -> Result<(), StoreError> {

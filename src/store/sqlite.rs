@@ -15,12 +15,12 @@ use serde::Serialize;
 use super::document::{from_wire_name, wire_name, DocumentError, GameDocument, PlayerDocument};
 use super::{
     FinishedGame, Glicko, NewUser, Standing, StandingChange, Store, StoreError, StoredAnalysis,
-    User, CHEAT_FLAG, NOTIFICATIONS_KEPT, NOTIFICATION_TTL_MS,
+    TournamentRecord, User, CHEAT_FLAG, NOTIFICATIONS_KEPT, NOTIFICATION_TTL_MS,
 };
 use crate::analysis::PlayerAnalysis;
 use crate::domain::{now_ms, Email, UserId};
 use client_protocol::http::NotificationEntry;
-use client_protocol::{Notification, NotificationKind};
+use client_protocol::{Notification, NotificationKind, TournamentStatus};
 
 /// Set once per connection, outside any transaction (SQLite refuses to switch the journal
 /// mode inside one).
@@ -102,6 +102,14 @@ CREATE TABLE IF NOT EXISTS analysis_players (
     PRIMARY KEY (game, user_id)
 );
 CREATE INDEX IF NOT EXISTS analysis_players_newest ON analysis_players (user_id, ended_at DESC);
+CREATE TABLE IF NOT EXISTS tournaments (
+    id TEXT PRIMARY KEY,
+    status TEXT NOT NULL,
+    starts_at INTEGER NOT NULL,
+    rev INTEGER NOT NULL,
+    body TEXT NOT NULL                -- TournamentRecord as JSON
+);
+CREATE INDEX IF NOT EXISTS tournaments_by_status ON tournaments (status, starts_at);
 ";
 
 /// Moves the legacy tables (`games (id, ended_at, record)` holding the record as JSON text,
@@ -848,6 +856,72 @@ impl Store for SqliteStore {
             .map_err(unavailable)
         })
         .await
+    }
+
+    async fn save_tournament(&self, record: &TournamentRecord) -> Result<(), StoreError> {
+        let body = serde_json::to_string(record).map_err(unavailable)?;
+        let (id, status) = (record.id.clone(), record.status.as_str());
+        let (starts_at, rev) = (record.starts_at as i64, record.rev as i64);
+        self.with(move |conn| {
+            conn.execute(
+                "INSERT INTO tournaments (id, status, starts_at, rev, body) VALUES (?1, ?2, ?3, ?4, ?5)
+                 ON CONFLICT(id) DO UPDATE SET status = excluded.status,
+                   starts_at = excluded.starts_at, rev = excluded.rev, body = excluded.body",
+                params![id, status, starts_at, rev, body],
+            )
+            .map(|_| ())
+            .map_err(unavailable)
+        })
+        .await
+    }
+
+    async fn tournament(&self, id: &str) -> Result<Option<TournamentRecord>, StoreError> {
+        let id = id.to_owned();
+        let body: Option<String> = self
+            .with(move |conn| {
+                conn.query_row("SELECT body FROM tournaments WHERE id = ?1", [id], |r| {
+                    r.get(0)
+                })
+                .optional()
+                .map_err(unavailable)
+            })
+            .await?;
+        body.map(|b| serde_json::from_str(&b).map_err(unavailable))
+            .transpose()
+    }
+
+    async fn tournaments(
+        &self,
+        status: Option<TournamentStatus>,
+        limit: usize,
+    ) -> Result<Vec<TournamentRecord>, StoreError> {
+        let bodies: Vec<String> = self
+            .with(move |conn| {
+                let (sql, status) = match status {
+                    Some(TournamentStatus::Created) => (
+                        "SELECT body FROM tournaments WHERE status = ?1 ORDER BY starts_at ASC LIMIT ?2",
+                        TournamentStatus::Created.as_str(),
+                    ),
+                    Some(other) => (
+                        "SELECT body FROM tournaments WHERE status = ?1 ORDER BY starts_at DESC LIMIT ?2",
+                        other.as_str(),
+                    ),
+                    None => (
+                        "SELECT body FROM tournaments WHERE ?1 = ?1 ORDER BY starts_at DESC LIMIT ?2",
+                        "",
+                    ),
+                };
+                let mut statement = conn.prepare_cached(sql).map_err(unavailable)?;
+                let rows = statement
+                    .query_map(params![status, limit as i64], |r| r.get(0))
+                    .map_err(unavailable)?;
+                rows.collect::<Result<Vec<String>, _>>().map_err(unavailable)
+            })
+            .await?;
+        bodies
+            .iter()
+            .map(|b| serde_json::from_str(b).map_err(unavailable))
+            .collect()
     }
 
     async fn ping(&self) -> Result<(), StoreError> {

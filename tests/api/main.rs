@@ -14,3 +14,4 @@ mod hardening;
 mod matchmaking;
 mod notifications;
 mod resume;
+mod tournaments;

@@ -17,13 +17,13 @@ use actix::prelude::*;
 use client_protocol::*;
 
 use super::decide::{self, Decision, Limits, Out};
-use super::state::GameState;
+use super::state::{GameState, Inbox};
 use crate::actors::{ActorEnv, Tenure, VirtualActor};
 use crate::cluster::{Lease, LeaseLost, Passivate, SaveError};
 use crate::domain::now_ms;
 use crate::events::{EventLog, GameEvent};
 use crate::games::Board;
-use crate::messages::{Address, Envelope, GameAction, GameCommand, Refusal, Sender};
+use crate::messages::{Address, Envelope, GameAction, GameCommand, Refusal, Sender, UserEvent};
 use crate::notify::{data, Draft};
 use crate::store::FinishedGame;
 use crate::telemetry::names;
@@ -97,7 +97,16 @@ impl GameActor {
 
     fn send(&self, outs: Vec<Out>) {
         for out in outs {
-            self.ctx.router.send(Envelope::push(&out.to, out.frame));
+            let envelope = match out.to {
+                Inbox::Session(session) => Envelope::push(&session, out.frame),
+                Inbox::User(user) => Envelope::user(
+                    &user,
+                    UserEvent::Push {
+                        frame: Box::new(out.frame),
+                    },
+                ),
+            };
+            self.ctx.router.send(envelope);
         }
     }
 
@@ -154,7 +163,7 @@ impl GameActor {
                 if let Some(from) = requester {
                     let refusal = ServerMessage::error(ErrorCode::Unavailable, "the game could not be saved, retry");
                     let frame = ServerFrame { reference: from.reference, message: refusal };
-                    act.send(vec![Out { to: from.session, frame }]);
+                    act.send(vec![Out { to: Inbox::Session(from.session), frame }]);
                 }
                 if matches!(e, SaveError::Fenced { .. } | SaveError::Stale { .. }) {
                     act.tenure.retire(&act.ctx, ctx); // another node owns this game now
@@ -191,6 +200,7 @@ impl GameActor {
             away: self.state.away_since.map(|a| a.is_some()),
             move_ms: self.state.move_ms(),
             rebuilt: self.state.rebuilt,
+            tournament: self.state.tournament.clone(),
             finished,
         };
         let router = self.ctx.router.clone();

@@ -5,8 +5,7 @@
 
 use client_protocol::*;
 
-use super::state::{GameState, MoveRecord};
-use crate::domain::SessionId;
+use super::state::{GameState, Inbox, MoveRecord};
 use crate::games::{Board, Outcome, Rules};
 use crate::messages::{GameAction, GameCommand, Sender};
 
@@ -19,10 +18,10 @@ pub struct Limits {
     pub grace_ms: u64,
 }
 
-/// A frame for one session.
+/// A frame for one player (or the session that asked).
 #[derive(Debug)]
 pub struct Out {
-    pub to: SessionId,
+    pub to: Inbox,
     pub frame: ServerFrame,
 }
 
@@ -69,9 +68,9 @@ struct Decider<'a> {
 }
 
 impl Decider<'_> {
-    fn out(&self, to: &SessionId, message: ServerMessage, reference: Option<String>) -> Out {
+    fn out(&self, to: impl Into<Inbox>, message: ServerMessage, reference: Option<String>) -> Out {
         Out {
-            to: to.clone(),
+            to: to.into(),
             frame: ServerFrame { reference, message },
         }
     }
@@ -104,11 +103,11 @@ impl Decider<'_> {
                 let reference = from
                     .filter(|f| f.user == seat.user_id)
                     .and_then(|f| f.reference.clone());
-                self.out(&seat.session, message.clone(), reference)
+                self.out(seat.inbox(), message.clone(), reference)
             })
             .collect();
         if let Some(f) = from {
-            if !state.seats.iter().any(|s| s.session == f.session) {
+            if !state.seats.iter().any(|s| s.is_bound_to(&f.session)) {
                 outs.push(self.out(&f.session, message, f.reference.clone()));
             }
         }
@@ -125,7 +124,7 @@ impl Decider<'_> {
                         .map(|side| {
                             let view = state.view(self.board, side, now);
                             self.out(
-                                &state.seats[side.index()].session,
+                                state.seats[side.index()].inbox(),
                                 ServerMessage::StartGame(view),
                                 None,
                             )
@@ -187,18 +186,18 @@ impl Decider<'_> {
             return Decision::Reply(outs);
         }
         let seat = &state.seats[side.index()];
-        if state.away_since[side.index()].is_none() && seat.session == from.session {
+        if state.away_since[side.index()].is_none() && seat.is_bound_to(&from.session) {
             return Decision::Reply(outs);
         }
         let mut next = state.clone();
         next.away_since[side.index()] = None;
-        next.seats[side.index()].session = from.session.clone();
+        next.seats[side.index()].session = Some(from.session.clone());
         let presence = ServerMessage::OpponentPresence {
             game: state.id.to_string(),
             connected: true,
             grace_ms: self.limits.grace_ms,
         };
-        outs.push(self.out(&state.seats[side.other().index()].session, presence, None));
+        outs.push(self.out(state.seats[side.other().index()].inbox(), presence, None));
         self.commit(next, outs)
     }
 
@@ -206,7 +205,7 @@ impl Decider<'_> {
         let state = self.state;
         let seat = &state.seats[side.index()];
         if state.status == GameStatus::Over
-            || seat.session != from.session
+            || !seat.is_bound_to(&from.session)
             || state.away_since[side.index()].is_some()
         {
             return Decision::Reply(Vec::new());
@@ -218,7 +217,7 @@ impl Decider<'_> {
             connected: false,
             grace_ms: self.limits.grace_ms,
         };
-        let outs = vec![self.out(&state.seats[side.other().index()].session, presence, None)];
+        let outs = vec![self.out(state.seats[side.other().index()].inbox(), presence, None)];
         self.commit(next, outs)
     }
 
@@ -238,6 +237,10 @@ impl Decider<'_> {
         }
         let mut next = state.clone();
         next.ready[side.index()] = true;
+        // A tournament's game reaches the player's session once it says it is ready.
+        if next.seats[side.index()].session.is_none() {
+            next.seats[side.index()].session = Some(from.session.clone());
+        }
         if next == *state {
             return Decision::Reply(Vec::new());
         }
@@ -444,6 +447,19 @@ impl Decider<'_> {
         self.commit(next, outs)
     }
 
+    /// Nobody readied in time. A tournament game is lost by the one player who was not ready
+    /// (the game counts); any other game, or one where neither was ready, is aborted.
+    fn not_ready_outcome(state: &GameState) -> Outcome {
+        match (state.tournament.is_some(), state.ready) {
+            (true, [true, false]) => Outcome::win(Side::First, EndReason::Abandoned),
+            (true, [false, true]) => Outcome::win(Side::Second, EndReason::Abandoned),
+            _ => Outcome {
+                result: GameResult::Aborted,
+                reason: EndReason::Abandoned,
+            },
+        }
+    }
+
     /// Deadlines: ready timeout, flag fall, abandonment.
     fn decide_tick(&self, now: u64) -> Decision {
         let state = self.state;
@@ -451,10 +467,7 @@ impl Decider<'_> {
         let outcome = match state.status {
             GameStatus::Over => None,
             GameStatus::WaitingReady if now >= state.created_at + limits.ready_timeout_ms => {
-                Some(Outcome {
-                    result: GameResult::Aborted,
-                    reason: EndReason::Abandoned,
-                })
+                Some(Self::not_ready_outcome(state))
             }
             GameStatus::Playing
                 if state.clock.is_some()

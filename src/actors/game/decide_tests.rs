@@ -2,8 +2,8 @@
 //! game flow, decided on an injected clock.
 
 use super::*;
-use crate::actors::game::state::Seat;
-use crate::domain::{GameId, UserId};
+use crate::actors::game::state::{Inbox, Seat};
+use crate::domain::{GameId, SessionId, UserId};
 use crate::store::Glicko;
 
 const T0: u64 = 1_000_000;
@@ -22,7 +22,7 @@ fn seat(name: &str) -> Seat {
         name: name.into(),
         guest: false,
         glicko: Glicko::default(),
-        session: SessionId::generate(),
+        session: Some(SessionId::generate()),
     }
 }
 
@@ -62,7 +62,7 @@ fn playing(clock: Option<ClockSpec>) -> (GameState, Board) {
 fn from(state: &GameState, side: Side, reference: Option<&str>) -> Sender {
     let seat = &state.seats[side.index()];
     Sender {
-        session: seat.session.clone(),
+        session: seat.session.clone().expect("a bound seat"),
         user: seat.user_id.clone(),
         reference: reference.map(str::to_owned),
     }
@@ -454,7 +454,8 @@ fn a_player_away_past_the_grace_period_loses_by_abandonment() {
     assert_eq!(away.away_since, [Some(T0 + 100), None]);
     assert_eq!(types(&outs), ["client/OPPONENT_PRESENCE"]);
     assert_eq!(
-        outs[0].to, state.seats[1].session,
+        outs[0].to,
+        state.seats[1].inbox(),
         "the opponent hears of it"
     );
     assert!(replies(tick(&away, &board, T0 + 100 + 4_999, &LIMITS)).is_empty());
@@ -517,7 +518,7 @@ fn start_shows_each_player_the_game_from_their_side() {
         action: GameAction::Start,
     };
     let outs = replies(decide(&state, &board, start, T0, &LIMITS));
-    let sides: Vec<(SessionId, Side)> = outs
+    let sides: Vec<(Inbox, Side)> = outs
         .iter()
         .map(|o| match &o.frame.message {
             ServerMessage::StartGame(view) => (o.to.clone(), view.you),
@@ -527,8 +528,8 @@ fn start_shows_each_player_the_game_from_their_side() {
     assert_eq!(
         sides,
         [
-            (state.seats[0].session.clone(), Side::First),
-            (state.seats[1].session.clone(), Side::Second)
+            (state.seats[0].inbox(), Side::First),
+            (state.seats[1].inbox(), Side::Second)
         ]
     );
 }
@@ -567,4 +568,42 @@ fn a_winning_move_ends_the_game_in_the_same_commit() {
             "client/GAME_OVER"
         ]
     );
+}
+
+#[test]
+fn a_tournament_game_reaches_the_account_until_a_session_readies_and_the_absent_player_loses() {
+    let (mut state, board) = waiting(None);
+    state.tournament = Some("T0urname".into());
+    state.seats[0].session = None;
+    state.seats[1].session = None;
+    let start = GameCommand {
+        from: None,
+        action: GameAction::Start,
+    };
+    let outs = replies(decide(&state, &board, start, T0, &LIMITS));
+    assert_eq!(outs[0].to, Inbox::User(state.seats[0].user_id.clone()));
+    let session = SessionId::generate();
+    let ready = GameCommand {
+        from: Some(Sender {
+            session: session.clone(),
+            user: state.seats[0].user_id.clone(),
+            reference: None,
+        }),
+        action: GameAction::Ready,
+    };
+    let ((readied, board), _) = commit(decide(&state, &board, ready, T0 + 10, &LIMITS));
+    assert_eq!(
+        readied.seats[0].session,
+        Some(session),
+        "the ready session is bound"
+    );
+    let deadline = T0 + LIMITS.ready_timeout_ms;
+    let ((over, _), outs) = commit(tick(&readied, &board, deadline, &LIMITS));
+    let finish = over.finish.expect("over");
+    assert_eq!(
+        (finish.result, finish.reason),
+        (GameResult::First, EndReason::Abandoned),
+        "the player who never readied loses a tournament game"
+    );
+    assert_eq!(outs[1].to, Inbox::User(state.seats[1].user_id.clone()));
 }

@@ -21,8 +21,37 @@ pub struct Seat {
     pub name: String,
     pub guest: bool,
     pub glicko: Glicko,
-    /// Where this player's messages go.
-    pub session: SessionId,
+    /// Where this player's messages go: their session once one has joined the game. A game a
+    /// tournament started has none at first, and reaches every open socket of the account.
+    pub session: Option<SessionId>,
+}
+
+/// Where a frame for a player goes.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Inbox {
+    Session(SessionId),
+    /// Every open socket of the account (a seat no session has joined yet).
+    User(UserId),
+}
+
+impl From<&SessionId> for Inbox {
+    fn from(session: &SessionId) -> Inbox {
+        Inbox::Session(session.clone())
+    }
+}
+
+impl Seat {
+    pub fn inbox(&self) -> Inbox {
+        match &self.session {
+            Some(session) => Inbox::Session(session.clone()),
+            None => Inbox::User(self.user_id.clone()),
+        }
+    }
+
+    /// Is `session` the one this seat's frames go to?
+    pub fn is_bound_to(&self, session: &SessionId) -> bool {
+        self.session.as_ref() == Some(session)
+    }
 }
 
 /// One played move, with both clocks right after it (to answer a retry exactly).
@@ -70,6 +99,9 @@ pub struct GameState {
     /// disconnection in this game may be ours, and never counts against a player.
     #[serde(default)]
     pub rebuilt: bool,
+    /// The tournament that started this game, if any.
+    #[serde(default)]
+    pub tournament: Option<String>,
 }
 
 impl GameState {
@@ -102,6 +134,7 @@ impl GameState {
             finish: None,
             rev: 0,
             rebuilt: false,
+            tournament: None,
         }
     }
 
@@ -190,6 +223,7 @@ impl GameState {
             draw_offer: self.draw_offer,
             rated: self.rated,
             clock: self.clock,
+            tournament: self.tournament.clone(),
         }
     }
 

@@ -11,14 +11,13 @@ use actix::prelude::*;
 use client_protocol::*;
 
 use super::state::{Matchup, QueueState, Window};
-use crate::actors::game::{GameState, Seat, LIVE_TTL};
+use crate::actors::game::{self, GameState, Seat};
 use crate::actors::{ActorEnv, Services, Tenure, VirtualActor};
 use crate::cluster::{Lease, LeaseLost, Passivate, SaveError};
 use crate::domain::{now_ms, GameId, MatchupId, QueueKey, SessionId};
 use crate::messages::{
     Address, Envelope, GameAction, GameCommand, QueueAction, QueueCommand, Refusal, Sender, Ticket,
 };
-use crate::store::Glicko;
 use crate::telemetry::names;
 
 /// Time to pair players and expire matchups.
@@ -333,7 +332,7 @@ impl QueueActor {
     }
 }
 
-/// Writes a new game's first snapshot (fence 0: any owner's first write supersedes it).
+/// Writes a new game's first snapshot, the two tickets seated in random order.
 async fn create_game(
     services: &Services,
     spec: &QueueSpec,
@@ -341,42 +340,28 @@ async fn create_game(
 ) -> Result<(), SaveError> {
     let mut seats = Vec::with_capacity(2);
     for ticket in &game.tickets {
-        let glicko = match services.store.user_by_id(&ticket.user_id).await {
-            Ok(Some(user)) => user.glicko,
-            // The store is down: rate from the ticket's rating with a fresh deviation.
-            _ => Glicko {
-                rating: ticket.rating as f64,
-                ..Glicko::default()
-            },
-        };
-        seats.push(Seat {
-            user_id: ticket.user_id.clone(),
-            name: ticket.name.clone(),
+        let player = game::Player {
+            user_id: &ticket.user_id,
+            name: &ticket.name,
+            rating: ticket.rating,
             guest: ticket.guest,
-            glicko,
-            session: ticket.session.clone(),
-        });
+            session: Some(ticket.session.clone()),
+        };
+        seats.push(game::seat(services, player).await);
     }
     if rand::random::<bool>() {
         seats.swap(0, 1);
     }
     let seats: [Seat; 2] = seats.try_into().expect("two tickets make two seats");
-    let now = now_ms();
-    let mut state = GameState::new(
+    let state = GameState::new(
         game.id.clone(),
         spec.game,
         spec.clock,
         spec.rated,
         seats,
-        now,
+        now_ms(),
     );
-    state.rev = crate::actors::game::CREATED_REV;
-    let data = serde_json::to_vec(&state).expect("game state serialises");
-    let key = GameState::snapshot_key(&game.id);
-    services
-        .snapshots
-        .save(&key, data, 0, state.rev, Some(LIVE_TTL))
-        .await
+    game::create(services, state).await
 }
 
 impl Actor for QueueActor {

@@ -20,6 +20,7 @@ use tokio::sync::mpsc;
 use super::bus::{Bus, Incoming};
 
 mod groups;
+mod replies;
 mod sockets;
 use super::lease_keeper::LeaseKeeper;
 use super::mailbox::{Mailbox, Passivate};
@@ -93,6 +94,8 @@ enum Slot {
     /// A fan-out address (a user's sockets, a room's members): every member here gets each
     /// message, and this node holds one bus subscription for all of them.
     Group(Vec<(u64, Mailbox)>),
+    /// A request waiting for its one answer (`replies.rs`).
+    Waiter(tokio::sync::oneshot::Sender<crate::messages::Body>),
 }
 
 struct Inner {
@@ -206,6 +209,12 @@ impl Router {
                 Ok(())
             }
             Some(Slot::Group(_)) => Err(Box::new(envelope)),
+            Some(Slot::Waiter(_)) => {
+                if let Some(Slot::Waiter(waiter)) = local.remove(&envelope.to) {
+                    replies::answer(waiter, envelope.body);
+                }
+                Ok(())
+            }
             Some(Slot::Active { mailbox, .. }) => match mailbox.deliver(envelope.body) {
                 Ok(()) => Ok(()),
                 Err(body) => {
@@ -366,8 +375,8 @@ impl Router {
     /// A message nobody received: its kind's fallback takes it.
     fn absent(&self, envelope: Envelope) {
         let kind = envelope.to.kind();
-        if self.inner.registry.groups.contains(&kind) {
-            return; // a group nobody is in: nobody to tell
+        if self.inner.registry.groups.contains(&kind) || kind == ActorKind::Reply {
+            return; // a group nobody is in, or an answer nobody waits for any more
         }
         if let Some(offline) = self.inner.registry.offline.get(&kind) {
             tracing::debug!(key = %envelope.to, "connected nowhere: updating its stored state");
@@ -419,7 +428,7 @@ impl Router {
             let mut local = self.inner.local.lock().expect("poisoned");
             match local.get_mut(&address) {
                 Some(Slot::Activating(pending)) => return pending.push(envelope),
-                Some(Slot::Active { .. } | Slot::Group(_)) => {
+                Some(Slot::Active { .. } | Slot::Group(_) | Slot::Waiter(_)) => {
                     drop(local);
                     return self.send(envelope);
                 }

@@ -1,0 +1,348 @@
+//! The tournament actor: one per tournament, a cluster-wide singleton by lease like games and
+//! queues. It decides each command against its state (`state.rs`), creates the games a
+//! pairing makes (their first snapshots) and writes its own snapshot (fenced) before anyone
+//! hears of them, so a failover repeats no pairing and loses no game; then it keeps the
+//! store's copy (lists, history) and tells players and watchers, at most 2 updates a second.
+
+use std::time::{Duration, Instant};
+
+use actix::prelude::*;
+use client_protocol::*;
+
+use super::record;
+use super::state::{Effects, TournamentState};
+use crate::actors::game::{self, GameState};
+use crate::actors::{ActorEnv, Tenure, VirtualActor};
+use crate::cluster::{Lease, LeaseLost, Passivate, SaveError};
+use crate::domain::now_ms;
+use crate::messages::{
+    Address, Caller, Envelope, FeedEvent, GameAction, GameCommand, Refusal, ReplyEvent,
+    TournamentCommand, UserEvent,
+};
+use crate::notify::{data, Draft};
+
+/// At most this many `client/TOURNAMENT_UPDATE`s per second per tournament.
+const UPDATES_PER_SECOND: u32 = 2;
+/// How long an ended tournament's snapshot is kept (its record stays in the store).
+const OVER_TTL: Duration = Duration::from_secs(24 * 3600);
+/// How long an ended tournament's actor stays before it passivates.
+const OVER_LINGER: Duration = Duration::from_secs(30);
+
+/// Time to look at the clock (start, pairing, the end).
+#[derive(Message)]
+#[rtype(result = "()")]
+struct Tick;
+
+/// Send the pending `client/TOURNAMENT_UPDATE`.
+#[derive(Message)]
+#[rtype(result = "()")]
+struct Broadcast;
+
+pub struct TournamentActor {
+    ctx: ActorEnv,
+    tenure: Tenure,
+    state: TournamentState,
+    last_broadcast: Option<Instant>,
+    broadcast_pending: bool,
+    /// The store's copy is older than the snapshot (its write failed): written again later.
+    record_stale: bool,
+}
+
+impl VirtualActor for TournamentActor {
+    type Command = TournamentCommand;
+    type Snapshot = TournamentState;
+
+    /// A tournament exists once its creation wrote its first snapshot.
+    fn rebuild(
+        ctx: ActorEnv,
+        address: &Address,
+        lease: Lease,
+        snapshot: Option<TournamentState>,
+    ) -> Result<Self, Refusal> {
+        let state = snapshot.ok_or(Refusal::NotFound)?;
+        Ok(TournamentActor {
+            ctx,
+            tenure: Tenure::new(address.clone(), lease),
+            state,
+            last_broadcast: None,
+            broadcast_pending: false,
+            record_stale: true,
+        })
+    }
+}
+
+impl TournamentActor {
+    /// Decides, writes, then tells.
+    fn run(
+        &mut self,
+        from: Caller,
+        action: crate::messages::TournamentAction,
+        ctx: &mut Context<Self>,
+    ) {
+        let (next, effects) = self.state.decide(&from, action, now_ms());
+        if next == self.state && !self.record_stale {
+            return self.tell(effects);
+        }
+        self.commit(next, effects, ctx);
+    }
+
+    /// Creates the new games, writes the snapshot (fenced) and the store's copy, then adopts
+    /// the state and sends what the decision said. Runs with `ctx.wait`.
+    fn commit(&mut self, mut next: TournamentState, effects: Effects, ctx: &mut Context<Self>) {
+        let changed = next != self.state;
+        if changed {
+            next.rev = self.state.rev + 1;
+        }
+        let services = self.ctx.services.clone();
+        let lease = self.tenure.lease.clone();
+        let key = TournamentState::snapshot_key(&next.id);
+        let data = serde_json::to_vec(&next).expect("tournament state serialises");
+        let ttl = next.is_over().then_some(OVER_TTL);
+        let games: Vec<GameState> = Vec::new();
+        let new_games: Vec<(usize, [crate::actors::tournament::state::Player; 2])> = effects
+            .new_games
+            .iter()
+            .map(|i| {
+                let players = next.games[*i].players.map(|p| next.players[p].clone());
+                (*i, players)
+            })
+            .collect();
+        let pairings = next.games.clone();
+        let (tid, spec) = (next.id.to_string(), next.spec.clone());
+        let record = record(&next);
+        let write = async move {
+            let mut games = games;
+            for (i, players) in new_games {
+                let mut seats = Vec::with_capacity(2);
+                for p in &players {
+                    let player = game::Player {
+                        user_id: &p.user_id,
+                        name: &p.name,
+                        rating: p.rating,
+                        guest: p.guest,
+                        session: None,
+                    };
+                    seats.push(game::seat(&services, player).await);
+                }
+                let seats = seats.try_into().expect("two players make two seats");
+                let mut state = GameState::new(
+                    pairings[i].game.clone(),
+                    spec.game,
+                    spec.clock,
+                    spec.rated,
+                    seats,
+                    now_ms(),
+                );
+                state.tournament = Some(tid.clone());
+                game::create(&services, state.clone()).await?;
+                games.push(state);
+            }
+            if changed {
+                services
+                    .snapshots
+                    .save(&key, data, lease.fence, next.rev, ttl)
+                    .await?;
+            }
+            let stored = save_record(&*services.store, &record).await;
+            Ok::<_, SaveError>((next, games, stored))
+        };
+        ctx.wait(write.into_actor(self).map(move |result, act, ctx| match result {
+            Ok((next, games, stored)) => {
+                act.record_stale = !stored;
+                act.state = next;
+                act.tell(effects);
+                for game in games {
+                    let start = GameCommand { from: None, action: GameAction::Start };
+                    act.ctx.router.send(Envelope::game(&game.id, start));
+                }
+                if changed {
+                    act.schedule_broadcast(ctx);
+                }
+                if act.state.is_over() {
+                    ctx.run_later(OVER_LINGER, |act, ctx| act.tenure.retire(&act.ctx, ctx));
+                }
+            }
+            Err(e) => {
+                tracing::warn!(tournament = %act.state.id, error = %e, "tournament write refused");
+                let refused = crate::messages::Answer::refused(ErrorCode::Unavailable, "the tournament could not be saved, retry");
+                for (caller, _) in &effects.replies {
+                    act.answer(caller, refused.clone(), Some(ServerMessage::error(ErrorCode::Unavailable, "the tournament could not be saved, retry")));
+                }
+                if matches!(e, SaveError::Fenced { .. } | SaveError::Stale { .. }) {
+                    act.tenure.retire(&act.ctx, ctx); // another node owns this tournament now
+                }
+            }
+        }));
+    }
+
+    /// Sends the replies, pushes and notifications of a decision already written.
+    fn tell(&self, effects: Effects) {
+        for (caller, reply) in &effects.replies {
+            let answer = reply.answer(&self.state);
+            self.answer(caller, answer, reply.frame(&self.state));
+        }
+        for (user, message) in effects.pushes {
+            let frame = Box::new(ServerFrame {
+                reference: None,
+                message,
+            });
+            self.ctx
+                .router
+                .send(Envelope::user(&user, UserEvent::Push { frame }));
+        }
+        let id = self.state.id.to_string();
+        for (user, kind, text) in effects.notices {
+            let key = format!(
+                "tournament:{id}:{}:{}:{user}",
+                self.state.rev,
+                kind.as_str()
+            );
+            let draft = Draft::new(kind, text, data([("tournament", id.clone())])).once(key);
+            let (notifier, router) = (self.ctx.notifier.clone(), self.ctx.router.clone());
+            actix::spawn(async move { notifier.tell(&router, &user, draft).await });
+        }
+    }
+
+    fn answer(
+        &self,
+        caller: &Caller,
+        answer: crate::messages::Answer,
+        frame: Option<ServerMessage>,
+    ) {
+        match caller {
+            Caller::Request(to) => self.ctx.router.send(Envelope {
+                to: to.clone(),
+                body: ReplyEvent(answer).into(),
+            }),
+            Caller::Socket(from) => {
+                if let Some(message) = frame {
+                    let frame = ServerFrame {
+                        reference: from.reference.clone(),
+                        message,
+                    };
+                    self.ctx.router.send(Envelope::push(&from.session, frame));
+                }
+            }
+            Caller::Server => {}
+        }
+    }
+
+    /// A `client/TOURNAMENT_UPDATE` now, or when the rate allows.
+    fn schedule_broadcast(&mut self, ctx: &mut Context<Self>) {
+        if self.broadcast_pending {
+            return;
+        }
+        let gap = Duration::from_secs(1) / UPDATES_PER_SECOND;
+        let wait = self
+            .last_broadcast
+            .map_or(Duration::ZERO, |last| gap.saturating_sub(last.elapsed()));
+        self.broadcast_pending = true;
+        if wait.is_zero() {
+            ctx.notify(Broadcast);
+        } else {
+            ctx.notify_later(Broadcast, wait);
+        }
+    }
+
+    /// One update to the watchers' group and to each registered player's sockets.
+    fn broadcast(&mut self) {
+        self.broadcast_pending = false;
+        self.last_broadcast = Some(Instant::now());
+        let frame = Box::new(ServerFrame {
+            reference: None,
+            message: self.state.update(),
+        });
+        let watchers = Address::tournament_watchers(&self.state.id);
+        let router = &self.ctx.router;
+        router.send(Envelope {
+            to: watchers,
+            body: FeedEvent {
+                frame: frame.clone(),
+            }
+            .into(),
+        });
+        for player in self.state.players.iter().filter(|p| !p.withdrawn) {
+            let push = UserEvent::Push {
+                frame: frame.clone(),
+            };
+            router.send(Envelope::user(&player.user_id, push));
+        }
+    }
+}
+
+/// Writes the store's copy; false (logged) when the store is down: the actor tries again.
+async fn save_record(
+    store: &dyn crate::store::Store,
+    record: &crate::store::TournamentRecord,
+) -> bool {
+    match store.save_tournament(record).await {
+        Ok(()) => true,
+        Err(e) => {
+            tracing::warn!(tournament = %record.id, error = %e, "tournament record not stored, retrying later");
+            false
+        }
+    }
+}
+
+impl Actor for TournamentActor {
+    type Context = Context<Self>;
+
+    fn started(&mut self, ctx: &mut Self::Context) {
+        self.ctx.keep_lease(ctx, self.tenure.lease.clone());
+        let every = Duration::from_millis(self.ctx.config.tournament_tick_ms.max(10));
+        ctx.run_interval(every, |_, ctx| ctx.notify(Tick));
+        ctx.notify(Tick);
+    }
+
+    fn stopped(&mut self, _: &mut Self::Context) {
+        self.tenure.stopped(&self.ctx);
+    }
+}
+
+impl Handler<TournamentCommand> for TournamentActor {
+    type Result = ();
+
+    fn handle(&mut self, command: TournamentCommand, ctx: &mut Self::Context) {
+        let Some(command) = self.tenure.admit(&self.ctx, command) else {
+            return; // sent on to the tournament's next owner
+        };
+        let _span = tracing::info_span!("tournament", tournament = %self.state.id).entered();
+        self.run(command.from, command.action, ctx);
+    }
+}
+
+impl Handler<Tick> for TournamentActor {
+    type Result = ();
+
+    fn handle(&mut self, _: Tick, ctx: &mut Self::Context) {
+        if self.tenure.is_retired() || (self.state.is_over() && !self.record_stale) {
+            return;
+        }
+        self.run(Caller::Server, crate::messages::TournamentAction::Wake, ctx);
+    }
+}
+
+impl Handler<Broadcast> for TournamentActor {
+    type Result = ();
+
+    fn handle(&mut self, _: Broadcast, _: &mut Self::Context) {
+        self.broadcast();
+    }
+}
+
+impl Handler<LeaseLost> for TournamentActor {
+    type Result = ();
+
+    fn handle(&mut self, _: LeaseLost, ctx: &mut Self::Context) {
+        tracing::warn!(tournament = %self.state.id, "lease lost, stopping");
+        self.tenure.retire(&self.ctx, ctx);
+    }
+}
+
+impl Handler<Passivate> for TournamentActor {
+    type Result = ();
+
+    fn handle(&mut self, _: Passivate, ctx: &mut Self::Context) {
+        self.tenure.retire(&self.ctx, ctx); // the next message activates it elsewhere
+    }
+}
