@@ -103,6 +103,7 @@ const LAYERS: &[(&str, &[&str])] = &[
             "domain",
             "events",
             "jobs",
+            "messages",
             "notify",
             "store",
             "telemetry",
@@ -145,6 +146,7 @@ const LAYERS: &[(&str, &[&str])] = &[
     (
         "http",
         &[
+            "actors",
             "analysis",
             "audit",
             "auth",

@@ -38,6 +38,10 @@ export class RookeryClient {
         ? null
         : { maxAttempts: Infinity, ...(typeof options.reconnect === "object" ? options.reconnect : {}) };
     this._listeners = new Map();
+    /** The tournaments this client watches, each with its watch requests not yet answered. */
+    this._watching = new Map();
+    /** The socket dropped since the watches were last sent: send them again once it is back. */
+    this._watchLost = false;
     const emit = (type, payload) => this._emit(type, payload);
     this._view = new View({ token: options.token ?? null, session: options.session ?? null, emit });
     const random = options.random ?? Math.random;
@@ -51,8 +55,14 @@ export class RookeryClient {
           this._deliver(frame);
           this._requests.receive(frame);
         },
-        opened: () => this._requests.opened(),
-        lost: (code) => this._requests.lost(code),
+        opened: () => {
+          this._requests.opened();
+          this._rewatch();
+        },
+        lost: (code) => {
+          this._requests.lost(code);
+          this._watchLost = true;
+        },
         finished: (error) => this._requests.rejectAll(error),
         emit,
       },
@@ -152,6 +162,11 @@ export class RookeryClient {
         });
       }
     }
+  }
+
+  /** The tournaments this client watches (`watchTournament`), by id. */
+  get watching() {
+    return [...this._watching.keys()];
   }
 
   /** A frame from the node: folded into the views, then its events. */
@@ -260,6 +275,73 @@ export class RookeryClient {
       { type: "server/REPLY_MATCHUP", matchup, accept: Boolean(accept) },
       { timeoutMs: Math.max(this.requestTimeoutMs, untilExpiry), settle, resend: Boolean(accept), ...options },
     );
+  }
+
+  // ----- tournaments (v1.1) -----------------------------------------------------------------
+
+  /**
+   * `server/JOIN_TOURNAMENT`: resolves with `client/TOURNAMENT_JOINED`. Joining again changes
+   * nothing, so it is sent again after a reconnect. Refusals: `tournament_full`,
+   * `tournament_closed`, `forbidden` (a guest and a rated tournament), `not_found`.
+   */
+  joinTournament(tournament, options) {
+    return this.request({ type: "server/JOIN_TOURNAMENT", tournament }, options);
+  }
+
+  /**
+   * `server/WITHDRAW_TOURNAMENT`: resolves with `client/TOURNAMENT_LEFT` (`withdrawn`), also
+   * when the session was not registered. Refused once the tournament is over
+   * (`tournament_closed`).
+   */
+  withdrawTournament(tournament, options) {
+    return this.request({ type: "server/WITHDRAW_TOURNAMENT", tournament }, options);
+  }
+
+  /**
+   * `server/WATCH_TOURNAMENT`: resolves with the first `client/TOURNAMENT_UPDATE` of that
+   * tournament (the node answers at once with the current view); every later one is a
+   * `client/TOURNAMENT_UPDATE` event. The watch belongs to the socket, so after a reconnect
+   * the client sends it again (and gets a fresh view) until `unwatchTournament`.
+   */
+  watchTournament(tournament, options) {
+    const entry = this._watching.get(tournament) ?? { pending: 0 };
+    entry.pending += 1;
+    this._watching.set(tournament, entry);
+    const settle = (frame) => frame.type === "client/TOURNAMENT_UPDATE" && frame.tournament?.id === tournament;
+    const done = () => {
+      entry.pending -= 1;
+    };
+    return this.request({ type: "server/WATCH_TOURNAMENT", tournament }, { settle, ...options }).then(
+      (frame) => {
+        done();
+        return frame;
+      },
+      (error) => {
+        done();
+        // Refused (no such tournament): nothing to watch. A timeout or a drop leaves the watch
+        // to be sent again after the next reconnect.
+        if (error.frame && this._watching.get(tournament) === entry && entry.pending === 0) {
+          this._watching.delete(tournament);
+        }
+        throw error;
+      },
+    );
+  }
+
+  /** `server/UNWATCH_TOURNAMENT`: no more updates of that tournament. The node does not answer. */
+  unwatchTournament(tournament) {
+    this._watching.delete(tournament);
+    if (this.state !== "idle" && this.state !== "closed") this.send({ type: "server/UNWATCH_TOURNAMENT", tournament });
+  }
+
+  /** A session is on a new socket: the watches of the last one go again (without a ref). */
+  _rewatch() {
+    if (!this._watchLost) return;
+    this._watchLost = false;
+    for (const [tournament, entry] of this._watching) {
+      // A watch still waiting for its answer goes again with its request.
+      if (entry.pending === 0) this._connection.write({ type: "server/WATCH_TOURNAMENT", tournament });
+    }
   }
 
   // ----- game/ -------------------------------------------------------------------------------

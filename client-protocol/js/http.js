@@ -1,5 +1,5 @@
-// http.js: the node's HTTP API (accounts, users, finished games, queues), and URLs relative to
-// the node.
+// http.js: the node's HTTP API (accounts, users, finished games, queues, administration,
+// tournaments), and URLs relative to the node.
 import { RookeryError } from "./errors.js";
 
 function defaultBase() {
@@ -149,4 +149,81 @@ export function searchAudit(query = {}, options = {}) {
 /** `GET /api/admin/audit/verify` (admin): walks the hash chain, `{ok, checked, firstBad}`. */
 export function verifyAudit(options = {}) {
   return httpJson("GET", "api/admin/audit/verify", options);
+}
+
+// ----- tournaments (v1.1) ----------------------------------------------------------------------
+// Anyone lists and reads them; players join and withdraw with their own `options.token`; the
+// admin routes (create, cancel, registrations) check the `admin` role on every call (401, then
+// 403 `forbidden`, then 404 `not_found`). Refusals: `tournament_full` and `tournament_closed`
+// (409), a guest joining a rated tournament `forbidden` (403), `invalid_field` (400).
+
+/** Every status a tournament goes through, in order (the `TournamentStatus` of the schema). */
+export const TOURNAMENT_STATUSES = Object.freeze(["created", "started", "finished", "cancelled"]);
+
+const tournamentPath = (id, rest = "") => `api/tournaments/${encodeURIComponent(id)}${rest}`;
+
+/**
+ * `GET /api/tournaments?status=`: `{tournaments}`, at most 100; `created` soonest first, the
+ * others newest first. `query.status` empty or null lists every status.
+ */
+export function getTournaments(query = {}, options = {}) {
+  const status = query?.status;
+  const search = status ? `?${new URLSearchParams({ status })}` : "";
+  return httpJson("GET", `api/tournaments${search}`, options);
+}
+
+/** `GET /api/tournaments/{id}`: the tournament view. */
+export function getTournament(id, options = {}) {
+  return httpJson("GET", tournamentPath(id), options);
+}
+
+/**
+ * `POST /api/tournaments` (admin): resolves with the new tournament's view (201). `spec`:
+ * `{name, format, game, clock, rated, startsAt, durationMs, rounds, maxPlayers}`; `clock`
+ * null (or absent) is untimed, `durationMs` is for an arena, `rounds` (1-20) for a swiss, and
+ * what is absent is sent as null. A `startsAt` not in the future starts at once.
+ */
+export function createTournament(spec, options = {}) {
+  const body = {
+    name: spec.name,
+    format: spec.format,
+    game: spec.game,
+    clock: spec.clock ?? null,
+    rated: Boolean(spec.rated),
+    startsAt: spec.startsAt,
+    durationMs: spec.durationMs ?? null,
+    rounds: spec.rounds ?? null,
+    maxPlayers: spec.maxPlayers ?? null,
+  };
+  return httpJson("POST", "api/tournaments", { ...options, body });
+}
+
+/** `POST /api/tournaments/{id}/cancel` (admin): resolves with the view, `cancelled`. */
+export function cancelTournament(id, options = {}) {
+  return httpJson("POST", tournamentPath(id, "/cancel"), options);
+}
+
+/** `POST /api/tournaments/{id}/join`: the caller (`options.token`) registers; resolves with the view. */
+export function joinTournament(id, options = {}) {
+  return httpJson("POST", tournamentPath(id, "/join"), options);
+}
+
+/** `POST /api/tournaments/{id}/withdraw`: the caller withdraws; resolves with the view. */
+export function withdrawTournament(id, options = {}) {
+  return httpJson("POST", tournamentPath(id, "/withdraw"), options);
+}
+
+/** `GET /api/tournaments/{id}/registrations` (admin): `{registrations: [{name, rating, registeredAt, by}]}`, oldest first. */
+export function getRegistrations(id, options = {}) {
+  return httpJson("GET", tournamentPath(id, "/registrations"), options);
+}
+
+/** `POST /api/tournaments/{id}/registrations` `{username}` (admin): registers that player; resolves with the view. */
+export function addRegistration(id, username, options = {}) {
+  return httpJson("POST", tournamentPath(id, "/registrations"), { ...options, body: { username } });
+}
+
+/** `DELETE /api/tournaments/{id}/registrations/{name}` (admin): removes that player; resolves with the view. */
+export function removeRegistration(id, name, options = {}) {
+  return httpJson("DELETE", tournamentPath(id, `/registrations/${encodeURIComponent(name)}`), options);
 }

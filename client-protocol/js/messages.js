@@ -14,6 +14,10 @@ export const CLIENT_MESSAGE_TYPES = Object.freeze([
   "game/OFFER_DRAW",
   "game/DECLINE_DRAW",
   "game/CONCEDE",
+  "server/JOIN_TOURNAMENT",
+  "server/WITHDRAW_TOURNAMENT",
+  "server/WATCH_TOURNAMENT",
+  "server/UNWATCH_TOURNAMENT",
 ]);
 
 /** Every `type` a node sends (`client/`): each is also an event name of `RookeryClient`. */
@@ -31,6 +35,9 @@ export const SERVER_MESSAGE_TYPES = Object.freeze([
   "client/OFFER_DRAW",
   "client/OPPONENT_PRESENCE",
   "client/GAME_OVER",
+  "client/TOURNAMENT_JOINED",
+  "client/TOURNAMENT_LEFT",
+  "client/TOURNAMENT_UPDATE",
   "client/NOTIFICATION",
   "client/ERROR",
 ]);

@@ -1,8 +1,9 @@
 // requests.js: `ref` → promise matching. Each request gets a fresh `ref` and settles on the
 // frame that echoes it (or on a frame its `settle` predicate accepts), on the `client/ERROR`
 // that echoes it, or on a timeout. Messages the node answers once however often they arrive
-// (a move with its `seq`, ready, queueing, a draw offer, accepting a matchup) are sent again
-// after a reconnect, and after an `unavailable` refusal (with backoff).
+// (a move with its `seq`, ready, queueing, a draw offer, accepting a matchup, joining,
+// withdrawing from and watching a tournament) are sent again after a reconnect, and after an
+// `unavailable` refusal (with backoff).
 import { backoffDelay } from "./connection.js";
 import { RookeryError } from "./errors.js";
 
@@ -12,6 +13,10 @@ export const RESEND_AFTER_RECONNECT = new Set([
   "game/PLAYER_READY",
   "game/PLAYER_MOVE",
   "game/OFFER_DRAW",
+  // Joining again or withdrawing again changes nothing; watching again answers with the view.
+  "server/JOIN_TOURNAMENT",
+  "server/WITHDRAW_TOURNAMENT",
+  "server/WATCH_TOURNAMENT",
 ]);
 
 /** The requests of one client that have not settled yet. */

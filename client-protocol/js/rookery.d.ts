@@ -184,6 +184,8 @@ export interface GameView {
   seq: number;
   status: GameStatus;
   toMove: Side;
+  /** v1.1: the tournament this game belongs to (its id), null for other games. */
+  tournament?: string | null;
   you: Side;
 }
 
@@ -293,6 +295,73 @@ export interface SanctionView {
 
 /** A seat at the table. Chess: `first` is white. The first side moves first. */
 export type Side = "first" | "second";
+
+/** One row of a tournament's standings, best first. */
+export interface Standing {
+  /** Added: byes received (swiss), each worth 1 point and no game. */
+  byes: number;
+  draws: number;
+  games: number;
+  losses: number;
+  name: string;
+  rank: number;
+  rating: number;
+  /** Swiss: 1 / ½ / 0 and 1 per bye; arena: 2 / 1 / 0, 4 per win on a streak. */
+  score: number;
+  /** Added (arena): the next win scores 4. */
+  streak?: boolean;
+  /** Swiss `[buchholz, sonnebornBerger]`, arena `[]`. */
+  tieBreak: number[];
+  wins: number;
+  /** Added: withdrawn from a running tournament (no further pairings; played games stay). */
+  withdrawn?: boolean;
+}
+
+/** How a tournament pairs its players. */
+export type TournamentFormat = "arena" | "swiss";
+
+/** Why `client/TOURNAMENT_LEFT` was sent. */
+export type TournamentLeftReason = "withdrawn" | "removed" | "cancelled";
+
+/** A game of the current round (swiss) or running now (arena). */
+export interface TournamentPairing {
+  /** Names: `first` plays the first side (white in chess). */
+  first: string;
+  game: string;
+  /** `first`, `second`, `draw`, or null while it is played. */
+  result?: GameResult | null;
+  round: number;
+  second: string;
+}
+
+/** Where a tournament is in its life. */
+export type TournamentStatus = "created" | "started" | "finished" | "cancelled";
+
+/** The tournament view of every route and of `client/TOURNAMENT_UPDATE`. */
+export interface TournamentView {
+  clock?: ClockSpec | null;
+  /** The admin who created it. */
+  createdBy: string;
+  durationMs?: number | null;
+  /** Added: when it finished or was cancelled (ms), else null. */
+  endedAt?: number | null;
+  format: TournamentFormat;
+  game: GameKind;
+  id: string;
+  maxPlayers?: number | null;
+  name: string;
+  /** Added: the games of the current round (swiss) or in progress (arena). */
+  pairings?: TournamentPairing[];
+  /** How many players are registered. */
+  players: number;
+  rated: boolean;
+  /** 0 before the start; the current round of a swiss; arena: how many pairing waves so far. */
+  round: number;
+  rounds?: number | null;
+  standings: Standing[];
+  startsAt: number;
+  status: TournamentStatus;
+}
 
 /**
  * When a sanction ends, on an error that carries it (`banned`, `playban`): an instant in ms,
@@ -419,6 +488,38 @@ export interface GameConcedeMessage {
   game: string;
 }
 
+/** `server/JOIN_TOURNAMENT` */
+export interface ServerJoinTournamentMessage {
+  type: "server/JOIN_TOURNAMENT";
+  /** Echoed on replies to a message that carried it. */
+  ref?: string | null;
+  tournament: string;
+}
+
+/** `server/WITHDRAW_TOURNAMENT` */
+export interface ServerWithdrawTournamentMessage {
+  type: "server/WITHDRAW_TOURNAMENT";
+  /** Echoed on replies to a message that carried it. */
+  ref?: string | null;
+  tournament: string;
+}
+
+/** `server/WATCH_TOURNAMENT` */
+export interface ServerWatchTournamentMessage {
+  type: "server/WATCH_TOURNAMENT";
+  /** Echoed on replies to a message that carried it. */
+  ref?: string | null;
+  tournament: string;
+}
+
+/** `server/UNWATCH_TOURNAMENT` */
+export interface ServerUnwatchTournamentMessage {
+  type: "server/UNWATCH_TOURNAMENT";
+  /** Echoed on replies to a message that carried it. */
+  ref?: string | null;
+  tournament: string;
+}
+
 /** One client frame: an optional `ref` the replies echo, and the message itself. */
 export type ClientFrame =
   | ServerRegisterUserMessage
@@ -431,7 +532,11 @@ export type ClientFrame =
   | GamePlayerMoveMessage
   | GameOfferDrawMessage
   | GameDeclineDrawMessage
-  | GameConcedeMessage;
+  | GameConcedeMessage
+  | ServerJoinTournamentMessage
+  | ServerWithdrawTournamentMessage
+  | ServerWatchTournamentMessage
+  | ServerUnwatchTournamentMessage;
 
 /** Each `ClientFrame` type by its wire `type`. */
 export interface ClientMessageMap {
@@ -446,6 +551,10 @@ export interface ClientMessageMap {
   "game/OFFER_DRAW": GameOfferDrawMessage;
   "game/DECLINE_DRAW": GameDeclineDrawMessage;
   "game/CONCEDE": GameConcedeMessage;
+  "server/JOIN_TOURNAMENT": ServerJoinTournamentMessage;
+  "server/WITHDRAW_TOURNAMENT": ServerWithdrawTournamentMessage;
+  "server/WATCH_TOURNAMENT": ServerWatchTournamentMessage;
+  "server/UNWATCH_TOURNAMENT": ServerUnwatchTournamentMessage;
 }
 
 /** `client/SESSION_STARTED` */
@@ -556,6 +665,31 @@ export interface ClientGameOverMessage {
   result: GameResult;
 }
 
+/** `client/TOURNAMENT_JOINED` */
+export interface ClientTournamentJoinedMessage {
+  type: "client/TOURNAMENT_JOINED";
+  /** Echoed on replies to a message that carried it. */
+  ref?: string | null;
+  tournament: string;
+}
+
+/** `client/TOURNAMENT_LEFT` */
+export interface ClientTournamentLeftMessage {
+  type: "client/TOURNAMENT_LEFT";
+  /** Echoed on replies to a message that carried it. */
+  ref?: string | null;
+  reason: TournamentLeftReason;
+  tournament: string;
+}
+
+/** `client/TOURNAMENT_UPDATE` */
+export interface ClientTournamentUpdateMessage {
+  type: "client/TOURNAMENT_UPDATE";
+  /** Echoed on replies to a message that carried it. */
+  ref?: string | null;
+  tournament: TournamentView;
+}
+
 /** `client/NOTIFICATION` */
 export type ClientNotificationMessage = { type: "client/NOTIFICATION"; ref?: string | null; } & Notification;
 
@@ -585,6 +719,9 @@ export type ServerFrame =
   | ClientOfferDrawMessage
   | ClientOpponentPresenceMessage
   | ClientGameOverMessage
+  | ClientTournamentJoinedMessage
+  | ClientTournamentLeftMessage
+  | ClientTournamentUpdateMessage
   | ClientNotificationMessage
   | ClientErrorMessage;
 
@@ -603,6 +740,9 @@ export interface ServerMessageMap {
   "client/OFFER_DRAW": ClientOfferDrawMessage;
   "client/OPPONENT_PRESENCE": ClientOpponentPresenceMessage;
   "client/GAME_OVER": ClientGameOverMessage;
+  "client/TOURNAMENT_JOINED": ClientTournamentJoinedMessage;
+  "client/TOURNAMENT_LEFT": ClientTournamentLeftMessage;
+  "client/TOURNAMENT_UPDATE": ClientTournamentUpdateMessage;
   "client/NOTIFICATION": ClientNotificationMessage;
   "client/ERROR": ClientErrorMessage;
 }
@@ -731,6 +871,59 @@ export declare function unmuteUser(name: string, options?: HttpOptions): Promise
 export declare function searchAudit(query?: AuditQuery, options?: HttpOptions): Promise<AuditPage>;
 /** `GET /api/admin/audit/verify` (admin). */
 export declare function verifyAudit(options?: HttpOptions): Promise<AuditVerify>;
+
+// Tournaments (v1.1). Anyone lists and reads them; `joinTournament` and `withdrawTournament`
+// take the player's `token`; the others are for admins (401, then 403 `forbidden`, then 404).
+
+/** Every tournament status, in order. */
+export declare const TOURNAMENT_STATUSES: ReadonlyArray<TournamentStatus>;
+/** Body of `POST /api/tournaments`: `durationMs` for an arena, `rounds` (1-20) for a swiss. */
+export interface TournamentCreate {
+  name: string;
+  format: TournamentFormat;
+  game: GameKind;
+  /** null or absent: untimed. */
+  clock?: ClockSpec | null;
+  rated: boolean;
+  /** ms since the Unix epoch; not in the future: it starts at once. */
+  startsAt: number;
+  durationMs?: number | null;
+  rounds?: number | null;
+  maxPlayers?: number | null;
+}
+/** `GET /api/tournaments`. */
+export interface TournamentList {
+  tournaments: TournamentView[];
+}
+/** One registered player; `by` is who registered them (their own name, or the admin's). */
+export interface Registration {
+  name: string;
+  rating: number;
+  registeredAt: number;
+  by?: string;
+}
+/** `GET /api/tournaments/{id}/registrations` (admin), oldest first. */
+export interface RegistrationList {
+  registrations: Registration[];
+}
+/** `GET /api/tournaments?status=` (no status: every one). */
+export declare function getTournaments(query?: { status?: TournamentStatus | "" | null }, options?: HttpOptions): Promise<TournamentList>;
+/** `GET /api/tournaments/{id}`. */
+export declare function getTournament(id: string, options?: HttpOptions): Promise<TournamentView>;
+/** `POST /api/tournaments` (admin): the new tournament. */
+export declare function createTournament(spec: TournamentCreate, options?: HttpOptions): Promise<TournamentView>;
+/** `POST /api/tournaments/{id}/cancel` (admin). */
+export declare function cancelTournament(id: string, options?: HttpOptions): Promise<TournamentView>;
+/** `POST /api/tournaments/{id}/join`: the caller registers. */
+export declare function joinTournament(id: string, options?: HttpOptions): Promise<TournamentView>;
+/** `POST /api/tournaments/{id}/withdraw`: the caller withdraws. */
+export declare function withdrawTournament(id: string, options?: HttpOptions): Promise<TournamentView>;
+/** `GET /api/tournaments/{id}/registrations` (admin). */
+export declare function getRegistrations(id: string, options?: HttpOptions): Promise<RegistrationList>;
+/** `POST /api/tournaments/{id}/registrations` (admin): registers `username`. */
+export declare function addRegistration(id: string, username: string, options?: HttpOptions): Promise<TournamentView>;
+/** `DELETE /api/tournaments/{id}/registrations/{name}` (admin). */
+export declare function removeRegistration(id: string, name: string, options?: HttpOptions): Promise<TournamentView>;
 
 /** The game as the client sees it: the last full view with every update folded in. */
 export interface GameState extends Omit<GameView, "clock"> {
@@ -868,6 +1061,17 @@ export declare class RookeryClient {
   offerDraw(game?: string, options?: RequestOptions): Promise<ClientOfferDrawMessage | ClientGameOverMessage>;
   declineDraw(game?: string, options?: RequestOptions): Promise<ClientUpdateGameMessage>;
   concede(game?: string, options?: RequestOptions): Promise<ClientGameOverMessage>;
+
+  /** The tournaments this client watches (sent again after every reconnect). */
+  readonly watching: string[];
+  /** `server/JOIN_TOURNAMENT`; joining again changes nothing. */
+  joinTournament(tournament: string, options?: RequestOptions): Promise<ClientTournamentJoinedMessage>;
+  /** `server/WITHDRAW_TOURNAMENT`; also resolves when not registered. */
+  withdrawTournament(tournament: string, options?: RequestOptions): Promise<ClientTournamentLeftMessage>;
+  /** `server/WATCH_TOURNAMENT`: resolves with the first `client/TOURNAMENT_UPDATE`; the rest are events. */
+  watchTournament(tournament: string, options?: RequestOptions): Promise<ClientTournamentUpdateMessage>;
+  /** `server/UNWATCH_TOURNAMENT` (no answer). */
+  unwatchTournament(tournament: string): void;
 }
 
 /** `new RookeryClient(options)` and `connect()`. */

@@ -20,6 +20,10 @@ export { getGame, getQueues, getUser, getUserGames, guest, login, me, register }
 export {
   AUDIT_TYPES, banUser, getAdminUser, muteUser, searchAudit, setUserRoles, unbanUser, unmuteUser, verifyAudit,
 } from "./http.js";
+export {
+  addRegistration, cancelTournament, createTournament, getRegistrations, getTournament, getTournaments,
+  joinTournament, removeRegistration, TOURNAMENT_STATUSES, withdrawTournament,
+} from "./http.js";
 export { opponentGraceLeftMs, remainingMs } from "./view.js";
 export { backoffDelay, FINAL_CLOSE_CODES, RESTART_CLOSE_CODE } from "./connection.js";
 export { connect, RookeryClient } from "./client.js";

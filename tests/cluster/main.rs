@@ -15,3 +15,4 @@ mod faults;
 mod listeners;
 mod moderation;
 mod secrets;
+mod tournaments;

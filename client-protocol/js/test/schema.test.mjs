@@ -19,8 +19,8 @@ const clientTypes = typesOf("ClientFrame");
 const serverTypes = typesOf("ServerFrame");
 
 test("the schema holds every message of the protocol, in both directions", () => {
-  assert.equal(clientTypes.length, 11);
-  assert.equal(serverTypes.length, 15);
+  assert.equal(clientTypes.length, 15);
+  assert.equal(serverTypes.length, 18);
   assert.ok(clientTypes.every((t) => t.startsWith("server/") || t.startsWith("game/")));
   assert.ok(serverTypes.every((t) => t.startsWith("client/")));
 });
@@ -80,7 +80,13 @@ test("every helper sends a frame of its type that the schema accepts", async () 
     "game/OFFER_DRAW": () => client.offerDraw("g1"),
     "game/DECLINE_DRAW": () => client.declineDraw("g1"),
     "game/CONCEDE": () => client.concede("g1"),
+    "server/JOIN_TOURNAMENT": () => client.joinTournament("t1"),
+    "server/WITHDRAW_TOURNAMENT": () => client.withdrawTournament("t1"),
+    "server/WATCH_TOURNAMENT": () => client.watchTournament("t1"),
+    "server/UNWATCH_TOURNAMENT": () => client.unwatchTournament("t1"),
   };
+  // Messages the node does not answer: sent without a ref, nothing to wait for.
+  const unanswered = new Set(["server/UNWATCH_TOURNAMENT"]);
   assert.deepEqual(Object.keys(calls).sort(), [...clientTypes].sort());
   const valid = validator("ClientFrame");
   for (const [type, call] of Object.entries(calls)) {
@@ -88,11 +94,16 @@ test("every helper sends a frame of its type that the schema accepts", async () 
     const frame = socket.sent.at(-1);
     assert.equal(frame.type, type);
     assert.equal(valid(frame), null);
+    if (unanswered.has(type)) {
+      assert.equal(reply, undefined);
+      assert.equal(frame.ref, undefined);
+      continue;
+    }
     assert.match(frame.ref, /^[a-z0-9]+-\d+$/);
     socket.deliver({ type: "client/ERROR", code: "internal", message: "test", ref: frame.ref });
     await assert.rejects(reply, { code: "internal", ref: frame.ref });
   }
-  const refs = socket.sent.map((f) => f.ref);
+  const refs = socket.sent.map((f) => f.ref).filter(Boolean);
   assert.equal(new Set(refs).size, refs.length, "refs are unique");
   client.close();
 });

@@ -4,6 +4,10 @@ import {
   AUDIT_TYPES, banUser, getAdminUser, muteUser, searchAudit, setUserRoles, unbanUser, unmuteUser, verifyAudit,
   type AdminUserView, type AuditType, type Role,
 } from "../rookery.js";
+import {
+  addRegistration, cancelTournament, createTournament, getRegistrations, getTournament, getTournaments, joinTournament,
+  removeRegistration, TOURNAMENT_STATUSES, withdrawTournament, type Standing, type TournamentView,
+} from "../rookery.js";
 
 export async function example(): Promise<void> {
   const auth = await guest({ baseUrl: "http://127.0.0.1:8080" });
@@ -46,4 +50,32 @@ export async function adminExample(token: string): Promise<void> {
   const more = page.next == null ? null : await searchAudit({ target: "bob", before: page.next }, as);
   const { ok, firstBad } = await verifyAudit(as);
   console.log(roles, page.events[0]?.outcome, more?.events.length, ok, firstBad);
+}
+
+export async function tournamentExample(client: RookeryClient, adminToken: string, playerToken: string): Promise<void> {
+  const admin = { baseUrl: "http://127.0.0.1:8080", token: adminToken };
+  const created: TournamentView = await createTournament(
+    { name: "Friday", format: "swiss", game: "chess", clock: { initialMs: 180_000, incrementMs: 2_000 }, rated: true, startsAt: Date.now(), rounds: 5 },
+    admin,
+  );
+  await addRegistration(created.id, "bob", admin);
+  const { registrations } = await getRegistrations(created.id, admin);
+  await removeRegistration(created.id, registrations[0]?.name ?? "bob", admin);
+  await joinTournament(created.id, { token: playerToken });
+  await withdrawTournament(created.id, { token: playerToken });
+  const { tournaments } = await getTournaments({ status: TOURNAMENT_STATUSES[0] });
+  const one = await getTournament(tournaments[0]?.id ?? created.id);
+  await cancelTournament(one.id, admin);
+
+  const joined = await client.joinTournament(created.id);
+  const first = await client.watchTournament(joined.tournament);
+  client.on("client/TOURNAMENT_UPDATE", ({ tournament }) => {
+    const leader: Standing | undefined = tournament.standings[0];
+    console.log(tournament.round, leader?.score, leader?.withdrawn, tournament.pairings?.length);
+  });
+  client.on("client/TOURNAMENT_LEFT", (left) => console.log(left.reason));
+  client.on("client/START_GAME", (view) => console.log(view.tournament ?? "not a tournament game"));
+  const left = await client.withdrawTournament(first.tournament.id);
+  client.unwatchTournament(left.tournament);
+  console.log(client.watching.length);
 }
