@@ -415,7 +415,8 @@ pub struct Ticket {
 #[rtype(result = "()")]
 pub struct TournamentCommand {
     pub from: Caller,
-    pub action: TournamentAction,
+    /// Boxed: an envelope stays small whatever its kind.
+    pub action: Box<TournamentAction>,
 }
 
 /// Who asked, and where the answer goes.

@@ -46,7 +46,7 @@ async fn ask(
         to,
         body: TournamentCommand {
             from: Caller::Request(reply),
-            action,
+            action: Box::new(action),
         }
         .into(),
     };
@@ -117,7 +117,7 @@ pub async fn create(
         to: Address::tournament(&id),
         body: TournamentCommand {
             from: Caller::Server,
-            action: TournamentAction::Wake,
+            action: Box::new(TournamentAction::Wake),
         }
         .into(),
     });

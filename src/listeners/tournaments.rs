@@ -72,7 +72,7 @@ impl Listener for Tournaments {
             to: Address::tournament(&id),
             body: TournamentCommand {
                 from: Caller::Request(to),
-                action,
+                action: Box::new(action),
             }
             .into(),
         };

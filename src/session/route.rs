@@ -164,7 +164,7 @@ fn to_tournament(tournament: &str, from: Sender, action: TournamentAction) -> Ro
             to: Address::tournament(&id),
             body: TournamentCommand {
                 from: Caller::Socket(from),
-                action,
+                action: Box::new(action),
             }
             .into(),
         }),

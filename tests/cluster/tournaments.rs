@@ -142,7 +142,7 @@ async fn a_swiss_survives_the_death_of_its_node_with_no_pairing_repeated_and_no_
     let mut wins: BTreeMap<String, u64> = BTreeMap::new();
     for round in 1..=3u64 {
         let v = eventually("the round's pairings", || async {
-            let v = view(&survivor, &id).await;
+            let v = view(survivor, &id).await;
             (v["round"] == round && v["status"] == "started").then_some(v)
         })
         .await;
@@ -180,11 +180,11 @@ async fn a_swiss_survives_the_death_of_its_node_with_no_pairing_repeated_and_no_
         }
     }
     let v = eventually("the tournament finished on the survivor", || async {
-        let v = view(&survivor, &id).await;
+        let v = view(survivor, &id).await;
         (v["status"] == "finished").then_some(v)
     })
     .await;
-    assert_eq!(hosted_tournaments(&survivor).await, 1, "taken over: {v:#}");
+    assert_eq!(hosted_tournaments(survivor).await, 1, "taken over: {v:#}");
     for row in v["standings"].as_array().unwrap() {
         let name = row["name"].as_str().unwrap();
         assert_eq!(row["games"], 3, "every result counted once: {v:#}");

@@ -23,6 +23,8 @@ use crate::notify::{data, Draft};
 
 /// At most this many `client/TOURNAMENT_UPDATE`s per second per tournament.
 const UPDATES_PER_SECOND: u32 = 2;
+/// Standings rows a pushed update carries (the best; `GET /api/tournaments/{id}` has all).
+const PUSHED_STANDINGS: usize = 100;
 /// How long an ended tournament's snapshot is kept (its record stays in the store).
 const OVER_TTL: Duration = Duration::from_secs(24 * 3600);
 /// How long an ended tournament's actor stays before it passivates.
@@ -248,9 +250,13 @@ impl TournamentActor {
     fn broadcast(&mut self) {
         self.broadcast_pending = false;
         self.last_broadcast = Some(Instant::now());
+        let mut view = self.state.view();
+        view.standings.truncate(PUSHED_STANDINGS);
         let frame = Box::new(ServerFrame {
             reference: None,
-            message: self.state.update(),
+            message: ServerMessage::TournamentUpdate {
+                tournament: Box::new(view),
+            },
         });
         let watchers = Address::tournament_watchers(&self.state.id);
         let router = &self.ctx.router;
@@ -307,7 +313,7 @@ impl Handler<TournamentCommand> for TournamentActor {
             return; // sent on to the tournament's next owner
         };
         let _span = tracing::info_span!("tournament", tournament = %self.state.id).entered();
-        self.run(command.from, command.action, ctx);
+        self.run(command.from, *command.action, ctx);
     }
 }
 

@@ -48,7 +48,7 @@ impl Scheduler {
                 };
                 let wake = TournamentCommand {
                     from: Caller::Server,
-                    action: TournamentAction::Wake,
+                    action: Box::new(TournamentAction::Wake),
                 };
                 env.router.send(Envelope {
                     to: Address::tournament(&id),

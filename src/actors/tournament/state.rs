@@ -377,6 +377,9 @@ impl TournamentState {
                 return;
             }
             self.start(now, effects);
+            if self.is_over() {
+                return; // too few players to start
+            }
         }
         match self.spec.format {
             TournamentFormat::Swiss => self.advance_swiss(now, effects),
@@ -631,3 +634,7 @@ impl Reply {
         }
     }
 }
+
+#[cfg(test)]
+#[path = "state_tests.rs"]
+mod tests;
