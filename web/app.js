@@ -3,10 +3,13 @@
 // resumes by itself; the token and session are kept in localStorage so a reload resumes too.
 // All URLs are relative, so the page works behind a proxy or load balancer unchanged. Each game
 // kind's board (drawing, move list, clicks) is in boards/, found through boards.js. Staff (the
-// `admin` and `moderator` roles) also get the admin view, in admin.js.
+// `admin` and `moderator` roles) also get the admin view, in admin.js. Tournaments (the list,
+// one tournament live, and for admins their creation and registrations) are a section below;
+// the games a tournament starts open by themselves like any other.
 import * as rookery from "../sdk/rookery.js";
-import { createAdminView, isStaff } from "./admin.js";
+import { createAdminView, durationText, isStaff } from "./admin.js";
 import { BOARDS, boardFor, DEFAULT_KIND, renderBoard } from "./boards.js";
+import { el } from "./dom.js";
 
 const AUTH_KEY = "rookery.auth";
 const PREFS_KEY = "rookery.prefs";
@@ -32,6 +35,30 @@ const ui = {
   historyFor: null,
   /** Staff chose the admin view (shown while no game is on). */
   adminOpen: false,
+  /** The tournaments view is open (shown while no game is on). */
+  tournamentsOpen: false,
+};
+
+/** The tournaments part of the page (see "tournaments" below). */
+const tour = {
+  /** The list's status filter ("" for all), the list shown, and a counter against late answers. */
+  filter: "",
+  list: null,
+  listLoads: 0,
+  /** The tournament open (its id; watched while set), its latest view, and its registrations (admins). */
+  id: null,
+  view: null,
+  registrations: null,
+  registrationLoads: 0,
+  /** A join, withdraw or cancel under way. */
+  busy: false,
+  cancelArmed: null,
+  /** Tournament names by id, from every view seen (for the game header). */
+  names: new Map(),
+  /** Whether this user is registered, by tournament id, from the last TOURNAMENT_JOINED or _LEFT. */
+  joined: new Map(),
+  /** What was drawn last, so tables are rebuilt only when their data changed. */
+  drawn: {},
 };
 
 const admin = createAdminView({ token: () => ui.client?.token ?? loadJson(AUTH_KEY)?.token ?? null });
@@ -79,6 +106,9 @@ const ERROR_TEXT = {
   unavailable: "The server is busy: try again in a moment.",
   timeout: "The server did not answer in time.",
   disconnected: "The connection dropped before the server answered.",
+  tournament_full: "The tournament is full.",
+  tournament_closed: "The tournament takes no more registrations.",
+  in_tournament_game: "Finish your tournament game first.",
 };
 const errorText = (error) => ERROR_TEXT[error?.code] ?? error?.message ?? String(error);
 
@@ -107,10 +137,18 @@ function start(auth) {
   client.on("reconnecting", mine(() => render()));
   client.on("closed", mine((event) => onClosed(client, event)));
   client.on("client/START_GAME", mine((view) => {
+    // Matched in a queue, or started by a tournament (`tournament` set): either way the game
+    // view takes over the page (see currentView) and the player is ready at once.
     ui.resultFor = null;
     ui.pick = null;
     ui.adminOpen = false;
     ready(view.game);
+  }));
+  client.on("client/TOURNAMENT_UPDATE", mine(({ tournament }) => showTournament(tournament)));
+  client.on("client/TOURNAMENT_JOINED", mine(({ tournament }) => tour.joined.set(tournament, true)));
+  client.on("client/TOURNAMENT_LEFT", mine((left) => {
+    tour.joined.set(left.tournament, false);
+    if (left.reason === "cancelled") notify(`${tournamentName(left.tournament) ?? "A tournament you registered for"} was cancelled.`, { sticky: true });
   }));
   client.on("client/RESUME_GAME", mine((view) => {
     if (view.status === "waiting_ready") ready(view.game);
@@ -129,13 +167,19 @@ function start(auth) {
   }));
   // Something for this account (a sanction, a role, a game that ended while away): shown as
   // a notice; the full list is GET /api/me/notifications.
-  client.on("client/NOTIFICATION", mine((notification) => notify(notification.text, { sticky: true })));
+  client.on("client/NOTIFICATION", mine((notification) => {
+    const about = notification.data?.tournament;
+    const action = about ? { label: "Open", run: () => openTournament(about) } : undefined;
+    notify(notification.text, { sticky: true, action });
+  }));
   client.on("client/RESUME_SESSION", mine((resume) => {
     if (resume.queue) ui.queuedAt = ui.queuedAt || Date.now();
   }));
   client.connect().catch(() => {
     // handled by the "closed" event
   });
+  // The tournament open in the page is watched on this client too.
+  if (tour.id) watchOpenTournament(client, tour.id);
   render();
 }
 
@@ -408,6 +452,7 @@ function currentView() {
   const game = client.game;
   if (game && (game.status !== "over" || ui.resultFor === game.game)) return "game";
   if (ui.adminOpen && isStaff(ui.user)) return "admin";
+  if (ui.tournamentsOpen) return "tournaments";
   return "lobby";
 }
 
@@ -427,6 +472,10 @@ function renderHeader() {
   toggle.hidden = !client || !isStaff(ui.user) || view === "game";
   toggle.textContent = view === "admin" ? "Lobby" : "Admin";
   toggle.setAttribute("aria-pressed", String(view === "admin"));
+  const tournaments = $("tournaments-toggle");
+  tournaments.hidden = !client || view === "game";
+  tournaments.textContent = view === "tournaments" ? "Lobby" : "Tournaments";
+  tournaments.setAttribute("aria-pressed", String(view === "tournaments"));
 }
 
 function renderLobby(client) {
@@ -526,6 +575,13 @@ function renderGame(client) {
   }
   list.scrollTop = list.scrollHeight;
   $("game-meta").textContent = `${kindTitle(game.kind)} · ${clockText(game.clock)} · ${game.rated ? "rated" : "unrated"} · game ${game.game}`;
+  const tag = $("game-tournament");
+  tag.hidden = !game.tournament;
+  if (game.tournament) {
+    const name = tournamentName(game.tournament);
+    tag.dataset.tournament = game.tournament;
+    tag.textContent = name ? `Tournament game · ${name}` : "Tournament game";
+  }
   renderResult(game);
   tickGame();
 }
@@ -546,6 +602,9 @@ function renderResult(game) {
     ? `Rating ${mine.before} → ${mine.after} (${mine.delta >= 0 ? "+" : ""}${mine.delta})`
     : game.rated ? "" : "Unrated game";
   box.dataset.label = label;
+  // A tournament pairs its players itself: back to it rather than into a queue.
+  $("play-again").hidden = Boolean(game.tournament);
+  $("back-to-tournament").hidden = !game.tournament;
 }
 
 /** Clocks and the presence countdown, between server updates. */
@@ -598,7 +657,620 @@ function render() {
   if (client && view === "lobby") renderLobby(client);
   if (client && view === "game") renderGame(client);
   if (client && view === "admin") admin.render(ui.user);
+  if (client && view === "tournaments") renderTournaments();
   renderMatchup(client);
+}
+
+// ----- tournaments -----------------------------------------------------------------------------
+// The list (GET /api/tournaments, a status filter), one tournament open and watched over the
+// socket (its standings, current games and the player's next game, live), registering and
+// withdrawing over the socket, and for admins the create form, the registrations with who
+// registered whom, and cancel (HTTP; the node checks the role on every call). A game the
+// tournament starts arrives as client/START_GAME and opens like any other.
+
+const isAdmin = (user) => Boolean(user?.roles?.includes("admin"));
+const as = () => ({ token: ui.client?.token ?? undefined });
+
+const STATUS_TEXT = { created: "Upcoming", started: "Running", finished: "Finished", cancelled: "Cancelled" };
+const RESULT_TEXT = { first: "1–0", second: "0–1", draw: "½–½", aborted: "aborted" };
+
+const dateTime = (ms) => new Date(ms).toLocaleString([], { month: "short", day: "numeric", hour: "2-digit", minute: "2-digit" });
+const timeOfDay = (ms) => new Date(ms).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
+/** "in 4 min", "in 2 h", "now". */
+const fromNow = (ms) => {
+  const left = ms - Date.now();
+  return left < 30_000 ? "now" : `in ${durationText(left < 3_600_000 ? Math.ceil(left / 60_000) * 60_000 : Math.round(left / 60_000) * 60_000)}`;
+};
+/** Points and tie-breaks: 1, 1.5, 2.25. */
+const points = (n) => String(Math.round(n * 100) / 100);
+
+/** A tournament's name, if the page has seen it. */
+function tournamentName(id) {
+  if (!tour.names.has(id) && id) {
+    // Looked up once; the game header shows it when it comes.
+    tour.names.set(id, null);
+    rookery.getTournament(id).then((view) => remember(view), () => {});
+  }
+  return tour.names.get(id) ?? null;
+}
+
+function remember(view) {
+  const known = tour.names.get(view.id);
+  tour.names.set(view.id, view.name);
+  if (known !== view.name) render();
+}
+
+const formatText = (t) =>
+  t.format === "arena" ? `Arena · ${durationText(t.durationMs ?? 0)}` : `Swiss · ${t.rounds} ${t.rounds === 1 ? "round" : "rounds"}`;
+const playersText = (t) => (t.maxPlayers ? `${t.players} / ${t.maxPlayers}` : String(t.players));
+/** Standings rows a pushed update carries at most (the best; the HTTP view has them all). */
+const PUSHED_STANDINGS = 100;
+/** My row of the standings, if I am registered (or was, and played) and it is in the view. */
+const myStanding = (t) => t?.standings.find((s) => s.name === ui.user?.name) ?? null;
+/** Whether I am registered: my row says so, or (a view cut to the best rows) my last join or withdrawal. */
+const registered = (t) => {
+  const me = myStanding(t);
+  if (me) return !me.withdrawn;
+  return t.standings.length >= PUSHED_STANDINGS && tour.joined.get(t.id) === true;
+};
+
+function setMessage(id, text) {
+  const box = $(id);
+  box.textContent = text ?? "";
+  box.hidden = !text;
+}
+
+// ----- navigation ----------------------------------------------------------------------------
+
+function openTournaments() {
+  ui.tournamentsOpen = true;
+  ui.adminOpen = false;
+  if (!tour.id) loadTournaments();
+  render();
+}
+
+/** Leaves the tournaments view (and stops watching the one open). */
+function closeTournaments() {
+  leaveTournament();
+  ui.tournamentsOpen = false;
+}
+
+/** Opens one tournament: watched (live) until the page leaves it. */
+function openTournament(id) {
+  if (tour.id !== id) leaveTournament();
+  ui.tournamentsOpen = true;
+  ui.adminOpen = false;
+  if (tour.id !== id) {
+    tour.id = id;
+    tour.view = tour.list?.find((t) => t.id === id) ?? null;
+    tour.registrations = null;
+    setMessage("tournament-error", null);
+    setMessage("registration-error", null);
+    setMessage("registration-status", null);
+    if (ui.client) watchOpenTournament(ui.client, id);
+    if (isAdmin(ui.user)) loadRegistrations();
+  }
+  render();
+}
+
+/** Watches `id` on `client`: the first update is the current view, the rest come as events. */
+function watchOpenTournament(client, id) {
+  client.watchTournament(id).catch(async (error) => {
+    if (tour.id !== id) return;
+    if (error.code === "not_found") {
+      setMessage("tournament-error", "There is no such tournament.");
+      return;
+    }
+    // Not live for now (the SDK watches again after a reconnect): show what HTTP says.
+    try {
+      const view = await rookery.getTournament(id);
+      if (tour.id === id) showTournament(view);
+    } catch (e) {
+      setMessage("tournament-error", errorText(e));
+    }
+  });
+}
+
+/** Back to the list: the open tournament is no longer watched. */
+function leaveTournament() {
+  if (!tour.id) return;
+  ui.client?.unwatchTournament(tour.id);
+  tour.id = null;
+  tour.view = null;
+  tour.registrations = null;
+  tour.busy = false;
+  disarmCancel();
+}
+
+// ----- data ----------------------------------------------------------------------------------
+
+async function loadTournaments() {
+  const load = (tour.listLoads += 1);
+  setMessage("tournament-list-error", null);
+  try {
+    const { tournaments } = await rookery.getTournaments({ status: tour.filter });
+    if (load !== tour.listLoads) return;
+    tour.list = tournaments;
+    for (const t of tournaments) tour.names.set(t.id, t.name);
+  } catch (error) {
+    if (load !== tour.listLoads) return;
+    setMessage("tournament-list-error", `Could not load the tournaments: ${errorText(error)}`);
+  }
+  render();
+}
+
+async function loadRegistrations() {
+  const id = tour.id;
+  const load = (tour.registrationLoads += 1);
+  try {
+    const { registrations } = await rookery.getRegistrations(id, as());
+    if (tour.id === id && load === tour.registrationLoads) tour.registrations = registrations;
+  } catch (error) {
+    if (tour.id === id) setMessage("registration-error", errorText(error));
+  }
+  render();
+}
+
+/** A view from an update or an answer: the open tournament, the list's row, the name. */
+function showTournament(view) {
+  remember(view);
+  if (tour.list) tour.list = tour.list.map((t) => (t.id === view.id ? view : t));
+  if (view.id !== tour.id) return;
+  const before = tour.view;
+  tour.view = view;
+  // Someone joined or left: the admin's list of who registered whom follows.
+  if (isAdmin(ui.user) && tour.registrations && before && before.players !== view.players) loadRegistrations();
+  render();
+}
+
+// ----- actions -------------------------------------------------------------------------------
+
+async function tournamentAction(call) {
+  if (tour.busy) return;
+  tour.busy = true;
+  setMessage("tournament-error", null);
+  render();
+  try {
+    await call();
+  } catch (error) {
+    setMessage("tournament-error", errorText(error));
+  } finally {
+    tour.busy = false;
+    render();
+  }
+}
+
+function joinTournament() {
+  const id = tour.id;
+  // The answer is TOURNAMENT_JOINED; the standings come with the next update.
+  tournamentAction(() => ui.client.joinTournament(id));
+}
+
+function withdrawTournament() {
+  const id = tour.id;
+  tournamentAction(() => ui.client.withdrawTournament(id));
+}
+
+function disarmCancel() {
+  clearTimeout(tour.cancelArmed);
+  tour.cancelArmed = null;
+  $("tournament-cancel").textContent = "Cancel tournament";
+}
+
+function cancelTournament() {
+  if (!tour.cancelArmed) {
+    $("tournament-cancel").textContent = "Really cancel it?";
+    tour.cancelArmed = setTimeout(disarmCancel, 4_000);
+    return;
+  }
+  disarmCancel();
+  const id = tour.id;
+  tournamentAction(async () => showTournament(await rookery.cancelTournament(id, as())));
+}
+
+async function registrationChange(button, call, done) {
+  setMessage("registration-error", null);
+  setMessage("registration-status", null);
+  button.disabled = true;
+  try {
+    showTournament(await call());
+    setMessage("registration-status", done);
+    await loadRegistrations();
+    return true;
+  } catch (error) {
+    setMessage("registration-error", errorText(error));
+    return false;
+  } finally {
+    button.disabled = false;
+  }
+}
+
+async function addRegistration(form) {
+  const name = form.elements.username.value.trim();
+  if (!name || !tour.id) return;
+  const id = tour.id;
+  const ok = await registrationChange($("registration-add"), () => rookery.addRegistration(id, name, as()), `${name} is registered.`);
+  if (ok) form.reset();
+}
+
+function removeRegistration(name, button) {
+  const id = tour.id;
+  registrationChange(button, () => rookery.removeRegistration(id, name, as()), `${name} is no longer registered.`);
+}
+
+/** The create form as a `POST /api/tournaments` body. */
+function createSpec(form) {
+  const f = form.elements;
+  const clock = f.clock.value === "untimed" ? null : (() => {
+    const [initialMs, incrementMs] = f.clock.value.split("+").map(Number);
+    return { initialMs, incrementMs };
+  })();
+  const arena = f.format.value === "arena";
+  return {
+    name: f.name.value.trim(),
+    format: f.format.value,
+    game: f.game.value,
+    clock,
+    rated: f.rated.checked,
+    startsAt: new Date(f.startsAt.value).getTime(),
+    durationMs: arena ? Number(f.duration.value) * 60_000 : null,
+    rounds: arena ? null : Number(f.rounds.value),
+    maxPlayers: f.maxPlayers.value === "" ? null : Number(f.maxPlayers.value),
+  };
+}
+
+async function createTournament(form) {
+  setMessage("tc-error", null);
+  const spec = createSpec(form);
+  if (!Number.isFinite(spec.startsAt)) {
+    setMessage("tc-error", "Pick when it starts.");
+    return;
+  }
+  const submit = $("tc-submit");
+  submit.disabled = true;
+  try {
+    const created = await rookery.createTournament(spec, as());
+    form.elements.name.value = "";
+    form.elements.startsAt.value = "";
+    tour.list = [created, ...(tour.list ?? []).filter((t) => t.id !== created.id)];
+    openTournament(created.id);
+    showTournament(created);
+    notify(`“${created.name}” is created.`);
+  } catch (error) {
+    setMessage("tc-error", errorText(error));
+  } finally {
+    submit.disabled = false;
+  }
+}
+
+/** A datetime-local value for `ms` (local time, to the minute). */
+function localInput(ms) {
+  const d = new Date(ms);
+  const pad2 = (n) => String(n).padStart(2, "0");
+  return `${d.getFullYear()}-${pad2(d.getMonth() + 1)}-${pad2(d.getDate())}T${pad2(d.getHours())}:${pad2(d.getMinutes())}`;
+}
+
+const FORMAT_HINT = {
+  arena: "Arena: for the time it lasts, whoever finishes a game is paired again at once. Win 2, draw 1; after two wins in a row, each win scores 4.",
+  swiss: "Swiss: a fixed number of rounds, never the same opponent twice; a round starts when every game of the one before has ended. Win 1, draw ½.",
+};
+
+function showFormatFields(form) {
+  const format = form.elements.format.value;
+  $("tc-format-hint").textContent = FORMAT_HINT[format];
+  for (const label of form.querySelectorAll("[data-for-format]")) {
+    const on = label.dataset.forFormat === format;
+    label.hidden = !on;
+    for (const input of label.querySelectorAll("input")) input.disabled = !on;
+  }
+}
+
+// ----- drawing -------------------------------------------------------------------------------
+
+function statusBadge(status) {
+  return el("span", { class: `badge tstatus ${status}`, "data-badge": status }, STATUS_TEXT[status] ?? status);
+}
+
+function renderTournaments() {
+  const open = Boolean(tour.id);
+  $("tournament-browse").hidden = open;
+  $("tournament").hidden = !open;
+  if (open) renderTournament();
+  else renderTournamentList();
+}
+
+function renderTournamentList() {
+  const admin = isAdmin(ui.user);
+  const form = $("tournament-create");
+  form.hidden = !admin;
+  if (admin && !form.elements.startsAt.value) form.elements.startsAt.value = localInput(Date.now() + 10 * 60_000);
+  $("tournament-browse").dataset.role = admin ? "admin" : "player";
+  const key = { list: tour.list, user: ui.user?.name };
+  if (tour.drawn.list === key.list && tour.drawn.listUser === key.user) return;
+  tour.drawn.list = key.list;
+  tour.drawn.listUser = key.user;
+  const box = $("tournament-list");
+  if (!tour.list) return;
+  if (!tour.list.length) {
+    box.replaceChildren(el("p", { class: "muted small" }, tour.filter ? `No ${STATUS_TEXT[tour.filter].toLowerCase()} tournament.` : "No tournament yet."));
+    return;
+  }
+  const table = el("table", { class: "tournament-table" });
+  const head = el("tr");
+  for (const title of ["Name", "Game", "Format", "Starts", "Players", "Status"]) head.append(el("th", {}, title));
+  table.append(el("thead"));
+  table.tHead.append(head);
+  const body = el("tbody");
+  for (const t of tour.list) {
+    const row = el("tr", { "data-id": t.id, "data-status": t.status, "data-players": t.players });
+    const name = el("td", { class: "tname" });
+    const link = el("button", { type: "button", class: "link name-link", "data-testid": "tournament-open" }, t.name);
+    link.addEventListener("click", () => openTournament(t.id));
+    name.append(link);
+    if (registered(t)) name.append(" ", el("span", { class: "badge registered", "data-badge": "registered" }, "registered"));
+    row.append(
+      name,
+      el("td", {}, `${kindTitle(t.game)} · ${clockText(t.clock)}${t.rated ? " · rated" : ""}`),
+      el("td", {}, formatText(t)),
+      el("td", { class: "when" }, dateTime(t.startsAt)),
+      el("td", { class: "num", "data-testid": "tournament-players" }, playersText(t)),
+    );
+    const status = el("td");
+    status.append(statusBadge(t.status));
+    row.append(status);
+    body.append(row);
+  }
+  table.append(body);
+  box.replaceChildren(table);
+}
+
+/** The line under the title that changes with time: when it starts, the round, when it ends. */
+function progressText(t) {
+  if (t.status === "created") return `Starts ${dateTime(t.startsAt)} (${fromNow(t.startsAt)})`;
+  if (t.status === "cancelled") return t.endedAt ? `Cancelled ${dateTime(t.endedAt)}` : "Cancelled";
+  if (t.status === "finished") return t.endedAt ? `Finished ${dateTime(t.endedAt)}` : "Finished";
+  if (t.format === "swiss") return `Round ${t.round} of ${t.rounds}`;
+  const end = t.startsAt + (t.durationMs ?? 0);
+  return end > Date.now() ? `Ends ${timeOfDay(end)} (${fromNow(end)})` : "Time is up: the last games are being played";
+}
+
+/** What the player does next in this tournament, in words (null: nothing to say). */
+function nextGameText(t) {
+  const me = myStanding(t) ?? (registered(t) ? { name: ui.user.name, rank: null, score: null, withdrawn: false } : null);
+  if (!me) return null;
+  if (me.withdrawn) return "You withdrew: you are not paired again.";
+  if (t.status === "created") return `You are registered. Your first game starts by itself at ${timeOfDay(t.startsAt)}: keep this page open.`;
+  if (t.status === "cancelled") return "This tournament was cancelled.";
+  if (t.status === "finished") {
+    if (me.rank == null) return "The tournament is over.";
+    const of = t.standings.length < PUSHED_STANDINGS ? ` of ${t.standings.length}` : "";
+    return `You finished #${me.rank}${of}, with ${points(me.score)} ${me.score === 1 ? "point" : "points"}.`;
+  }
+  const mine = (t.pairings ?? []).filter((p) => p.first === me.name || p.second === me.name);
+  const live = mine.find((p) => p.result == null);
+  if (live) return `Your game against ${live.first === me.name ? live.second : live.first} is on.`;
+  if (t.format === "arena") {
+    if (t.startsAt + (t.durationMs ?? 0) <= Date.now()) return "The arena's time is up: no new games.";
+    return "Waiting for an opponent: your next game starts by itself as soon as one is free.";
+  }
+  const last = t.round >= (t.rounds ?? 0);
+  const done = mine.find((p) => p.result != null);
+  if (done) {
+    const side = done.first === me.name ? "first" : "second";
+    const [, outcome] = outcomeFor(done.result, side);
+    const opponent = side === "first" ? done.second : done.first;
+    return `Round ${t.round}: ${outcome.toLowerCase()} against ${opponent}. ${last ? "That was the last round." : "The next round starts by itself when every game of this one has ended."}`;
+  }
+  return `You have a bye in round ${t.round} (1 point).${last ? "" : " The next round starts by itself when every game of this one has ended."}`;
+}
+
+function renderTournament() {
+  const t = tour.view;
+  const admin = isAdmin(ui.user);
+  const card = $("tournament");
+  card.dataset.id = tour.id;
+  $("tournament-admin").hidden = !admin || !t;
+  if (!t) {
+    // Until the first view comes: nothing of the tournament shown before.
+    $("tournament-name").textContent = tour.names.get(tour.id) ?? "Tournament";
+    $("tournament-meta").textContent = "Loading…";
+    for (const id of ["tournament-badges", "tournament-progress", "tournament-standings", "tournament-pairings"]) $(id).replaceChildren();
+    for (const id of ["tournament-me", "tournament-join", "tournament-withdraw", "tournament-hint"]) $(id).hidden = true;
+    tour.drawn.view = null;
+    return;
+  }
+  card.dataset.status = t.status;
+  card.dataset.round = String(t.round);
+  card.dataset.players = String(t.players);
+  $("tournament-name").textContent = t.name;
+  $("tournament-badges").replaceChildren(
+    statusBadge(t.status),
+    el("span", { class: `badge format ${t.format}` }, t.format),
+    ...(t.rated ? [el("span", { class: "badge rated" }, "rated")] : []),
+  );
+  $("tournament-meta").textContent = [
+    `${kindTitle(t.game)} · ${clockText(t.clock)} · ${t.rated ? "rated" : "unrated"}`,
+    formatText(t),
+    `${playersText(t)} ${t.players === 1 && !t.maxPlayers ? "player" : "players"}`,
+    `by ${t.createdBy}`,
+  ].join(" · ");
+  tickTournament();
+
+  const next = nextGameText(t);
+  const me = $("tournament-me");
+  me.hidden = !next;
+  me.textContent = next ?? "";
+
+  const open = t.status === "created" || (t.status === "started" && t.format === "arena");
+  const mine = registered(t);
+  const join = $("tournament-join");
+  const withdraw = $("tournament-withdraw");
+  const guestBarred = Boolean(ui.user?.guest && t.rated);
+  const full = Boolean(t.maxPlayers && t.players >= t.maxPlayers);
+  join.hidden = mine || !open;
+  join.disabled = tour.busy || guestBarred || full || ui.client?.state !== "open";
+  join.textContent = myStanding(t)?.withdrawn ? "Rejoin" : "Register";
+  withdraw.hidden = !mine || !(t.status === "created" || t.status === "started");
+  withdraw.disabled = tour.busy || ui.client?.state !== "open";
+  const hint = guestBarred && !mine && open ? "Guests play unrated tournaments only: register to join this one." : full && !mine && open ? "The tournament is full." : null;
+  setMessage("tournament-hint", hint);
+  $("tournament-cancel").disabled = tour.busy || t.status === "finished" || t.status === "cancelled";
+
+  if (tour.drawn.view !== t || tour.drawn.viewUser !== ui.user?.name) {
+    tour.drawn.view = t;
+    tour.drawn.viewUser = ui.user?.name;
+    renderStandings(t);
+    renderPairings(t);
+  }
+  if (admin && tour.drawn.registrations !== tour.registrations) {
+    tour.drawn.registrations = tour.registrations;
+    renderRegistrations();
+  }
+}
+
+function renderStandings(t) {
+  const box = $("tournament-standings");
+  if (!t.standings.length) {
+    box.replaceChildren(el("p", { class: "muted small" }, "Nobody is registered yet."));
+    return;
+  }
+  const swiss = t.format === "swiss";
+  const table = el("table", { class: "standings-table" });
+  const head = el("tr");
+  for (const title of ["#", "Player", "Score", "Games", "W / D / L", swiss ? "Buchholz · SB" : "Tie-breaks", ""]) head.append(el("th", {}, title));
+  table.append(el("thead"));
+  table.tHead.append(head);
+  const body = el("tbody");
+  for (const s of t.standings) {
+    const row = el("tr", {
+      "data-name": s.name,
+      "data-rank": s.rank,
+      "data-score": s.score,
+      class: [s.name === ui.user?.name && "mine", s.withdrawn && "withdrawn"].filter(Boolean).join(" ") || null,
+    });
+    const player = el("td", { class: "pname-cell" });
+    player.append(el("span", { class: "standing-name" }, s.name), " ", el("span", { class: "muted" }, `(${s.rating})`));
+    const marks = el("td", { class: "marks" });
+    if (s.byes) marks.append(el("span", { class: "badge bye", "data-badge": "bye", title: "Byes: 1 point each, no game" }, s.byes === 1 ? "bye" : `${s.byes} byes`));
+    if (s.streak) marks.append(el("span", { class: "badge streak", "data-badge": "streak", title: "On a streak: the next win scores 4" }, "🔥 streak"));
+    if (s.withdrawn) marks.append(el("span", { class: "badge withdrawn", "data-badge": "withdrawn" }, "withdrawn"));
+    row.append(
+      el("td", { class: "num" }, String(s.rank)),
+      player,
+      el("td", { class: "num score" }, points(s.score)),
+      el("td", { class: "num" }, String(s.games)),
+      el("td", { class: "num wdl" }, `${s.wins} / ${s.draws} / ${s.losses}`),
+      el("td", { class: "num" }, s.tieBreak.length ? s.tieBreak.map(points).join(" · ") : "—"),
+      marks,
+    );
+    body.append(row);
+  }
+  table.append(body);
+  box.replaceChildren(table);
+}
+
+function renderPairings(t) {
+  const box = $("tournament-pairings");
+  const pairings = t.pairings ?? [];
+  $("tournament-pairings-title").textContent = t.format === "swiss" ? (t.round ? `Round ${t.round}` : "Games") : "Games being played";
+  if (!pairings.length) {
+    const text = t.status === "created" ? "The first games start with the tournament." : t.format === "arena" && t.status === "started" ? "No game is being played right now." : "No games.";
+    box.replaceChildren(el("p", { class: "muted small" }, text));
+    return;
+  }
+  const marks = boardFor(t.game)?.marks ?? ["", ""];
+  const table = el("table", { class: "pairings-table" });
+  const head = el("tr");
+  for (const title of ["Round", marks[0] ? `${marks[0]} First` : "First", marks[1] ? `${marks[1]} Second` : "Second", "Result"]) head.append(el("th", {}, title));
+  table.append(el("thead"));
+  table.tHead.append(head);
+  const body = el("tbody");
+  for (const p of pairings) {
+    const mine = p.first === ui.user?.name || p.second === ui.user?.name;
+    const row = el("tr", { "data-game": p.game, "data-result": p.result ?? "", class: mine ? "mine" : null });
+    row.append(
+      el("td", { class: "num" }, String(p.round)),
+      el("td", {}, p.first),
+      el("td", {}, p.second),
+      el("td", { class: p.result ? "result-cell" : "result-cell muted" }, p.result ? (RESULT_TEXT[p.result] ?? p.result) : "playing…"),
+    );
+    body.append(row);
+  }
+  table.append(body);
+  box.replaceChildren(table);
+}
+
+function renderRegistrations() {
+  const list = $("registrations");
+  const registrations = tour.registrations;
+  if (!registrations) {
+    list.replaceChildren(el("li", { class: "muted small" }, "Loading…"));
+    return;
+  }
+  if (!registrations.length) {
+    list.replaceChildren(el("li", { class: "muted small" }, "Nobody is registered."));
+    return;
+  }
+  list.replaceChildren(
+    ...registrations.map((r) => {
+      const li = el("li", { class: "registration", "data-name": r.name, "data-by": r.by ?? "" });
+      const text = el("div", { class: "registration-text" });
+      const by = !r.by || r.by === r.name ? "registered themselves" : `registered by ${r.by}`;
+      text.append(
+        el("strong", {}, r.name),
+        ` (${r.rating})`,
+        el("span", { class: "muted small registration-by" }, `${by}, ${dateTime(r.registeredAt)}`),
+      );
+      const remove = el("button", { type: "button", class: "secondary small-button", "data-testid": "registration-remove" }, "Remove");
+      remove.addEventListener("click", () => removeRegistration(r.name, remove));
+      li.append(text, remove);
+      return li;
+    }),
+  );
+}
+
+/** The time-dependent line of the open tournament ("starts in 4 min"), between updates. */
+function tickTournament() {
+  const t = tour.view;
+  if (!t || currentView() !== "tournaments") return;
+  const line = $("tournament-progress");
+  const text = progressText(t);
+  if (line.textContent !== text) line.textContent = text;
+}
+
+function wireTournaments() {
+  const form = $("tournament-create");
+  for (const board of Object.values(BOARDS)) form.elements.game.append(el("option", { value: board.kind }, board.title));
+  form.elements.game.value = DEFAULT_KIND;
+  // The same clocks as the lobby's.
+  for (const option of $("clock-select").options) form.elements.clock.append(option.cloneNode(true));
+  form.elements.format.addEventListener("change", () => showFormatFields(form));
+  showFormatFields(form);
+  form.addEventListener("submit", (event) => {
+    event.preventDefault();
+    createTournament(form);
+  });
+  $("tournament-filter").addEventListener("change", (event) => {
+    tour.filter = event.currentTarget.value;
+    loadTournaments();
+  });
+  $("tournament-refresh").addEventListener("click", loadTournaments);
+  $("tournaments-close").addEventListener("click", () => {
+    closeTournaments();
+    render();
+  });
+  $("tournament-back").addEventListener("click", () => {
+    leaveTournament();
+    loadTournaments();
+    render();
+  });
+  $("tournament-join").addEventListener("click", joinTournament);
+  $("tournament-withdraw").addEventListener("click", withdrawTournament);
+  $("tournament-cancel").addEventListener("click", cancelTournament);
+  $("registration-form").addEventListener("submit", (event) => {
+    event.preventDefault();
+    addRegistration(event.currentTarget);
+  });
 }
 
 // ----- wiring ----------------------------------------------------------------------------------
@@ -639,11 +1311,14 @@ function wire() {
   });
   $("auth-guest").addEventListener("click", () => authenticate("guest"));
   $("logout").addEventListener("click", () => {
+    leaveTournament();
     ui.client?.close();
     ui.client = null;
     ui.user = null;
     ui.historyFor = null;
     ui.adminOpen = false;
+    ui.tournamentsOpen = false;
+    tour.list = null;
     admin.reset();
     localStorage.removeItem(AUTH_KEY);
     render();
@@ -651,8 +1326,15 @@ function wire() {
   $("find").addEventListener("click", () => queue(chosenQueue()));
   $("admin-toggle").addEventListener("click", () => {
     ui.adminOpen = !ui.adminOpen;
+    if (ui.adminOpen) closeTournaments();
     render();
   });
+  $("tournaments-toggle").addEventListener("click", () => {
+    if (currentView() === "tournaments") closeTournaments();
+    else openTournaments();
+    render();
+  });
+  wireTournaments();
   $("admin-close").addEventListener("click", () => {
     ui.adminOpen = false;
     render();
@@ -669,9 +1351,17 @@ function wire() {
   $("resign").addEventListener("click", resign);
   $("new-game").addEventListener("click", () => {
     ui.resultFor = null;
+    closeTournaments();
+    render();
+  });
+  $("back-to-tournament").addEventListener("click", () => {
+    const id = ui.client?.game?.tournament;
+    ui.resultFor = null;
+    if (id) openTournament(id);
     render();
   });
   $("play-again").addEventListener("click", () => {
+    closeTournaments();
     const game = ui.client?.game;
     queue(game ? { game: game.kind, clock: game.clock ?? null, rated: game.rated } : chosenQueue());
   });
@@ -688,6 +1378,7 @@ function wire() {
     tickGame();
     tickMatchup();
     tickQueue();
+    tickTournament();
   }, 100);
 }
 

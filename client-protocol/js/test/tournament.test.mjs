@@ -280,10 +280,10 @@ test("socket: join, watch with live updates, withdraw, unwatch; refusals reject 
 });
 
 test("a swiss of two: the server starts the game by itself, with its tournament; results reach the standings", { timeout: 60_000 }, async () => {
-  const t = await rookery.createTournament(spec({ format: "swiss", durationMs: null, rounds: 1, startsAt: Date.now() + 1_000 }), asAdmin);
   const [ann, ben] = [await registered(), await registered()];
   const a = await player(base, ann);
   const b = await player(base, ben);
+  const t = await rookery.createTournament(spec({ format: "swiss", durationMs: null, rounds: 1, startsAt: Date.now() + 1_500 }), asAdmin);
   const starts = [a.once("client/START_GAME", { timeoutMs: 20_000 }), b.once("client/START_GAME", { timeoutMs: 20_000 })];
   await a.joinTournament(t.id);
   await b.joinTournament(t.id);

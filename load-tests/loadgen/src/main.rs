@@ -7,6 +7,7 @@ mod echo;
 mod hold;
 mod play;
 mod stats;
+mod tournament;
 
 use clap::{Parser, Subcommand};
 
@@ -29,6 +30,8 @@ enum Command {
     Hold(hold::HoldArgs),
     /// Seat two players per table who play connect-four games (42 moves, a draw) back to back.
     Play(play::PlayArgs),
+    /// One tournament of guest bots: pairing time and standings-update latency.
+    Tournament(tournament::TournamentArgs),
     /// The floor: a bare websocket server that relays each frame to both sockets of a pair.
     Echo(echo::EchoArgs),
 }
@@ -51,6 +54,7 @@ fn main() {
             Command::Hold(args) => hold::run(args).await,
             Command::Play(args) => play::run(args).await,
             Command::Echo(args) => echo::run(args).await,
+            Command::Tournament(args) => tournament::run(args).await,
         }
     });
     if let Err(e) = result {

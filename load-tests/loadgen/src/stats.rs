@@ -28,6 +28,10 @@ impl Latencies {
         self.micros.push(d.as_micros().min(u32::MAX as u128) as u32);
     }
 
+    pub fn count(&self) -> usize {
+        self.micros.len()
+    }
+
     pub fn merge(&mut self, other: Latencies) {
         self.micros.extend(other.micros);
     }

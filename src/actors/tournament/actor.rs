@@ -23,8 +23,9 @@ use crate::notify::{data, Draft};
 
 /// At most this many `client/TOURNAMENT_UPDATE`s per second per tournament.
 const UPDATES_PER_SECOND: u32 = 2;
-/// Standings rows a pushed update carries (the best; `GET /api/tournaments/{id}` has all).
-const PUSHED_STANDINGS: usize = 100;
+/// Standings rows and pairings a pushed update carries (the best rows, the first boards;
+/// `GET /api/tournaments/{id}` has all).
+const PUSHED_ROWS: usize = 100;
 /// How long an ended tournament's snapshot is kept (its record stays in the store).
 const OVER_TTL: Duration = Duration::from_secs(24 * 3600);
 /// How long an ended tournament's actor stays before it passivates.
@@ -251,7 +252,8 @@ impl TournamentActor {
         self.broadcast_pending = false;
         self.last_broadcast = Some(Instant::now());
         let mut view = self.state.view();
-        view.standings.truncate(PUSHED_STANDINGS);
+        view.standings.truncate(PUSHED_ROWS);
+        view.pairings.truncate(PUSHED_ROWS);
         let frame = Box::new(ServerFrame {
             reference: None,
             message: ServerMessage::TournamentUpdate {

@@ -18,36 +18,53 @@ pub fn points2(result: Option<GameResult>, side: Side) -> u32 {
     }
 }
 
-/// Each finished game of player `index`, in order: (opponent, points2).
-fn played(state: &TournamentState, index: usize) -> Vec<(usize, u32)> {
-    state
-        .games
+/// One game of one player, in the order the tournament started them.
+#[derive(Clone, Copy, Debug)]
+pub struct Played {
+    pub opponent: usize,
+    pub side: Side,
+    /// None while it is played.
+    pub result: Option<GameResult>,
+}
+
+impl Played {
+    /// This player's points in half points (0 while it is played).
+    pub fn points2(&self) -> u32 {
+        points2(self.result, self.side)
+    }
+}
+
+/// Every player's games, by index, in one pass over the tournament's games.
+pub fn histories(state: &TournamentState) -> Vec<Vec<Played>> {
+    let mut all = vec![Vec::new(); state.players.len()];
+    for game in &state.games {
+        for side in Side::BOTH {
+            let me = game.players[side.index()];
+            all[me].push(Played {
+                opponent: game.players[side.other().index()],
+                side,
+                result: game.result,
+            });
+        }
+    }
+    all
+}
+
+/// Every player's arena score and streak, by index.
+pub fn arena_scores(histories: &[Vec<Played>]) -> Vec<(u32, bool)> {
+    histories
         .iter()
-        .filter(|g| g.result.is_some())
-        .filter_map(|g| {
-            let side = match g.players.iter().position(|p| *p == index)? {
-                0 => Side::First,
-                _ => Side::Second,
-            };
-            Some((g.players[side.other().index()], points2(g.result, side)))
-        })
-        .collect()
-}
-
-/// Every player's arena score, by index.
-pub fn arena_scores(state: &TournamentState) -> Vec<u32> {
-    (0..state.players.len())
-        .map(|i| arena::score(&arena_results(state, i)).0)
-        .collect()
-}
-
-fn arena_results(state: &TournamentState, index: usize) -> Vec<ArenaResult> {
-    played(state, index)
-        .into_iter()
-        .map(|(_, p)| match p {
-            2 => ArenaResult::Win,
-            1 => ArenaResult::Draw,
-            _ => ArenaResult::Loss,
+        .map(|games| {
+            let results: Vec<ArenaResult> = games
+                .iter()
+                .filter(|g| g.result.is_some())
+                .map(|g| match g.points2() {
+                    2 => ArenaResult::Win,
+                    1 => ArenaResult::Draw,
+                    _ => ArenaResult::Loss,
+                })
+                .collect();
+            arena::score(&results)
         })
         .collect()
 }
@@ -55,14 +72,28 @@ fn arena_results(state: &TournamentState, index: usize) -> Vec<ArenaResult> {
 /// The standings, best first: by score, then tie-breaks, then rating, then name.
 pub fn of(state: &TournamentState) -> Vec<Standing> {
     let swiss = state.spec.format == TournamentFormat::Swiss;
-    let games: Vec<Vec<(usize, u32)>> =
-        (0..state.players.len()).map(|i| played(state, i)).collect();
+    let histories = histories(state);
+    // Finished games only: (opponent, points2).
+    let games: Vec<Vec<(usize, u32)>> = histories
+        .iter()
+        .map(|h| {
+            h.iter()
+                .filter(|g| g.result.is_some())
+                .map(|g| (g.opponent, g.points2()))
+                .collect()
+        })
+        .collect();
     // Swiss scores in half points, byes included: the tie-breaks sum opponents' scores.
     let swiss_points: Vec<u32> = (0..state.players.len())
         .map(|i| {
             2 * state.players[i].byes.len() as u32 + games[i].iter().map(|(_, p)| p).sum::<u32>()
         })
         .collect();
+    let arena = if swiss {
+        Vec::new()
+    } else {
+        arena_scores(&histories)
+    };
     let mut rows: Vec<Standing> = state
         .players
         .iter()
@@ -81,7 +112,7 @@ pub fn of(state: &TournamentState) -> Vec<Standing> {
                     false,
                 )
             } else {
-                let (score, fire) = arena::score(&arena_results(state, i));
+                let (score, fire) = arena[i];
                 (score as f64, Vec::new(), fire)
             };
             Standing {

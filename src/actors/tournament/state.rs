@@ -127,12 +127,6 @@ impl TournamentState {
         self.players.iter().filter(|p| !p.withdrawn).count()
     }
 
-    fn in_game(&self, index: usize) -> bool {
-        self.games
-            .iter()
-            .any(|g| g.result.is_none() && g.players.contains(&index))
-    }
-
     /// The view of every route and of `client/TOURNAMENT_UPDATE`.
     pub fn view(&self) -> TournamentView {
         let spec = &self.spec;
@@ -441,9 +435,10 @@ impl TournamentState {
         if self.round >= rounds {
             return self.finish(now);
         }
+        let histories = standings::histories(self);
         let field: Vec<swiss::SwissPlayer> = (0..self.players.len())
             .filter(|i| !self.players[*i].withdrawn)
-            .map(|i| self.swiss_player(i))
+            .map(|i| self.swiss_player(i, &histories[i]))
             .collect();
         let paired = if field.len() >= 2 {
             swiss::pair(&field)
@@ -462,26 +457,16 @@ impl TournamentState {
         }
     }
 
-    fn swiss_player(&self, index: usize) -> swiss::SwissPlayer {
-        let mut opponents = Vec::new();
-        let mut colours = Vec::new();
-        let mut points = 2 * self.players[index].byes.len() as u32;
-        for game in &self.games {
-            let Some(side) = game.players.iter().position(|p| *p == index) else {
-                continue;
-            };
-            let side = if side == 0 { Side::First } else { Side::Second };
-            opponents.push(game.players[side.other().index()]);
-            colours.push(side);
-            points += standings::points2(game.result, side);
-        }
+    fn swiss_player(&self, index: usize, games: &[standings::Played]) -> swiss::SwissPlayer {
+        let player = &self.players[index];
         swiss::SwissPlayer {
             seed: index,
-            points,
-            rating: self.players[index].rating,
-            opponents,
-            colours,
-            had_bye: !self.players[index].byes.is_empty(),
+            points: 2 * player.byes.len() as u32
+                + games.iter().map(standings::Played::points2).sum::<u32>(),
+            rating: player.rating,
+            opponents: games.iter().map(|g| g.opponent).collect(),
+            colours: games.iter().map(|g| g.side).collect(),
+            had_bye: !player.byes.is_empty(),
         }
     }
 
@@ -500,13 +485,14 @@ impl TournamentState {
         if arena::pairings_closed(now, ends_at, initial) && now + quarter >= ends_at {
             return;
         }
-        let scores = standings::arena_scores(self);
+        let histories = standings::histories(self);
+        let scores = standings::arena_scores(&histories);
         let idle: Vec<arena::ArenaPlayer> = (0..self.players.len())
             .filter(|i| {
                 let p = &self.players[*i];
-                !p.withdrawn && !p.paused && !self.in_game(*i)
+                !p.withdrawn && !p.paused && histories[*i].iter().all(|g| g.result.is_some())
             })
-            .map(|i| self.arena_player(i, scores[i]))
+            .map(|i| Self::arena_player(i, self.players[i].rating, scores[i].0, &histories[i]))
             .collect();
         if idle.len() < 2 {
             return;
@@ -520,28 +506,22 @@ impl TournamentState {
         }
     }
 
-    fn arena_player(&self, index: usize, score: u32) -> arena::ArenaPlayer {
-        let mine: Vec<&Pairing> = self
-            .games
-            .iter()
-            .filter(|g| g.players.contains(&index))
-            .collect();
-        let side_in = |g: &Pairing| {
-            if g.players[0] == index {
-                Side::First
-            } else {
-                Side::Second
-            }
-        };
-        let last = mine.last();
+    fn arena_player(
+        index: usize,
+        rating: i32,
+        score: u32,
+        games: &[standings::Played],
+    ) -> arena::ArenaPlayer {
+        let last = games.last();
+        let count = |side| games.iter().filter(|g| g.side == side).count() as u32;
         arena::ArenaPlayer {
             seed: index,
             score,
-            rating: self.players[index].rating,
-            last_opponent: last.map(|g| g.players[side_in(g).other().index()]),
-            last_colour: last.map(|g| side_in(g)),
-            whites: mine.iter().filter(|g| g.players[0] == index).count() as u32,
-            blacks: mine.iter().filter(|g| g.players[1] == index).count() as u32,
+            rating,
+            last_opponent: last.map(|g| g.opponent),
+            last_colour: last.map(|g| g.side),
+            whites: count(Side::First),
+            blacks: count(Side::Second),
         }
     }
 
