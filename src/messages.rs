@@ -335,11 +335,45 @@ pub enum UserEvent {
     Push { frame: Box<ServerFrame> },
 }
 
-/// A frame for every member of a watchers group.
+/// A frame for every member of a watchers group. Shared: every member on a node gets the
+/// same frame, rendered to text once.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, actix::Message)]
 #[rtype(result = "()")]
 pub struct FeedEvent {
-    pub frame: Box<ServerFrame>,
+    pub frame: std::sync::Arc<FeedFrame>,
+}
+
+impl FeedEvent {
+    pub fn new(frame: ServerFrame) -> FeedEvent {
+        FeedEvent {
+            frame: std::sync::Arc::new(FeedFrame {
+                frame,
+                text: Default::default(),
+            }),
+        }
+    }
+}
+
+/// The frame of a [`FeedEvent`] and its JSON text, made on first use.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct FeedFrame {
+    pub frame: ServerFrame,
+    #[serde(skip)]
+    text: std::sync::OnceLock<String>,
+}
+
+impl FeedFrame {
+    /// The frame as its socket text (serialised once per node, whatever the members).
+    pub fn text(&self) -> &str {
+        self.text
+            .get_or_init(|| serde_json::to_string(&self.frame).expect("frames serialise"))
+    }
+}
+
+impl PartialEq for FeedFrame {
+    fn eq(&self, other: &FeedFrame) -> bool {
+        self.frame == other.frame
+    }
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -44,6 +44,11 @@ pub trait Listener: Send + Sync + 'static {
     /// Handles one event. May be called more than once for one entry (a node died before the
     /// acknowledgement): the same event must have the same effect once.
     async fn handle(&self, event: &GameEvent) -> Result<(), ListenerError>;
+    /// Whether the events of one read may be handled at once rather than one after the other
+    /// (their order does not matter to it, and each waits on something remote).
+    fn concurrent(&self) -> bool {
+        false
+    }
 }
 
 /// How the runner treats failures.
@@ -116,6 +121,15 @@ struct Run {
     failures: HashMap<String, u64>,
 }
 
+/// What the listener makes of one entry (one it does not want is done unread).
+async fn handle(listener: &dyn Listener, entry: &Entry) -> Result<(), ListenerError> {
+    if listener.wants(&entry.event) {
+        listener.handle(&entry.event).await
+    } else {
+        Ok(())
+    }
+}
+
 impl Run {
     async fn run(mut self, stop: watch::Receiver<bool>) {
         let name = self.listener.name();
@@ -136,16 +150,32 @@ impl Run {
             // Handled entries are acknowledged together, once the batch is through or stops.
             let mut done = Vec::with_capacity(entries.len());
             let mut failed = false;
-            for entry in entries {
-                if self.one(&entry).await {
-                    if self.policy.pause_after_handling.contains(&name) {
-                        tracing::warn!(listener = name, entry = %entry.id, "failpoint listener.handled=pause: this listener stops here");
-                        std::future::pending::<()>().await;
+            if self.listener.concurrent() {
+                let listener = self.listener.clone();
+                let outcomes = futures_util::future::join_all(
+                    entries.iter().map(|entry| handle(&*listener, entry)),
+                )
+                .await;
+                for (entry, outcome) in entries.into_iter().zip(outcomes) {
+                    if self.settle(&entry, outcome).await {
+                        done.push(entry.id);
+                    } else {
+                        failed = true;
                     }
-                    done.push(entry.id);
-                } else {
-                    failed = true;
-                    break;
+                }
+            } else {
+                for entry in entries {
+                    let outcome = handle(&*self.listener, &entry).await;
+                    if self.settle(&entry, outcome).await {
+                        if self.policy.pause_after_handling.contains(&name) {
+                            tracing::warn!(listener = name, entry = %entry.id, "failpoint listener.handled=pause: this listener stops here");
+                            std::future::pending::<()>().await;
+                        }
+                        done.push(entry.id);
+                    } else {
+                        failed = true;
+                        break;
+                    }
                 }
             }
             if let Err(e) = self.log.ack(name, &done).await {
@@ -158,15 +188,10 @@ impl Run {
         }
     }
 
-    /// Handles one entry; true when it is done (handled, skipped, or set aside as a dead letter:
-    /// to be acknowledged), false when it failed and stays pending.
-    async fn one(&mut self, entry: &Entry) -> bool {
+    /// Books one entry's outcome; true when it is done (handled, skipped, or set aside as a
+    /// dead letter: to be acknowledged), false when it failed and stays pending.
+    async fn settle(&mut self, entry: &Entry, outcome: Result<(), ListenerError>) -> bool {
         let name = self.listener.name();
-        let outcome = if self.listener.wants(&entry.event) {
-            self.listener.handle(&entry.event).await
-        } else {
-            Ok(())
-        };
         let error = match outcome {
             Ok(()) => {
                 self.failures.remove(&entry.id);

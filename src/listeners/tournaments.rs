@@ -46,6 +46,12 @@ impl Listener for Tournaments {
         )
     }
 
+    /// Results of different games commute (each is counted once): a round's results reach
+    /// their tournament together, and it writes them in a few group commits.
+    fn concurrent(&self) -> bool {
+        true
+    }
+
     async fn handle(&self, event: &GameEvent) -> Result<(), ListenerError> {
         let GameEvent::GameOver {
             finished,

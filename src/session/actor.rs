@@ -23,8 +23,8 @@ use crate::auth::{banned_message, AuthError};
 use crate::cluster::{Mailbox, Passivate};
 use crate::domain::{QueueKey, SessionId};
 use crate::messages::{
-    Address, Envelope, FeedEvent, GameAction, GameCommand, QueueAction, QueueCommand, Sender,
-    SessionEvent, UserEvent,
+    Address, Envelope, FeedEvent, FeedFrame, GameAction, GameCommand, QueueAction, QueueCommand,
+    Sender, SessionEvent, UserEvent,
 };
 use crate::telemetry::names;
 
@@ -62,8 +62,11 @@ pub struct SessionActor {
     taken_over: bool,
     /// This socket's id, to tell our own takeover notice from another socket's.
     connection: u64,
-    /// The fan-out groups this socket joined (watched tournaments), left when it closes.
+    /// The groups this socket was asked to watch (`server/WATCH_TOURNAMENT`).
     watching: std::collections::BTreeSet<String>,
+    /// The fan-out groups this socket is in: what it watches and the tournaments its session
+    /// is in (see `sync_groups`); left when it closes.
+    joined: std::collections::BTreeSet<String>,
 }
 
 impl SessionActor {
@@ -92,6 +95,7 @@ impl SessionActor {
             taken_over: false,
             connection: rand::random(),
             watching: Default::default(),
+            joined: Default::default(),
         }
     }
 
@@ -115,7 +119,10 @@ impl SessionActor {
         if let ServerMessage::Error { code, .. } = &frame.message {
             metrics::counter!(names::ERRORS, "code" => code.as_str()).increment(1);
         }
-        let text = serde_json::to_string(frame).expect("frames serialise");
+        self.write_text(serde_json::to_string(frame).expect("frames serialise"), ctx);
+    }
+
+    fn write_text(&mut self, text: String, ctx: &mut Context<Self>) {
         match self.out.try_send(Outbound::Text(text)) {
             Ok(()) => {}
             Err(mpsc::error::TrySendError::Full(_)) => {
@@ -174,8 +181,63 @@ impl SessionActor {
             Identity::Anonymous => None,
         };
         match changed {
-            Some(state) => self.save_then(state, ctx, move |act, ctx| act.write(&frame, ctx)),
+            Some(state) => {
+                let follow = self.sync_groups(ctx);
+                ctx.spawn(follow.into_actor(self));
+                self.save_then(state, ctx, move |act, ctx| act.write(&frame, ctx))
+            }
             None => self.write(&frame, ctx),
+        }
+    }
+
+    /// A frame of a watchers group: folded like any pushed frame, written as the text the
+    /// node rendered once for every member.
+    fn push_feed(&mut self, feed: std::sync::Arc<FeedFrame>, ctx: &mut Context<Self>) {
+        let changed = match &mut self.identity {
+            Identity::Player(state) => state.apply(&feed.frame).then(|| (**state).clone()),
+            Identity::Anonymous => None,
+        };
+        match changed {
+            Some(state) => {
+                let follow = self.sync_groups(ctx);
+                ctx.spawn(follow.into_actor(self));
+                self.save_then(state, ctx, move |act, ctx| {
+                    act.write_text(feed.text().to_owned(), ctx)
+                })
+            }
+            None => self.write_text(feed.text().to_owned(), ctx),
+        }
+    }
+
+    /// Joins the groups this socket should be in and leaves the others: what it watches, and
+    /// the tournaments its session is in (so a registered player hears each update once per
+    /// node, not once per player). The future completes once the joins are subscribed.
+    fn sync_groups(&mut self, ctx: &mut Context<Self>) -> impl std::future::Future<Output = ()> {
+        let mut wanted = self.watching.clone();
+        if let Some(state) = self.state() {
+            for tournament in &state.tournaments {
+                if let Some(id) = crate::domain::TournamentId::parse(tournament) {
+                    wanted.insert(Address::tournament_watchers(&id).key().to_owned());
+                }
+            }
+        }
+        let router = self.env.router.clone();
+        for gone in self.joined.difference(&wanted) {
+            if let Some(group) = Address::parse(gone) {
+                router.leave(&group, self.connection);
+            }
+        }
+        let new: Vec<Address> = wanted
+            .difference(&self.joined)
+            .filter_map(|key| Address::parse(key))
+            .collect();
+        self.joined = wanted;
+        let mailbox = Mailbox::of::<Self, FeedEvent>(&ctx.address());
+        let connection = self.connection;
+        async move {
+            for group in new {
+                router.join(&group, connection, mailbox.clone()).await;
+            }
         }
     }
 
@@ -237,6 +299,9 @@ impl SessionActor {
                     if let Err(e) = saved {
                         tracing::warn!(error = %e, "session snapshot not saved");
                     }
+                    // The tournaments a resumed session is in: follow them again.
+                    let follow = act.sync_groups(ctx);
+                    ctx.spawn(follow.into_actor(act));
                     then(act, ctx);
                 }),
         );
@@ -295,7 +360,8 @@ impl SessionActor {
             Route::Watch { group, envelope } => self.watch(group, envelope, ctx),
             Route::Unwatch(group) => {
                 if self.watching.remove(group.key()) {
-                    self.env.router.leave(&group, self.connection);
+                    let follow = self.sync_groups(ctx);
+                    ctx.spawn(follow.into_actor(self));
                 }
             }
         }
@@ -306,11 +372,10 @@ impl SessionActor {
     fn watch(&mut self, group: Address, envelope: Envelope, ctx: &mut Context<Self>) {
         self.watching.insert(group.key().to_owned());
         let router = self.env.router.clone();
-        let mailbox = Mailbox::of::<Self, FeedEvent>(&ctx.address());
-        let connection = self.connection;
+        let joined = self.sync_groups(ctx);
         ctx.wait(
             async move {
-                router.join(&group, connection, mailbox).await;
+                joined.await;
                 router.send(envelope);
             }
             .into_actor(self),
@@ -514,7 +579,7 @@ impl Actor for SessionActor {
             self.env
                 .router
                 .leave(&Address::user(&state.user_id), self.connection);
-            for group in std::mem::take(&mut self.watching) {
+            for group in std::mem::take(&mut self.joined) {
                 if let Some(group) = Address::parse(&group) {
                     self.env.router.leave(&group, self.connection);
                 }
@@ -596,7 +661,7 @@ impl Handler<FeedEvent> for SessionActor {
     type Result = ();
 
     fn handle(&mut self, event: FeedEvent, ctx: &mut Self::Context) {
-        self.push(*event.frame, ctx);
+        self.push_feed(event.frame, ctx);
     }
 }
 

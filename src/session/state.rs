@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use client_protocol::{QueueSpec, ServerFrame, ServerMessage, Side, UserView};
+use client_protocol::{QueueSpec, ServerFrame, ServerMessage, Side, TournamentStatus, UserView};
 use serde::{Deserialize, Serialize};
 
 use crate::cluster::{Offline, SaveError, SnapshotStore};
@@ -29,6 +29,10 @@ pub struct SessionState {
     /// `game` belongs to a tournament (the player cannot queue meanwhile).
     #[serde(default)]
     pub in_tournament: bool,
+    /// The tournaments this session knows the player is in (joined, or played a game of):
+    /// its socket follows their updates.
+    #[serde(default)]
+    pub tournaments: std::collections::BTreeSet<String>,
     pub updated_at: u64,
 }
 
@@ -44,6 +48,7 @@ impl SessionState {
             game: None,
             side: None,
             in_tournament: false,
+            tournaments: Default::default(),
             updated_at: now_ms(),
         }
     }
@@ -78,6 +83,9 @@ impl SessionState {
                 self.game = GameId::parse(&view.game);
                 self.side = Some(view.you);
                 self.in_tournament = view.tournament.is_some();
+                if let Some(tournament) = &view.tournament {
+                    self.tournaments.insert(tournament.clone());
+                }
                 self.queue = None;
                 self.matchup = None;
                 self.matchup_id = None;
@@ -97,6 +105,20 @@ impl SessionState {
                 self.game = None;
                 self.side = None;
                 self.in_tournament = false;
+            }
+            ServerMessage::TournamentJoined { tournament } => {
+                self.tournaments.insert(tournament.clone());
+            }
+            ServerMessage::TournamentLeft { tournament, .. } => {
+                self.tournaments.remove(tournament);
+            }
+            ServerMessage::TournamentUpdate { tournament }
+                if matches!(
+                    tournament.status,
+                    TournamentStatus::Finished | TournamentStatus::Cancelled
+                ) =>
+            {
+                self.tournaments.remove(&tournament.id);
             }
             _ => {}
         }
@@ -119,6 +141,9 @@ impl SessionState {
                 | ServerMessage::StartGame(_)
                 | ServerMessage::ResumeGame(_)
                 | ServerMessage::GameOver { .. }
+                | ServerMessage::TournamentJoined { .. }
+                | ServerMessage::TournamentLeft { .. }
+                | ServerMessage::TournamentUpdate { .. }
         )
     }
 

@@ -119,7 +119,7 @@ async fn an_admin_sees_the_listeners_and_a_replay_counts_nothing_twice() {
         assert_eq!(status, 200, "{body}");
         let all = body["listeners"].as_array().cloned().unwrap_or_default();
         let names: Vec<&str> = all.iter().filter_map(|l| l["name"].as_str()).collect();
-        assert_eq!(names, ["recorders", "anticheat", "automod"]);
+        assert_eq!(names, ["recorders", "anticheat", "tournaments", "automod"]);
         all.iter().all(|l| l["lag"] == 0).then_some(body)
     };
     poll(settled).await;

@@ -230,6 +230,10 @@ async fn a_five_player_swiss_pairs_each_round_counts_every_point_and_breaks_ties
             .await;
         assert_eq!(status, 200, "{v}");
     }
+    // eve's open socket hears of it, and from then on follows the tournament.
+    let eve = clients.get_mut("eve").unwrap();
+    let joined = eve.expect("client/TOURNAMENT_JOINED").await;
+    assert_eq!(joined["tournament"].as_str(), Some(id.as_str()));
     let (status, v) = app
         .call(
             "DELETE",
@@ -437,6 +441,11 @@ async fn an_arena_pairs_again_at_once_and_scores_a_streak() {
             play(&mut cb, &mut ca, &game, false).await;
         }
     }
+    // The players follow the tournament on their sockets as well as the watcher.
+    for c in [&mut ca, &mut cb] {
+        let update = c.expect("client/TOURNAMENT_UPDATE").await;
+        assert_eq!(update["tournament"]["id"], id.as_str());
+    }
     let v = until(&app, &id, "three results", |v| {
         standing(v, "alice")["wins"] == 3
     })
@@ -610,7 +619,10 @@ async fn a_player_in_a_tournament_game_cannot_queue_and_an_absent_one_loses() {
     let (game, _) = started(&mut c, &id).await;
     c.send(json!({"type": "server/START_MATCHMAKING", "queue": {"game": "tictactoe", "clock": null, "rated": false}}))
         .await;
-    c.expect_error("in_tournament_game").await;
+    let refused = c
+        .expect_matching("the refusal", |m| m["type"] == "client/ERROR")
+        .await;
+    assert_eq!(refused["code"], "in_tournament_game", "{refused}");
     c.send(json!({"type": "game/PLAYER_READY", "game": game}))
         .await;
     let over = c

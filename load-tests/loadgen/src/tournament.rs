@@ -292,10 +292,22 @@ async fn bot(
     let mut game = String::new();
     let mut my_last_over = None;
     loop {
-        let frame = ws
-            .next_frame_within(STALL)
+        let text = ws
+            .next_text_within(STALL)
             .await
             .map_err(|e| format!("bot: {e}"))?;
+        // Updates are big and a bot needs only whether the tournament is over: a bot parses
+        // them no further, so the load generator's core stays free for the games.
+        if text.starts_with(r#"{"type":"client/TOURNAMENT_UPDATE""#) {
+            if text.contains(r#""status":"finished""#) || text.contains(r#""status":"cancelled""#) {
+                ws.close().await;
+                return Ok(());
+            }
+            continue;
+        }
+        let Some(frame) = rookery_testkit::parse(&text) else {
+            return Err(format!("bot: not a frame: {text}"));
+        };
         match frame.message {
             ServerMessage::TournamentJoined { .. } => {
                 let _ = joined.send(());
@@ -339,7 +351,14 @@ async fn bot(
                 shared.lock().expect("poisoned").game_over(&over);
                 my_last_over = Some(Instant::now());
             }
-            ServerMessage::Error { code, .. } => {
+            ServerMessage::Error { code, message, .. } => {
+                if std::env::var_os("LOADGEN_DEBUG").is_some() {
+                    eprintln!(
+                        "bot {}: {} {message} (game {game}, side {side:?})",
+                        who.name,
+                        code.as_str()
+                    );
+                }
                 *shared
                     .lock()
                     .expect("poisoned")

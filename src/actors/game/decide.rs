@@ -317,13 +317,15 @@ impl Decider<'_> {
             at: now,
             clocks: next.remaining,
         });
+        // The move that ends the game is acknowledged with the game as it ends (`status`
+        // `over`, no clock running), then `client/GAME_OVER` follows.
+        let over = applied.outcome.map(|outcome| next.finish(outcome, now));
         let mut outs = self.broadcast(
             &next,
             ServerMessage::UpdateGame(next.update(&board, now)),
             Some(from),
         );
-        if let Some(outcome) = applied.outcome {
-            let over = next.finish(outcome, now);
+        if let Some(over) = over {
             outs.extend(self.broadcast(&next, over, None));
         }
         Decision::Commit {

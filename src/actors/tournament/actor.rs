@@ -1,8 +1,12 @@
 //! The tournament actor: one per tournament, a cluster-wide singleton by lease like games and
 //! queues. It decides each command against its state (`state.rs`), creates the games a
-//! pairing makes (their first snapshots) and writes its own snapshot (fenced) before anyone
-//! hears of them, so a failover repeats no pairing and loses no game; then it keeps the
-//! store's copy (lists, history) and tells players and watchers, at most 2 updates a second.
+//! pairing makes (their first snapshots) and writes its own snapshot (fenced) and the store's
+//! copy (lists, history) before anyone hears of them, so a failover repeats no pairing and
+//! loses no game; then it tells players and watchers, at most 2 updates a second.
+//!
+//! Writes are group commits: while one is on the wire, the commands that arrive are decided
+//! against the newest decided state and their answers wait; the next write covers them all.
+//! A round's results arriving together cost a few writes, not one each.
 
 use std::time::{Duration, Instant};
 
@@ -17,7 +21,7 @@ use crate::cluster::{Lease, LeaseLost, Passivate, SaveError};
 use crate::domain::now_ms;
 use crate::messages::{
     Address, Caller, Envelope, FeedEvent, GameAction, GameCommand, Refusal, ReplyEvent,
-    TournamentCommand, UserEvent,
+    TournamentAction, TournamentCommand, UserEvent,
 };
 use crate::notify::{data, Draft};
 
@@ -44,7 +48,14 @@ struct Broadcast;
 pub struct TournamentActor {
     ctx: ActorEnv,
     tenure: Tenure,
+    /// What is written.
     state: TournamentState,
+    /// The newest decided state (`state` plus what waits for the next write).
+    decided: TournamentState,
+    /// The effects of decisions not yet written (their answers wait for the write).
+    queued: Vec<Effects>,
+    /// A write is on the wire.
+    writing: bool,
     last_broadcast: Option<Instant>,
     broadcast_pending: bool,
     /// The store's copy is older than the snapshot (its write failed): written again later.
@@ -66,7 +77,10 @@ impl VirtualActor for TournamentActor {
         Ok(TournamentActor {
             ctx,
             tenure: Tenure::new(address.clone(), lease),
+            decided: state.clone(),
             state,
+            queued: Vec::new(),
+            writing: false,
             last_broadcast: None,
             broadcast_pending: false,
             record_stale: true,
@@ -75,70 +89,62 @@ impl VirtualActor for TournamentActor {
 }
 
 impl TournamentActor {
-    /// Decides, writes, then tells.
-    fn run(
-        &mut self,
-        from: Caller,
-        action: crate::messages::TournamentAction,
-        ctx: &mut Context<Self>,
-    ) {
-        let (next, effects) = self.state.decide(&from, action, now_ms());
-        if next == self.state && !self.record_stale {
-            return self.tell(effects);
+    /// Decides against the newest decided state; the answer goes out once that is written.
+    fn run(&mut self, from: Caller, action: TournamentAction, ctx: &mut Context<Self>) {
+        let (next, effects) = self.decided.decide(&from, action, now_ms());
+        let idle = !self.writing && self.queued.is_empty();
+        if idle && next == self.state && !self.record_stale {
+            return self.tell(effects); // nothing to write: answer at once
         }
-        self.commit(next, effects, ctx);
+        self.decided = next;
+        self.queued.push(effects);
+        if !self.writing {
+            self.flush(ctx);
+        }
     }
 
-    /// Creates the new games, writes the snapshot (fenced) and the store's copy, then adopts
-    /// the state and sends what the decision said. Runs with `ctx.wait`.
-    fn commit(&mut self, mut next: TournamentState, effects: Effects, ctx: &mut Context<Self>) {
+    /// Writes what was decided since the last write: the games its pairings create, the
+    /// snapshot (fenced) and the store's copy; then tells what each decision said.
+    fn flush(&mut self, ctx: &mut Context<Self>) {
+        let batch = std::mem::take(&mut self.queued);
+        let mut next = self.decided.clone();
         let changed = next != self.state;
+        if !changed && !self.record_stale {
+            for effects in batch {
+                self.tell(effects);
+            }
+            return;
+        }
         if changed {
             next.rev = self.state.rev + 1;
+            self.decided.rev = next.rev;
         }
+        self.writing = true;
         let services = self.ctx.services.clone();
         let lease = self.tenure.lease.clone();
         let key = TournamentState::snapshot_key(&next.id);
         let data = serde_json::to_vec(&next).expect("tournament state serialises");
         let ttl = next.is_over().then_some(OVER_TTL);
-        let games: Vec<GameState> = Vec::new();
-        let new_games: Vec<(usize, [crate::actors::tournament::state::Player; 2])> = effects
-            .new_games
+        let games: Vec<GameState> = batch
             .iter()
-            .map(|i| {
-                let players = next.games[*i].players.map(|p| next.players[p].clone());
-                (*i, players)
-            })
+            .flat_map(|effects| effects.new_games.iter())
+            .map(|i| new_game(&next, *i))
             .collect();
-        let pairings = next.games.clone();
-        let (tid, spec) = (next.id.to_string(), next.spec.clone());
         let record = record(&next);
         let write = async move {
-            let mut games = games;
-            for (i, players) in new_games {
-                let mut seats = Vec::with_capacity(2);
-                for p in &players {
+            for state in &games {
+                let mut state = state.clone();
+                for seat in state.seats.iter_mut() {
                     let player = game::Player {
-                        user_id: &p.user_id,
-                        name: &p.name,
-                        rating: p.rating,
-                        guest: p.guest,
+                        user_id: &seat.user_id,
+                        name: &seat.name,
+                        rating: seat.glicko.display(),
+                        guest: seat.guest,
                         session: None,
                     };
-                    seats.push(game::seat(&services, player).await);
+                    *seat = game::seat(&services, player).await;
                 }
-                let seats = seats.try_into().expect("two players make two seats");
-                let mut state = GameState::new(
-                    pairings[i].game.clone(),
-                    spec.game,
-                    spec.clock,
-                    spec.rated,
-                    seats,
-                    now_ms(),
-                );
-                state.tournament = Some(tid.clone());
-                game::create(&services, state.clone()).await?;
-                games.push(state);
+                game::create(&services, state).await?;
             }
             if changed {
                 services
@@ -149,33 +155,53 @@ impl TournamentActor {
             let stored = save_record(&*services.store, &record).await;
             Ok::<_, SaveError>((next, games, stored))
         };
-        ctx.wait(write.into_actor(self).map(move |result, act, ctx| match result {
-            Ok((next, games, stored)) => {
-                act.record_stale = !stored;
-                act.state = next;
-                act.tell(effects);
-                for game in games {
-                    let start = GameCommand { from: None, action: GameAction::Start };
-                    act.ctx.router.send(Envelope::game(&game.id, start));
+        ctx.spawn(write.into_actor(self).map(move |result, act, ctx| {
+            act.writing = false;
+            match result {
+                Ok((next, games, stored)) => {
+                    act.record_stale = !stored;
+                    act.state = next;
+                    for effects in batch {
+                        act.tell(effects);
+                    }
+                    for game in games {
+                        let start = GameCommand { from: None, action: GameAction::Start };
+                        act.ctx.router.send(Envelope::game(&game.id, start));
+                    }
+                    if changed {
+                        act.schedule_broadcast(ctx);
+                        if act.state.is_over() {
+                            ctx.run_later(OVER_LINGER, |act, ctx| act.tenure.retire(&act.ctx, ctx));
+                        }
+                    }
+                    if !act.queued.is_empty() {
+                        act.flush(ctx);
+                    }
                 }
-                if changed {
-                    act.schedule_broadcast(ctx);
-                }
-                if act.state.is_over() {
-                    ctx.run_later(OVER_LINGER, |act, ctx| act.tenure.retire(&act.ctx, ctx));
-                }
-            }
-            Err(e) => {
-                tracing::warn!(tournament = %act.state.id, error = %e, "tournament write refused");
-                let refused = crate::messages::Answer::refused(ErrorCode::Unavailable, "the tournament could not be saved, retry");
-                for (caller, _) in &effects.replies {
-                    act.answer(caller, refused.clone(), Some(ServerMessage::error(ErrorCode::Unavailable, "the tournament could not be saved, retry")));
-                }
-                if matches!(e, SaveError::Fenced { .. } | SaveError::Stale { .. }) {
-                    act.tenure.retire(&act.ctx, ctx); // another node owns this tournament now
+                Err(e) => {
+                    tracing::warn!(tournament = %act.state.id, error = %e, "tournament write refused");
+                    // Nothing of this batch, nor of what was decided on top of it, happened.
+                    act.decided = act.state.clone();
+                    let queued = std::mem::take(&mut act.queued);
+                    for effects in batch.iter().chain(&queued) {
+                        act.refuse(effects);
+                    }
+                    if matches!(e, SaveError::Fenced { .. } | SaveError::Stale { .. }) {
+                        act.tenure.retire(&act.ctx, ctx); // another node owns this tournament now
+                    }
                 }
             }
         }));
+    }
+
+    /// Answers `unavailable` to every caller of a decision that was not written.
+    fn refuse(&self, effects: &Effects) {
+        let message = "the tournament could not be saved, retry";
+        for (caller, _) in &effects.replies {
+            let answer = crate::messages::Answer::refused(ErrorCode::Unavailable, message);
+            let frame = ServerMessage::error(ErrorCode::Unavailable, message);
+            self.answer(caller, answer, Some(frame));
+        }
     }
 
     /// Sends the replies, pushes and notifications of a decision already written.
@@ -247,35 +273,54 @@ impl TournamentActor {
         }
     }
 
-    /// One update to the watchers' group and to each registered player's sockets.
+    /// One update to the tournament's group: its watchers and its players' sockets (each
+    /// session follows the tournaments it is in), one bus message whatever their number.
     fn broadcast(&mut self) {
         self.broadcast_pending = false;
         self.last_broadcast = Some(Instant::now());
         let mut view = self.state.view();
         view.standings.truncate(PUSHED_ROWS);
         view.pairings.truncate(PUSHED_ROWS);
-        let frame = Box::new(ServerFrame {
+        let frame = ServerFrame {
             reference: None,
             message: ServerMessage::TournamentUpdate {
                 tournament: Box::new(view),
             },
+        };
+        self.ctx.router.send(Envelope {
+            to: Address::tournament_watchers(&self.state.id),
+            body: FeedEvent::new(frame).into(),
         });
-        let watchers = Address::tournament_watchers(&self.state.id);
-        let router = &self.ctx.router;
-        router.send(Envelope {
-            to: watchers,
-            body: FeedEvent {
-                frame: frame.clone(),
-            }
-            .into(),
-        });
-        for player in self.state.players.iter().filter(|p| !p.withdrawn) {
-            let push = UserEvent::Push {
-                frame: frame.clone(),
-            };
-            router.send(Envelope::user(&player.user_id, push));
-        }
     }
+}
+
+/// The first state of game `index` of the tournament (seats rated from the store when written).
+fn new_game(state: &TournamentState, index: usize) -> GameState {
+    let pairing = &state.games[index];
+    let seats = pairing.players.map(|p| {
+        let player = &state.players[p];
+        game::Seat {
+            user_id: player.user_id.clone(),
+            name: player.name.clone(),
+            guest: player.guest,
+            glicko: crate::store::Glicko {
+                rating: player.rating as f64,
+                ..crate::store::Glicko::default()
+            },
+            session: None,
+        }
+    });
+    let spec = &state.spec;
+    let mut game = GameState::new(
+        pairing.game.clone(),
+        spec.game,
+        spec.clock,
+        spec.rated,
+        seats,
+        now_ms(),
+    );
+    game.tournament = Some(state.id.to_string());
+    game
 }
 
 /// Writes the store's copy; false (logged) when the store is down: the actor tries again.
@@ -326,7 +371,7 @@ impl Handler<Tick> for TournamentActor {
         if self.tenure.is_retired() || (self.state.is_over() && !self.record_stale) {
             return;
         }
-        self.run(Caller::Server, crate::messages::TournamentAction::Wake, ctx);
+        self.run(Caller::Server, TournamentAction::Wake, ctx);
     }
 }
 

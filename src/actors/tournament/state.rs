@@ -189,8 +189,17 @@ impl TournamentState {
                 ErrorCode::Conflict,
                 format!("tournament {} exists", self.id),
             ),
-            TournamentAction::Join { entrant, by } => next.join(entrant, by, now, &mut effects),
-            TournamentAction::Withdraw { user, by } => next.withdraw(&user, by, &mut effects),
+            TournamentAction::Join { entrant, by } => {
+                let user = entrant.user_id.clone();
+                let reply = next.join(entrant, by, now, &mut effects);
+                Self::tell_sockets(from, user, &reply, &mut effects);
+                reply
+            }
+            TournamentAction::Withdraw { user, by } => {
+                let reply = next.withdraw(&user, by, &mut effects);
+                Self::tell_sockets(from, user, &reply, &mut effects);
+                reply
+            }
             TournamentAction::Cancel { .. } => next.cancel(now, &mut effects),
             TournamentAction::View => Reply::Ok(self.update()),
             TournamentAction::Registrations => Reply::Registrations,
@@ -209,6 +218,22 @@ impl TournamentState {
         next.advance(now, &mut effects);
         effects.replies.push((from.clone(), reply));
         (next, effects)
+    }
+
+    /// A registration changed by HTTP (the player's own request or an admin's) reaches the
+    /// player's open sockets too, so that they follow the tournament (or stop); a socket that
+    /// asked gets its own answer.
+    fn tell_sockets(from: &Caller, user: UserId, reply: &Reply, effects: &mut Effects) {
+        if let (
+            Reply::Ok(
+                message @ (ServerMessage::TournamentJoined { .. }
+                | ServerMessage::TournamentLeft { .. }),
+            ),
+            false,
+        ) = (reply, matches!(from, Caller::Socket(_)))
+        {
+            effects.pushes.push((user, message.clone()));
+        }
     }
 
     /// `client/TOURNAMENT_UPDATE` with the current view.
@@ -312,7 +337,6 @@ impl TournamentState {
                 NotificationKind::RegistrationChanged,
                 format!("{admin} removed you from {}", self.spec.name),
             ));
-            effects.pushes.push((user.clone(), left.clone()));
         }
         if self.status == TournamentStatus::Created {
             self.players.remove(i);
