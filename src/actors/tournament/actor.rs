@@ -58,8 +58,24 @@ pub struct TournamentActor {
     writing: bool,
     last_broadcast: Option<Instant>,
     broadcast_pending: bool,
-    /// The store's copy is older than the snapshot (its write failed): written again later.
+    /// The store's copy is older than the snapshot (its write failed, or it was not due):
+    /// written again later.
     record_stale: bool,
+    /// What the store's copy last showed of registrations and progress, and when it was
+    /// written: between registration or status changes, results reach it at most once per
+    /// [`RECORD_EVERY`] (the live view is the pushed update).
+    record_mark: Option<(RecordKey, Instant)>,
+}
+
+/// What makes the store's copy due at once when it changes.
+type RecordKey = (TournamentStatus, u32, usize, usize);
+
+/// How often results alone refresh the store's copy.
+const RECORD_EVERY: Duration = Duration::from_millis(500);
+
+fn record_key(state: &TournamentState) -> RecordKey {
+    let withdrawn = state.players.iter().filter(|p| p.withdrawn).count();
+    (state.status, state.round, state.players.len(), withdrawn)
 }
 
 impl VirtualActor for TournamentActor {
@@ -84,6 +100,7 @@ impl VirtualActor for TournamentActor {
             last_broadcast: None,
             broadcast_pending: false,
             record_stale: true,
+            record_mark: None,
         })
     }
 }
@@ -130,7 +147,11 @@ impl TournamentActor {
             .flat_map(|effects| effects.new_games.iter())
             .map(|i| new_game(&next, *i))
             .collect();
-        let record = record(&next);
+        let due = match &self.record_mark {
+            Some((key, at)) => *key != record_key(&next) || at.elapsed() >= RECORD_EVERY,
+            None => true,
+        };
+        let record = (due || next.is_over()).then(|| record(&next));
         let write = async move {
             for state in &games {
                 let mut state = state.clone();
@@ -152,7 +173,10 @@ impl TournamentActor {
                     .save(&key, data, lease.fence, next.rev, ttl)
                     .await?;
             }
-            let stored = save_record(&*services.store, &record).await;
+            let stored = match &record {
+                Some(record) => save_record(&*services.store, record).await,
+                None => false, // not due: the next tick writes it
+            };
             Ok::<_, SaveError>((next, games, stored))
         };
         ctx.spawn(write.into_actor(self).map(move |result, act, ctx| {
@@ -160,6 +184,9 @@ impl TournamentActor {
             match result {
                 Ok((next, games, stored)) => {
                     act.record_stale = !stored;
+                    if stored {
+                        act.record_mark = Some((record_key(&next), Instant::now()));
+                    }
                     act.state = next;
                     for effects in batch {
                         act.tell(effects);
@@ -370,6 +397,10 @@ impl Handler<Tick> for TournamentActor {
     fn handle(&mut self, _: Tick, ctx: &mut Self::Context) {
         if self.tenure.is_retired() || (self.state.is_over() && !self.record_stale) {
             return;
+        }
+        // A tick writes a store copy that is behind (not due at the last write, or refused).
+        if self.record_stale {
+            self.record_mark = None;
         }
         self.run(Caller::Server, TournamentAction::Wake, ctx);
     }

@@ -81,6 +81,8 @@ pub struct Effects {
 pub enum Reply {
     /// The view (request), and the socket's frame.
     Ok(ServerMessage),
+    /// Done, nothing to show (a result counted, a nudge).
+    Done,
     Registrations,
     Refused(ErrorCode, String),
 }
@@ -213,7 +215,7 @@ impl TournamentState {
                 next.pause_absent(&game, reason, moves);
                 counted
             }
-            TournamentAction::Wake => Reply::Ok(self.update()),
+            TournamentAction::Wake => Reply::Done,
         };
         next.advance(now, &mut effects);
         effects.replies.push((from.clone(), reply));
@@ -377,7 +379,7 @@ impl TournamentState {
                 )
             }
         }
-        Reply::Ok(self.update())
+        Reply::Done
     }
 
     /// What time and results make happen: the reminder, the start, pairings, the end.
@@ -624,6 +626,7 @@ impl Reply {
     pub fn answer(&self, state: &TournamentState) -> Answer {
         match self {
             Reply::Ok(_) => Answer::Tournament(Box::new(state.view())),
+            Reply::Done => Answer::Done,
             Reply::Registrations => Answer::Registrations(state.registrations()),
             Reply::Refused(code, message) => Answer::refused(*code, message.clone()),
         }
@@ -633,6 +636,7 @@ impl Reply {
     pub fn frame(&self, state: &TournamentState) -> Option<ServerMessage> {
         match self {
             Reply::Ok(message) => Some(message.clone()),
+            Reply::Done => None,
             Reply::Registrations => Some(state.update()),
             Reply::Refused(code, message) => Some(ServerMessage::error(*code, message.clone())),
         }
