@@ -14,6 +14,7 @@ use tokio::sync::Notify;
 
 use super::{unavailable, Entry, EventLog, EventsError, GameEvent, Retention, CLAIM_IDLE};
 use crate::domain::now_ms;
+use crate::store::cached::{CachedSql, CACHED_STATEMENTS};
 
 const SCHEMA: &str = "
 PRAGMA journal_mode = WAL;
@@ -62,6 +63,7 @@ impl SqliteEvents {
         conn.busy_timeout(Duration::from_secs(5))
             .map_err(unavailable)?;
         conn.execute_batch(SCHEMA).map_err(unavailable)?;
+        conn.set_prepared_statement_cache_capacity(CACHED_STATEMENTS);
         Ok(SqliteEvents {
             conn: Arc::new(Mutex::new(conn)),
             appended: Arc::new(Notify::new()),
@@ -103,7 +105,7 @@ impl SqliteEvents {
         self.with(move |conn| {
             let tx = conn.transaction()?;
             let now = now_ms() as i64;
-            tx.execute(
+            tx.run(
                 "INSERT INTO groups (name, last_id) VALUES (?1, 0) ON CONFLICT(name) DO NOTHING",
                 [&group],
             )?;
@@ -117,7 +119,7 @@ impl SqliteEvents {
                 .collect::<Result<_, _>>()?;
             let mut taken = Vec::new();
             for id in pending {
-                tx.execute(
+                tx.run(
                     "UPDATE pending SET consumer = ?3, deliveries = deliveries + 1, delivered_at = ?4
                      WHERE grp = ?1 AND id = ?2",
                     params![group, id, consumer, now],
@@ -134,7 +136,7 @@ impl SqliteEvents {
                     Some((body, deliveries)) => taken.push((id, body, deliveries)),
                     // Trimmed away meanwhile: nothing left to deliver.
                     None => {
-                        tx.execute(
+                        tx.run(
                             "DELETE FROM pending WHERE grp = ?1 AND id = ?2",
                             params![group, id],
                         )?;
@@ -143,7 +145,7 @@ impl SqliteEvents {
             }
             if taken.is_empty() {
                 let last: i64 =
-                    tx.query_row("SELECT last_id FROM groups WHERE name = ?1", [&group], |r| {
+                    tx.one("SELECT last_id FROM groups WHERE name = ?1", [&group], |r| {
                         r.get(0)
                     })?;
                 let fresh: Vec<(i64, String)> = tx
@@ -151,12 +153,12 @@ impl SqliteEvents {
                     .query_map(params![last, count as i64], |r| Ok((r.get(0)?, r.get(1)?)))?
                     .collect::<Result<_, _>>()?;
                 for (id, body) in fresh {
-                    tx.execute(
+                    tx.run(
                         "INSERT INTO pending (grp, id, consumer, deliveries, delivered_at)
                          VALUES (?1, ?2, ?3, 1, ?4) ON CONFLICT(grp, id) DO NOTHING",
                         params![group, id, consumer, now],
                     )?;
-                    tx.execute(
+                    tx.run(
                         "UPDATE groups SET last_id = ?2 WHERE name = ?1",
                         params![group, id],
                     )?;
@@ -176,7 +178,7 @@ impl EventLog for SqliteEvents {
         let body = serde_json::to_string(event)?;
         let id = self
             .with(move |conn| {
-                conn.execute(
+                conn.run(
                     "INSERT INTO events (at, body) VALUES (?1, ?2)",
                     params![now_ms() as i64, body],
                 )?;
@@ -258,11 +260,11 @@ impl EventLog for SqliteEvents {
         );
         self.with(move |conn| {
             let tx = conn.transaction()?;
-            tx.execute(
+            tx.run(
                 "INSERT INTO dead (grp, id, name, body, error, at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
                 params![g, id, name, body, error, now_ms() as i64],
             )?;
-            tx.execute(
+            tx.run(
                 "DELETE FROM pending WHERE grp = ?1 AND id = ?2",
                 params![g, id],
             )?;
@@ -289,12 +291,12 @@ impl EventLog for SqliteEvents {
     async fn rewind(&self, group: &str, since: u64) -> Result<(), EventsError> {
         let group = group.to_owned();
         self.with(move |conn| {
-            let last: i64 = conn.query_row(
+            let last: i64 = conn.one(
                 "SELECT COALESCE(MAX(id), 0) FROM events WHERE at < ?1",
                 [since as i64],
                 |r| r.get(0),
             )?;
-            conn.execute(
+            conn.run(
                 "INSERT INTO groups (name, last_id) VALUES (?1, ?2)
                  ON CONFLICT(name) DO UPDATE SET last_id = excluded.last_id",
                 params![group, last],
@@ -317,7 +319,7 @@ impl EventLog for SqliteEvents {
                 )
                 .optional()?
                 .unwrap_or(0);
-            conn.query_row("SELECT COUNT(*) FROM events WHERE id > ?1", [last], |r| {
+            conn.one("SELECT COUNT(*) FROM events WHERE id > ?1", [last], |r| {
                 r.get::<_, i64>(0)
             })
             .map(|n| n.max(0) as u64)
@@ -329,7 +331,7 @@ impl EventLog for SqliteEvents {
         let oldest = now_ms().saturating_sub(retention.max_age.as_millis() as u64) as i64;
         let keep = retention.max_len.min(i64::MAX as u64) as i64;
         self.with(move |conn| {
-            conn.execute(
+            conn.run(
                 "DELETE FROM events WHERE at < ?1
                  OR id <= (SELECT COALESCE(MAX(id), 0) FROM events) - ?2",
                 params![oldest, keep],

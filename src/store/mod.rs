@@ -1,6 +1,7 @@
 //! The account and game store: credentials, ratings and finished games. SQLite embedded by
 //! default (`sqlite`), MongoDB in a cluster. Actor and HTTP code see only the [`Store`] trait.
 
+pub mod cached;
 pub mod document;
 pub mod mongo;
 pub mod rating;

@@ -12,6 +12,7 @@ use rusqlite::{params, Connection, OptionalExtension};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
+use super::cached::{CachedSql, CACHED_STATEMENTS};
 use super::document::{from_wire_name, wire_name, DocumentError, GameDocument, PlayerDocument};
 use super::{
     FinishedGame, Glicko, NewUser, Standing, StandingChange, Store, StoreError, StoredAnalysis,
@@ -144,6 +145,7 @@ impl SqliteStore {
         conn.busy_timeout(std::time::Duration::from_secs(5))
             .map_err(unavailable)?;
         conn.execute_batch(PRAGMAS).map_err(unavailable)?;
+        conn.set_prepared_statement_cache_capacity(CACHED_STATEMENTS);
         let legacy_converted = prepare_schema(&mut conn)?;
         Ok(SqliteStore {
             conn: Arc::new(Mutex::new(conn)),
@@ -218,7 +220,7 @@ fn add_user_column(tx: &rusqlite::Transaction<'_>, column: &str) -> Result<(), S
         )
         .map_err(unavailable)?;
     if !present {
-        tx.execute(&format!("ALTER TABLE users ADD COLUMN {column} TEXT"), [])
+        tx.run(&format!("ALTER TABLE users ADD COLUMN {column} TEXT"), [])
             .map_err(unavailable)?;
     }
     Ok(())
@@ -425,7 +427,7 @@ fn insert_game(conn: &Connection, game: &GameDocument) -> Result<bool, StoreErro
         return Ok(false);
     }
     for (seat, player) in game.players.iter().enumerate() {
-        conn.execute(
+        conn.run(
             "INSERT INTO game_players (game_id, seat, user_id, name, side, rating_before,
                  rating_after, rating_delta, rating_change_before, ended_at)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
@@ -473,7 +475,7 @@ impl Store for SqliteStore {
             };
             change.apply(&mut standing);
             let json = serde_json::to_string(&standing).map_err(unavailable)?;
-            tx.execute(
+            tx.run(
                 "UPDATE users SET standing = ?1 WHERE id = ?2",
                 params![json, id],
             )
@@ -487,7 +489,7 @@ impl Store for SqliteStore {
     async fn create_user(&self, user: NewUser) -> Result<User, StoreError> {
         self.with(move |conn| {
             let glicko = Glicko::default();
-            let inserted = conn.execute(
+            let inserted = conn.run(
                 "INSERT INTO users (id, name, name_key, password_hash, guest, rating, deviation, volatility, created_at, email)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10) ON CONFLICT(name_key) DO NOTHING",
                 params![
@@ -523,7 +525,7 @@ impl Store for SqliteStore {
     async fn set_email(&self, id: &UserId, email: Option<&Email>) -> Result<bool, StoreError> {
         let (id, email) = (id.to_string(), email.map(|e| e.as_str().to_owned()));
         self.with(move |conn| {
-            conn.execute(
+            conn.run(
                 "UPDATE users SET email = ?2 WHERE id = ?1",
                 params![id, email],
             )
@@ -543,14 +545,14 @@ impl Store for SqliteStore {
         let data = serde_json::to_string(&n.data).map_err(unavailable)?;
         self.with(move |conn| {
             let tx = conn.transaction().map_err(unavailable)?;
-            tx.execute(
+            tx.run(
                 "INSERT INTO notifications (id, user_id, kind, text, at, data) VALUES (?1, ?2, ?3, ?4, ?5, ?6)
                  ON CONFLICT(id) DO NOTHING",
                 params![n.id, user, n.kind.as_str(), n.text, n.at as i64, data],
             )
             .map_err(unavailable)?;
             let cutoff = now_ms().saturating_sub(NOTIFICATION_TTL_MS) as i64;
-            tx.execute(
+            tx.run(
                 "DELETE FROM notifications WHERE user_id = ?1 AND (at < ?2 OR id NOT IN
                      (SELECT id FROM notifications WHERE user_id = ?1 ORDER BY at DESC, rowid DESC LIMIT ?3))",
                 params![user, cutoff, NOTIFICATIONS_KEPT],
@@ -633,7 +635,7 @@ impl Store for SqliteStore {
     async fn email_sent(&self, notification: &str) -> Result<bool, StoreError> {
         let id = notification.to_owned();
         self.with(move |conn| {
-            conn.query_row(
+            conn.one(
                 "SELECT EXISTS (SELECT 1 FROM emails_sent WHERE notification_id = ?1)",
                 [id],
                 |row| row.get(0),
@@ -647,9 +649,9 @@ impl Store for SqliteStore {
         let id = notification.to_owned();
         self.with(move |conn| {
             let cutoff = now_ms().saturating_sub(NOTIFICATION_TTL_MS) as i64;
-            conn.execute("DELETE FROM emails_sent WHERE at < ?1", [cutoff])
+            conn.run("DELETE FROM emails_sent WHERE at < ?1", [cutoff])
                 .map_err(unavailable)?;
-            conn.execute(
+            conn.run(
                 "INSERT INTO emails_sent (notification_id, at) VALUES (?1, ?2)
                  ON CONFLICT(notification_id) DO NOTHING",
                 params![id, at as i64],
@@ -666,7 +668,7 @@ impl Store for SqliteStore {
     ) -> Result<Option<(User, Option<String>)>, StoreError> {
         let key = name_key.to_owned();
         self.with(move |conn| {
-            conn.query_row(
+            conn.one(
                 &format!("SELECT {USER_COLUMNS} FROM users WHERE name_key = ?1"),
                 [key],
                 user_from_row,
@@ -680,7 +682,7 @@ impl Store for SqliteStore {
     async fn user_by_id(&self, id: &UserId) -> Result<Option<User>, StoreError> {
         let id = id.to_string();
         self.with(move |conn| {
-            conn.query_row(
+            conn.one(
                 &format!("SELECT {USER_COLUMNS} FROM users WHERE id = ?1"),
                 [id],
                 user_from_row,
@@ -701,11 +703,11 @@ impl Store for SqliteStore {
                 return Ok(()); // already recorded: ratings were applied then
             }
             for user in &game.user_ids {
-                tx.execute("UPDATE users SET games_played = games_played + 1 WHERE id = ?1", [user.as_str()])
+                tx.run("UPDATE users SET games_played = games_played + 1 WHERE id = ?1", [user.as_str()])
                     .map_err(unavailable)?;
             }
             for update in &game.ratings {
-                tx.execute(
+                tx.run(
                     "UPDATE users SET rating = rating + ?2, deviation = ?3, volatility = ?4 WHERE id = ?1",
                     params![update.user_id.as_str(), update.rating_delta, update.deviation, update.volatility],
                 )
@@ -765,14 +767,14 @@ impl Store for SqliteStore {
             .map_err(unavailable)?;
         self.with(move |conn| {
             let tx = conn.transaction().map_err(unavailable)?;
-            tx.execute(
+            tx.run(
                 "INSERT INTO analyses (game, ended_at, body) VALUES (?1, ?2, ?3)
                  ON CONFLICT(game) DO UPDATE SET body = excluded.body",
                 params![a.game, a.ended_at as i64, body],
             )
             .map_err(unavailable)?;
             for (user, side) in a.user_ids.iter().zip(sides) {
-                tx.execute(
+                tx.run(
                     "INSERT INTO analysis_players (game, user_id, ended_at, body) VALUES (?1, ?2, ?3, ?4)
                      ON CONFLICT(game, user_id) DO UPDATE SET body = excluded.body",
                     params![a.game, user.as_str(), a.ended_at as i64, side],
@@ -788,7 +790,7 @@ impl Store for SqliteStore {
         let game = game.to_owned();
         let body: Option<String> = self
             .with(move |conn| {
-                conn.query_row("SELECT body FROM analyses WHERE game = ?1", [game], |r| {
+                conn.one("SELECT body FROM analyses WHERE game = ?1", [game], |r| {
                     r.get(0)
                 })
                 .optional()
@@ -863,7 +865,7 @@ impl Store for SqliteStore {
         let (id, status) = (record.id.clone(), record.status.as_str());
         let (starts_at, rev) = (record.starts_at as i64, record.rev as i64);
         self.with(move |conn| {
-            conn.execute(
+            conn.run(
                 "INSERT INTO tournaments (id, status, starts_at, rev, body) VALUES (?1, ?2, ?3, ?4, ?5)
                  ON CONFLICT(id) DO UPDATE SET status = excluded.status,
                    starts_at = excluded.starts_at, rev = excluded.rev, body = excluded.body",
@@ -879,7 +881,7 @@ impl Store for SqliteStore {
         let id = id.to_owned();
         let body: Option<String> = self
             .with(move |conn| {
-                conn.query_row("SELECT body FROM tournaments WHERE id = ?1", [id], |r| {
+                conn.one("SELECT body FROM tournaments WHERE id = ?1", [id], |r| {
                     r.get(0)
                 })
                 .optional()
@@ -925,10 +927,7 @@ impl Store for SqliteStore {
     }
 
     async fn ping(&self) -> Result<(), StoreError> {
-        self.with(|conn| {
-            conn.query_row("SELECT 1", [], |_| Ok(()))
-                .map_err(unavailable)
-        })
-        .await
+        self.with(|conn| conn.one("SELECT 1", [], |_| Ok(())).map_err(unavailable))
+            .await
     }
 }
