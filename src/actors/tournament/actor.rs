@@ -5,8 +5,10 @@
 //! loses no game; then it tells players and watchers, at most 2 updates a second.
 //!
 //! Writes are group commits: while one is on the wire, the commands that arrive are decided
-//! against the newest decided state and their answers wait; the next write covers them all.
-//! A round's results arriving together cost a few writes, not one each.
+//! (in place: a big tournament is never copied per command) and their answers wait; the next
+//! write covers them all. A round's results arriving together cost a few writes, not one
+//! each. A write that fails retires the actor: its next activation starts from what is
+//! written, so nothing undecided is ever told.
 
 use std::time::{Duration, Instant};
 
@@ -48,10 +50,10 @@ struct Broadcast;
 pub struct TournamentActor {
     ctx: ActorEnv,
     tenure: Tenure,
-    /// What is written.
+    /// The newest decided state.
     state: TournamentState,
-    /// The newest decided state (`state` plus what waits for the next write).
-    decided: TournamentState,
+    /// `state` changed since the last write began.
+    dirty: bool,
     /// The effects of decisions not yet written (their answers wait for the write).
     queued: Vec<Effects>,
     /// A write is on the wire.
@@ -93,8 +95,8 @@ impl VirtualActor for TournamentActor {
         Ok(TournamentActor {
             ctx,
             tenure: Tenure::new(address.clone(), lease),
-            decided: state.clone(),
             state,
+            dirty: false,
             queued: Vec::new(),
             writing: false,
             last_broadcast: None,
@@ -108,12 +110,12 @@ impl VirtualActor for TournamentActor {
 impl TournamentActor {
     /// Decides against the newest decided state; the answer goes out once that is written.
     fn run(&mut self, from: Caller, action: TournamentAction, ctx: &mut Context<Self>) {
-        let (next, effects) = self.decided.decide(&from, action, now_ms());
+        let effects = self.state.apply(&from, action, now_ms());
+        self.dirty |= effects.changed;
         let idle = !self.writing && self.queued.is_empty();
-        if idle && next == self.state && !self.record_stale {
+        if idle && !self.dirty && !self.record_stale {
             return self.tell(effects); // nothing to write: answer at once
         }
-        self.decided = next;
         self.queued.push(effects);
         if !self.writing {
             self.flush(ctx);
@@ -124,8 +126,7 @@ impl TournamentActor {
     /// snapshot (fenced) and the store's copy; then tells what each decision said.
     fn flush(&mut self, ctx: &mut Context<Self>) {
         let batch = std::mem::take(&mut self.queued);
-        let mut next = self.decided.clone();
-        let changed = next != self.state;
+        let changed = std::mem::take(&mut self.dirty);
         if !changed && !self.record_stale {
             for effects in batch {
                 self.tell(effects);
@@ -133,25 +134,27 @@ impl TournamentActor {
             return;
         }
         if changed {
-            next.rev = self.state.rev + 1;
-            self.decided.rev = next.rev;
+            self.state.rev += 1;
         }
         self.writing = true;
+        let state = &self.state;
         let services = self.ctx.services.clone();
         let lease = self.tenure.lease.clone();
-        let key = TournamentState::snapshot_key(&next.id);
-        let data = serde_json::to_vec(&next).expect("tournament state serialises");
-        let ttl = next.is_over().then_some(OVER_TTL);
+        let key = TournamentState::snapshot_key(&state.id);
+        let rev = state.rev;
+        let data = serde_json::to_vec(state).expect("tournament state serialises");
+        let ttl = state.is_over().then_some(OVER_TTL);
         let games: Vec<GameState> = batch
             .iter()
             .flat_map(|effects| effects.new_games.iter())
-            .map(|i| new_game(&next, *i))
+            .map(|i| new_game(state, *i))
             .collect();
+        let mark = record_key(state);
         let due = match &self.record_mark {
-            Some((key, at)) => *key != record_key(&next) || at.elapsed() >= RECORD_EVERY,
+            Some((key, at)) => *key != mark || at.elapsed() >= RECORD_EVERY,
             None => true,
         };
-        let record = (due || next.is_over()).then(|| record(&next));
+        let record = (due || state.is_over()).then(|| record(state));
         let write = async move {
             for state in &games {
                 let mut state = state.clone();
@@ -170,24 +173,23 @@ impl TournamentActor {
             if changed {
                 services
                     .snapshots
-                    .save(&key, data, lease.fence, next.rev, ttl)
+                    .save(&key, data, lease.fence, rev, ttl)
                     .await?;
             }
             let stored = match &record {
                 Some(record) => save_record(&*services.store, record).await,
-                None => false, // not due: the next tick writes it
+                None => false, // not due: a tick writes it
             };
-            Ok::<_, SaveError>((next, games, stored))
+            Ok::<_, SaveError>((games, stored))
         };
         ctx.spawn(write.into_actor(self).map(move |result, act, ctx| {
             act.writing = false;
             match result {
-                Ok((next, games, stored)) => {
+                Ok((games, stored)) => {
                     act.record_stale = !stored;
                     if stored {
-                        act.record_mark = Some((record_key(&next), Instant::now()));
+                        act.record_mark = Some((mark, Instant::now()));
                     }
-                    act.state = next;
                     for effects in batch {
                         act.tell(effects);
                     }
@@ -201,21 +203,19 @@ impl TournamentActor {
                             ctx.run_later(OVER_LINGER, |act, ctx| act.tenure.retire(&act.ctx, ctx));
                         }
                     }
-                    if !act.queued.is_empty() {
+                    if !act.queued.is_empty() || act.dirty {
                         act.flush(ctx);
                     }
                 }
                 Err(e) => {
-                    tracing::warn!(tournament = %act.state.id, error = %e, "tournament write refused");
-                    // Nothing of this batch, nor of what was decided on top of it, happened.
-                    act.decided = act.state.clone();
+                    // Nothing of this batch, nor of what was decided on top of it, happened:
+                    // the next activation starts from what is written.
+                    tracing::warn!(tournament = %act.state.id, error = %e, "tournament write refused: retiring");
                     let queued = std::mem::take(&mut act.queued);
                     for effects in batch.iter().chain(&queued) {
                         act.refuse(effects);
                     }
-                    if matches!(e, SaveError::Fenced { .. } | SaveError::Stale { .. }) {
-                        act.tenure.retire(&act.ctx, ctx); // another node owns this tournament now
-                    }
+                    act.tenure.retire(&act.ctx, ctx);
                 }
             }
         }));

@@ -74,6 +74,23 @@ pub struct Effects {
     pub notices: Vec<(UserId, NotificationKind, String)>,
     /// Frames for one user's sockets (`client/TOURNAMENT_LEFT` after an admin's removal).
     pub pushes: Vec<(UserId, ServerMessage)>,
+    /// The decision changed the state.
+    pub changed: bool,
+}
+
+/// See [`TournamentState::fingerprint`].
+#[derive(Debug, PartialEq, Eq)]
+struct Fingerprint {
+    status: TournamentStatus,
+    round: u32,
+    reminded: bool,
+    ended_at: Option<u64>,
+    players: usize,
+    withdrawn: usize,
+    paused: usize,
+    byes: usize,
+    games: usize,
+    results: usize,
 }
 
 /// One answer: what a request gets, and what a socket gets.
@@ -182,9 +199,11 @@ impl TournamentState {
             .collect()
     }
 
-    /// Decides one command at `now`: the next state and what to do about it.
-    pub fn decide(&self, from: &Caller, action: TournamentAction, now: u64) -> (Self, Effects) {
-        let mut next = self.clone();
+    /// Decides one command at `now`, in place: what to do about it, and whether the state
+    /// changed (the actor writes it then). In place, so that a big tournament is not copied
+    /// per command.
+    pub fn apply(&mut self, from: &Caller, action: TournamentAction, now: u64) -> Effects {
+        let before = self.fingerprint();
         let mut effects = Effects::default();
         let reply = match action {
             TournamentAction::Create { .. } => Reply::Refused(
@@ -193,16 +212,16 @@ impl TournamentState {
             ),
             TournamentAction::Join { entrant, by } => {
                 let user = entrant.user_id.clone();
-                let reply = next.join(entrant, by, now, &mut effects);
+                let reply = self.join(entrant, by, now, &mut effects);
                 Self::tell_sockets(from, user, &reply, &mut effects);
                 reply
             }
             TournamentAction::Withdraw { user, by } => {
-                let reply = next.withdraw(&user, by, &mut effects);
+                let reply = self.withdraw(&user, by, &mut effects);
                 Self::tell_sockets(from, user, &reply, &mut effects);
                 reply
             }
-            TournamentAction::Cancel { .. } => next.cancel(now, &mut effects),
+            TournamentAction::Cancel { .. } => self.cancel(now, &mut effects),
             TournamentAction::View => Reply::Ok(self.update()),
             TournamentAction::Registrations => Reply::Registrations,
             TournamentAction::GameEnded {
@@ -211,15 +230,42 @@ impl TournamentState {
                 reason,
                 moves,
             } => {
-                let counted = next.result(&game, result);
-                next.pause_absent(&game, reason, moves);
+                let counted = self.result(&game, result);
+                self.pause_absent(&game, reason, moves);
                 counted
             }
             TournamentAction::Wake => Reply::Done,
         };
-        next.advance(now, &mut effects);
+        self.advance(now, &mut effects);
         effects.replies.push((from.clone(), reply));
+        effects.changed = self.fingerprint() != before;
+        effects
+    }
+
+    /// [`TournamentState::apply`] on a copy: the next state and what to do about it.
+    pub fn decide(&self, from: &Caller, action: TournamentAction, now: u64) -> (Self, Effects) {
+        let mut next = self.clone();
+        let effects = next.apply(from, action, now);
         (next, effects)
+    }
+
+    /// Changes whenever a decision changes anything (every decision adds or removes a player,
+    /// flips a flag, adds a game, a result or a bye, or moves the status, round, reminder or
+    /// end): cheap to compare, where comparing the states would cost a copy.
+    fn fingerprint(&self) -> Fingerprint {
+        let flags = |f: fn(&Player) -> bool| self.players.iter().filter(|p| f(p)).count();
+        Fingerprint {
+            status: self.status,
+            round: self.round,
+            reminded: self.reminded,
+            ended_at: self.ended_at,
+            players: self.players.len(),
+            withdrawn: flags(|p| p.withdrawn),
+            paused: flags(|p| p.paused),
+            byes: self.players.iter().map(|p| p.byes.len()).sum(),
+            games: self.games.len(),
+            results: self.games.iter().filter(|g| g.result.is_some()).count(),
+        }
     }
 
     /// A registration changed by HTTP (the player's own request or an admin's) reaches the
