@@ -43,6 +43,9 @@ pub struct TournamentArgs {
     /// Arena length, seconds.
     #[arg(long, default_value_t = 60)]
     duration_secs: u64,
+    /// Each bot thinks this long before each move (0: moves as soon as it may).
+    #[arg(long, default_value_t = 0)]
+    think_ms: u64,
     /// Seconds from creation to the start (time for every bot to join).
     #[arg(long, default_value_t = 30)]
     start_in_secs: u64,
@@ -62,6 +65,7 @@ struct Report {
     mode: &'static str,
     format: String,
     players: usize,
+    think_ms: u64,
     joined: usize,
     games_started: usize,
     games_finished: usize,
@@ -156,8 +160,9 @@ pub async fn run(args: TournamentArgs) -> Result<(), String> {
     for i in 0..args.players {
         let endpoint = sources.next(&target);
         let (id, shared, joined) = (id.clone(), shared.clone(), joined_tx.clone());
+        let think = Duration::from_millis(args.think_ms);
         bots.push(tokio::spawn(async move {
-            if let Err(e) = bot(endpoint, &id, swiss, shared.clone(), joined).await {
+            if let Err(e) = bot(endpoint, &id, swiss, think, shared.clone(), joined).await {
                 *shared
                     .lock()
                     .expect("poisoned")
@@ -204,6 +209,7 @@ pub async fn run(args: TournamentArgs) -> Result<(), String> {
         mode: "tournament",
         format: args.format.clone(),
         players: args.players,
+        think_ms: args.think_ms,
         joined,
         games_started: shared.started.len(),
         games_finished: shared.ended.len(),
@@ -271,6 +277,7 @@ async fn bot(
     endpoint: Endpoint,
     id: &str,
     swiss: bool,
+    think: Duration,
     shared: Arc<Mutex<Shared>>,
     joined: tokio::sync::mpsc::UnboundedSender<()>,
 ) -> Result<(), String> {
@@ -339,6 +346,9 @@ async fn bot(
                         (Some(Side::First), s) => s / 2,
                         (_, s) => 3 + s / 2,
                     };
+                    if !think.is_zero() {
+                        tokio::time::sleep(think).await;
+                    }
                     let mv = ClientMessage::PlayerMove {
                         game: game.clone(),
                         seq: update.seq,
