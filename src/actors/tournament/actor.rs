@@ -246,14 +246,10 @@ impl TournamentActor {
                 .router
                 .send(Envelope::user(&user, UserEvent::Push { frame }));
         }
+        // Told once, after the write (a failover before this loses them; none is repeated).
         let id = self.state.id.to_string();
         for (user, kind, text) in effects.notices {
-            let key = format!(
-                "tournament:{id}:{}:{}:{user}",
-                self.state.rev,
-                kind.as_str()
-            );
-            let draft = Draft::new(kind, text, data([("tournament", id.clone())])).once(key);
+            let draft = Draft::new(kind, text, data([("tournament", id.clone())]));
             let (notifier, router) = (self.ctx.notifier.clone(), self.ctx.router.clone());
             actix::spawn(async move { notifier.tell(&router, &user, draft).await });
         }
