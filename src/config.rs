@@ -99,6 +99,13 @@ pub struct Config {
     #[arg(long, env = "ROOKERY_ALLOWED_ORIGINS", value_delimiter = ',')]
     pub allowed_origins: Vec<String>,
 
+    /// Proxies (comma-separated CIDRs, e.g. `127.0.0.1/32,10.0.0.0/8`) whose `Forwarded` /
+    /// `X-Forwarded-For` name the client (login limits and the audit log key on it) and whose
+    /// `X-Forwarded-Host` names the host asked for. From any other peer those headers are
+    /// ignored. Empty: nobody is trusted.
+    #[arg(long, env = "ROOKERY_TRUSTED_PROXIES", value_delimiter = ',', value_parser = Cidr::parse)]
+    pub trusted_proxies: Vec<Cidr>,
+
     /// The URL players reach this node at, e.g. `https://play.example.com` behind a
     /// TLS-terminating proxy. An `https://` URL marks the cookies `Secure` (a browser then
     /// never sends them over plain HTTP); its origin may also open /ws.
@@ -267,6 +274,52 @@ pub struct Config {
 }
 
 /// `--public-url`: an absolute `http://` or `https://` URL, kept without a trailing slash.
+/// A block of addresses: `10.0.0.0/8`, `::1/128`, or one address (`127.0.0.1`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Cidr {
+    addr: std::net::IpAddr,
+    prefix: u8,
+}
+
+impl Cidr {
+    pub fn parse(text: &str) -> Result<Cidr, String> {
+        let text = text.trim();
+        let (addr, prefix) = match text.split_once('/') {
+            Some((addr, prefix)) => (addr, Some(prefix)),
+            None => (text, None),
+        };
+        let addr: std::net::IpAddr = addr
+            .parse()
+            .map_err(|_| format!("{text}: not an address or CIDR block (10.0.0.0/8)"))?;
+        let max = if addr.is_ipv4() { 32 } else { 128 };
+        let prefix = match prefix {
+            Some(p) => p
+                .parse::<u8>()
+                .ok()
+                .filter(|p| *p <= max)
+                .ok_or_else(|| format!("{text}: the prefix must be 0 to {max}"))?,
+            None => max,
+        };
+        Ok(Cidr { addr, prefix })
+    }
+
+    pub fn contains(&self, ip: std::net::IpAddr) -> bool {
+        use std::net::IpAddr::{V4, V6};
+        let bits = |a: u128, b: u128, width: u32| {
+            let shift = width - u32::from(self.prefix);
+            shift >= width || (a >> shift) == (b >> shift)
+        };
+        match (self.addr, ip) {
+            (V4(net), V4(ip)) => bits(u32::from(net).into(), u32::from(ip).into(), 32),
+            (V6(net), V6(ip)) => bits(u128::from(net), u128::from(ip), 128),
+            (V4(net), V6(ip)) => ip
+                .to_ipv4_mapped()
+                .is_some_and(|ip| bits(u32::from(net).into(), u32::from(ip).into(), 32)),
+            (V6(_), V4(_)) => false,
+        }
+    }
+}
+
 fn parse_public_url(text: &str) -> Result<String, String> {
     let lower = text.to_ascii_lowercase();
     let rest = lower
@@ -379,6 +432,29 @@ mod tests {
         for (secret, expected) in cases {
             let secret = secret.map(Secret::new);
             assert_eq!(&check_secret(secret.as_ref()), expected, "{secret:?}");
+        }
+    }
+
+    #[test]
+    fn trusted_proxies_are_cidr_blocks() {
+        let net = Cidr::parse("10.0.0.0/8").unwrap();
+        assert!(net.contains("10.1.2.3".parse().unwrap()));
+        assert!(!net.contains("11.0.0.1".parse().unwrap()));
+        assert!(
+            net.contains("::ffff:10.0.0.9".parse().unwrap()),
+            "v4-mapped"
+        );
+        let one = Cidr::parse("127.0.0.1").unwrap();
+        assert!(one.contains("127.0.0.1".parse().unwrap()));
+        assert!(!one.contains("127.0.0.2".parse().unwrap()));
+        assert!(Cidr::parse("0.0.0.0/0")
+            .unwrap()
+            .contains("8.8.8.8".parse().unwrap()));
+        assert!(Cidr::parse("fd00::/8")
+            .unwrap()
+            .contains("fd12::1".parse().unwrap()));
+        for bad in ["10.0.0.0/33", "nope", "::1/129", "10.0.0.0/x"] {
+            assert!(Cidr::parse(bad).is_err(), "{bad}");
         }
     }
 

@@ -1,8 +1,6 @@
 //! The JSON API: accounts (`/api/auth/*`), players, finished games, queues. The caller's own
 //! account (`/api/me...`) is in `me`.
 
-use std::net::IpAddr;
-
 use actix_web::cookie::{Cookie, SameSite};
 use actix_web::{web, HttpRequest, HttpResponse};
 use client_protocol::http::{AuthResponse, Credentials, QueueSize, UserProfile};
@@ -24,9 +22,7 @@ use crate::store::User;
 pub const TOKEN_COOKIE: &str = "rookery_token";
 pub const SESSION_COOKIE: &str = "rookery_session";
 
-pub fn client_ip(req: &HttpRequest) -> Option<IpAddr> {
-    req.peer_addr().map(|a| a.ip())
-}
+pub use super::peer::client_ip;
 
 /// The bearer token of a request: `Authorization: Bearer`, else the cookie.
 pub fn bearer(req: &HttpRequest) -> Option<String> {
@@ -237,7 +233,7 @@ pub async fn game(
             "PGN exists for chess games only",
         ));
     }
-    let site = req.connection_info().host().to_owned();
+    let site = super::peer::host(&req);
     let text = pgn(&PgnGame::of(&record, &site)).map_err(|e| {
         HttpError::new(
             ErrorCode::Internal,

@@ -8,6 +8,7 @@ pub mod error;
 pub mod me;
 pub mod ops;
 pub mod origin;
+pub mod peer;
 pub mod tournaments;
 pub mod ws;
 // The page and SDK (src/http/web.rs); `web` itself would clash with `actix_web::web` below.

@@ -14,7 +14,7 @@ fn origin_allowed(req: &HttpRequest, allowed: &[String], public: Option<&str>) -
     let Some(origin) = req.headers().get("origin").and_then(|v| v.to_str().ok()) else {
         return true;
     };
-    let host = req.connection_info().host().to_owned();
+    let host = super::peer::host(req);
     let own = [format!("http://{host}"), format!("https://{host}")];
     own.iter()
         .map(String::as_str)
@@ -33,7 +33,7 @@ pub fn check_origin(node: &NodeData, req: &HttpRequest, what: &str) -> Result<()
     let origin = req.headers().get("origin").and_then(|v| v.to_str().ok());
     let origin: String = origin.unwrap_or("").chars().take(200).collect();
     let event = NewEvent::new(AuditType::OriginRefused, AuditOutcome::Refused)
-        .ip(req.peer_addr().map(|a| a.ip()))
+        .ip(super::peer::client_ip(req))
         .text("origin", origin)
         .text("what", what);
     node.accounts.auditor.record(event);

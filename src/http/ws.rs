@@ -39,7 +39,7 @@ pub async fn upgrade(
         )
         .into());
     }
-    let peer = req.peer_addr().map(|a| a.ip());
+    let peer = super::peer::client_ip(&req);
     check_origin(&node, &req, "websocket")?;
     let query = query.into_inner();
     let token = query.token.or_else(|| bearer(&req));

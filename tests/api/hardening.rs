@@ -1,7 +1,7 @@
 //! What a hostile probe found from outside (issue 16), each case pinned: cookies over HTTPS,
 //! HTTP methods and parser errors, strict input, the metrics of a fresh node.
 
-use serde_json::json;
+use serde_json::{json, Value};
 
 use crate::helpers::*;
 
@@ -83,6 +83,83 @@ async fn the_public_url_origin_may_post_to_cookie_setting_routes() {
         .request("POST", "/api/auth/guest", &foreign, b"{}")
         .await;
     assert_eq!(response.status, 403, "{}", response.text());
+}
+
+/// Registers `name` with `headers` added; the address the audit log recorded for it.
+async fn audited_ip(
+    app: &TestApp,
+    admin: &Identity,
+    name: &str,
+    headers: &[(&str, &str)],
+) -> Value {
+    let mut all = vec![("content-type", "application/json")];
+    all.extend_from_slice(headers);
+    let body = json!({"username": name, "password": "correct horse"}).to_string();
+    let response = app
+        .request("POST", "/api/auth/register", &all, body.as_bytes())
+        .await;
+    assert_eq!(response.status, 200, "{}", response.text());
+    let path = format!("/api/admin/audit?type=register&actor={name}");
+    let (status, audit) = app.call("GET", &path, Some(&admin.token), None).await;
+    assert_eq!(status, 200, "{audit}");
+    audit["events"][0]["ip"].clone()
+}
+
+#[actix_web::test]
+async fn forwarding_headers_count_only_from_trusted_proxies() {
+    let spoof = [
+        ("x-forwarded-for", "203.0.113.7"),
+        ("forwarded", "for=198.51.100.9"),
+    ];
+    // Nobody trusted: the peer is the client, whatever the headers claim.
+    let app = spawn_app_with(|c| c.admins = vec!["admin".into()]).await;
+    let admin = app.register("admin").await;
+    assert_eq!(
+        audited_ip(&app, &admin, "direct", &spoof).await,
+        "127.0.0.1"
+    );
+    let foreign = [
+        ("content-type", "application/json"),
+        ("origin", "http://evil.example"),
+        ("x-forwarded-host", "evil.example"),
+    ];
+    let response = app
+        .request("POST", "/api/auth/guest", &foreign, b"{}")
+        .await;
+    assert_eq!(
+        response.status, 403,
+        "an untrusted X-Forwarded-Host cannot make a foreign origin ours"
+    );
+    app.stop().await;
+
+    // Behind a trusted proxy (this test's loopback peer), the client it names counts.
+    let app = spawn_app_with(|c| {
+        c.admins = vec!["admin".into()];
+        c.trusted_proxies = vec![rookery::config::Cidr::parse("127.0.0.0/8").unwrap()];
+    })
+    .await;
+    let admin = app.register("admin").await;
+    let chain = [("x-forwarded-for", "203.0.113.7, 127.0.0.5")];
+    assert_eq!(
+        audited_ip(&app, &admin, "proxied", &chain).await,
+        "203.0.113.7",
+        "the nearest address that is not a trusted proxy"
+    );
+    let forwarded = [("forwarded", "for=\"[2001:db8::7]:4711\";proto=https")];
+    assert_eq!(
+        audited_ip(&app, &admin, "rfc7239", &forwarded).await,
+        "2001:db8::7"
+    );
+    let response = app
+        .request("POST", "/api/auth/guest", &foreign, b"{}")
+        .await;
+    assert_eq!(
+        response.status,
+        200,
+        "the proxy vouches for the host: {}",
+        response.text()
+    );
+    app.stop().await;
 }
 
 // ---------------------------------------------------------------------------------------------

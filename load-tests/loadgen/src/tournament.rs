@@ -339,23 +339,25 @@ async fn bot(
                     .await
                     .map_err(|e| format!("send: {e}"))?;
             }
-            ServerMessage::UpdateGame(update) if update.game == game => {
-                // First wins: 0 1 2 against 3 4.
-                if update.status == GameStatus::Playing && Some(update.to_move) == side {
-                    let cell = match (side, update.seq) {
-                        (Some(Side::First), s) => s / 2,
-                        (_, s) => 3 + s / 2,
-                    };
-                    if !think.is_zero() {
-                        tokio::time::sleep(think).await;
-                    }
-                    let mv = ClientMessage::PlayerMove {
-                        game: game.clone(),
-                        seq: update.seq,
-                        mv: Move::Index(cell),
-                    };
-                    ws.send(mv, None).await.map_err(|e| format!("send: {e}"))?;
+            // My turn. First wins: 0 1 2 against 3 4.
+            ServerMessage::UpdateGame(update)
+                if update.game == game
+                    && update.status == GameStatus::Playing
+                    && Some(update.to_move) == side =>
+            {
+                let cell = match (side, update.seq) {
+                    (Some(Side::First), s) => s / 2,
+                    (_, s) => 3 + s / 2,
+                };
+                if !think.is_zero() {
+                    tokio::time::sleep(think).await;
                 }
+                let mv = ClientMessage::PlayerMove {
+                    game: game.clone(),
+                    seq: update.seq,
+                    mv: Move::Index(cell),
+                };
+                ws.send(mv, None).await.map_err(|e| format!("send: {e}"))?;
             }
             ServerMessage::GameOver { game: over, .. } if over == game => {
                 shared.lock().expect("poisoned").game_over(&over);
