@@ -425,9 +425,10 @@ pub enum QueueAction {
     Leave,
     /// Answer a proposed matchup.
     Reply { matchup: String, accept: bool },
-    /// A queued player's session resumed: nothing to answer, but it wakes a queue whose
-    /// owner died, so that pairing goes on.
-    Resume,
+    /// A queued player's session resumed: it wakes a queue whose owner died, so that pairing
+    /// goes on, and names the matchup the session knows of (the queue proposes a pending one
+    /// the session missed again).
+    Resume { matchup: Option<String> },
 }
 
 /// A waiting player.

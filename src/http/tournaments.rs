@@ -191,13 +191,11 @@ pub async fn join(
     req: HttpRequest,
     id: web::Path<String>,
 ) -> Result<HttpResponse, HttpError> {
-    let user = caller(&node, &req).await?;
-    let id = parse_id(&id)?;
-    let action = TournamentAction::Join {
-        entrant: entrant(&user),
+    own_registration(node, req, id, |user| TournamentAction::Join {
+        entrant: entrant(user),
         by: None,
-    };
-    Ok(HttpResponse::Ok().json(ask_view(&node, &id, action).await?))
+    })
+    .await
 }
 
 /// `POST /api/tournaments/{id}/withdraw`: the caller withdraws.
@@ -206,13 +204,23 @@ pub async fn withdraw(
     req: HttpRequest,
     id: web::Path<String>,
 ) -> Result<HttpResponse, HttpError> {
+    own_registration(node, req, id, |user| TournamentAction::Withdraw {
+        user: user.id.clone(),
+        by: None,
+    })
+    .await
+}
+
+/// The caller's own registration change, answered with the view.
+async fn own_registration(
+    node: NodeData,
+    req: HttpRequest,
+    id: web::Path<String>,
+    action: impl FnOnce(&User) -> TournamentAction,
+) -> Result<HttpResponse, HttpError> {
     let user = caller(&node, &req).await?;
     let id = parse_id(&id)?;
-    let action = TournamentAction::Withdraw {
-        user: user.id,
-        by: None,
-    };
-    Ok(HttpResponse::Ok().json(ask_view(&node, &id, action).await?))
+    Ok(HttpResponse::Ok().json(ask_view(&node, &id, action(&user)).await?))
 }
 
 /// `GET /api/tournaments/{id}/registrations` (admin): with who registered whom.

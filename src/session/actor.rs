@@ -526,6 +526,7 @@ impl SessionActor {
             Opening::Resumed(state) => {
                 let resume = state.resume_message();
                 let matchup = state.matchup.clone();
+                let known = state.matchup_id.clone();
                 let game = state.game.clone();
                 let queued = state.queue.clone();
                 self.become_player(state, ctx, move |act, ctx| {
@@ -534,7 +535,7 @@ impl SessionActor {
                         let from = act.sender(None).expect("a player");
                         let resume = QueueCommand {
                             from,
-                            action: QueueAction::Resume,
+                            action: QueueAction::Resume { matchup: known },
                         };
                         act.env.router.send(Envelope::queue(&queue, resume));
                     }

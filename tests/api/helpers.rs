@@ -294,3 +294,24 @@ where
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     }
 }
+
+/// Milliseconds since the Unix epoch (a tournament's `startsAt`).
+pub fn now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as u64
+}
+
+/// The next `client/START_GAME` that `client` was told of for `tournament`: (game, side).
+pub async fn started(client: &mut Client, tournament: &str) -> (String, String) {
+    let start = client
+        .expect_matching("a tournament game", |m| {
+            m["type"] == "client/START_GAME" && m["tournament"] == tournament
+        })
+        .await;
+    (
+        start["game"].as_str().unwrap().to_owned(),
+        start["you"].as_str().unwrap().to_owned(),
+    )
+}

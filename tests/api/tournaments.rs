@@ -24,13 +24,6 @@ async fn node() -> TestApp {
     node_with(10_000).await
 }
 
-fn now() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_millis() as u64
-}
-
 async fn create(app: &TestApp, admin: &Identity, body: Value) -> Value {
     let (status, view) = app
         .call("POST", "/api/tournaments", Some(&admin.token), Some(body))
@@ -124,20 +117,6 @@ async fn play(first: &mut Client, second: &mut Client, game: &str, winner_first:
         })
         .await;
     }
-}
-
-/// The game of the current round that `client` was told of (`client/START_GAME` with the
-/// tournament), as (game, side).
-async fn started(client: &mut Client, tournament: &str) -> (String, String) {
-    let start = client
-        .expect_matching("a tournament game", |m| {
-            m["type"] == "client/START_GAME" && m["tournament"] == tournament
-        })
-        .await;
-    (
-        start["game"].as_str().unwrap().to_owned(),
-        start["you"].as_str().unwrap().to_owned(),
-    )
 }
 
 /// Plays every game of the view's current round; `first_wins` decides each result by the

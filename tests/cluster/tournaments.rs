@@ -8,14 +8,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde_json::{json, Value};
 
 use crate::harness::{eventually, move_acked, Cluster, NodeProc};
-use crate::helpers::{Client, Identity};
-
-fn now() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_millis() as u64
-}
+use crate::helpers::{now, started, Client, Identity};
 
 /// Every node: a fast tournament clock, events of a dead node claimed after a second.
 fn env() -> Vec<(&'static str, String)> {
@@ -46,19 +39,6 @@ async fn view(node: &NodeProc, id: &str) -> Value {
 async fn hosted_tournaments(node: &NodeProc) -> u64 {
     let (_, ready) = node.get("/readyz").await;
     ready["hosted"]["tournaments"].as_u64().unwrap_or(0)
-}
-
-/// The next `client/START_GAME` of the tournament: (game, side).
-async fn started(client: &mut Client, tournament: &str) -> (String, String) {
-    let start = client
-        .expect_matching("a tournament game", |m| {
-            m["type"] == "client/START_GAME" && m["tournament"] == tournament
-        })
-        .await;
-    (
-        start["game"].as_str().unwrap().to_owned(),
-        start["you"].as_str().unwrap().to_owned(),
-    )
 }
 
 /// Both ready (until the game runs), then the first side wins with 0 1 2 against 3 4; moves

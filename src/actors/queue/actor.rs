@@ -192,7 +192,18 @@ impl QueueActor {
                     outs.push(Self::out(&from.session, msg, from.reference));
                 }
             }
-            QueueAction::Resume => {}
+            // A resumed session in a pending matchup hears the proposal again: one delivered to
+            // its snapshot while it was reconnecting could have been overwritten by the resume.
+            QueueAction::Resume { matchup: known } => {
+                let missed = next.matchups.iter().find(|m| {
+                    m.tickets.iter().any(|t| t.session == from.session)
+                        && known.as_deref() != Some(m.id.as_str())
+                });
+                if let Some(matchup) = missed {
+                    let again = self.proposals(matchup);
+                    outs.extend(again.into_iter().filter(|o| o.to == from.session));
+                }
+            }
             QueueAction::Reply { matchup, accept } => {
                 let found = next
                     .matchups
