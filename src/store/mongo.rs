@@ -271,6 +271,21 @@ impl MongoStore {
     }
 }
 
+/// Stores `document` as the one with `_id` `id`, replacing it if it exists.
+async fn upsert_by_id(
+    collection: &Collection<Document>,
+    id: &str,
+    mut document: Document,
+) -> Result<(), StoreError> {
+    document.insert("_id", id);
+    collection
+        .replace_one(doc! {"_id": id}, document)
+        .upsert(true)
+        .await
+        .map(|_| ())
+        .map_err(unavailable)
+}
+
 fn tournament_from(mut doc: Document) -> Result<TournamentRecord, StoreError> {
     let id = doc.get_str("_id").map_err(unavailable)?.to_owned();
     doc.insert("id", id);
@@ -628,14 +643,8 @@ impl Store for MongoStore {
     async fn save_analysis(&self, analysis: &StoredAnalysis) -> Result<(), StoreError> {
         let mut document = mongodb::bson::to_document(analysis).map_err(unavailable)?;
         document.remove("game");
-        document.insert("_id", analysis.game.as_str());
         document.insert("endedAt", analysis.ended_at as i64);
-        self.analyses()
-            .replace_one(doc! {"_id": analysis.game.as_str()}, document)
-            .upsert(true)
-            .await
-            .map(|_| ())
-            .map_err(unavailable)
+        upsert_by_id(&self.analyses(), &analysis.game, document).await
     }
 
     async fn analysis(&self, game: &str) -> Result<Option<StoredAnalysis>, StoreError> {
@@ -686,13 +695,7 @@ impl Store for MongoStore {
     async fn save_tournament(&self, record: &TournamentRecord) -> Result<(), StoreError> {
         let mut document = mongodb::bson::to_document(record).map_err(unavailable)?;
         document.remove("id");
-        document.insert("_id", record.id.as_str());
-        self.tournaments()
-            .replace_one(doc! {"_id": record.id.as_str()}, document)
-            .upsert(true)
-            .await
-            .map(|_| ())
-            .map_err(unavailable)
+        upsert_by_id(&self.tournaments(), &record.id, document).await
     }
 
     async fn tournament(&self, id: &str) -> Result<Option<TournamentRecord>, StoreError> {

@@ -159,6 +159,24 @@ impl SqliteStore {
         self.legacy_converted
     }
 
+    /// The JSON `body` column of the row `sql` selects by one key, read into `T`.
+    async fn json_body<T: DeserializeOwned>(
+        &self,
+        sql: &'static str,
+        key: &str,
+    ) -> Result<Option<T>, StoreError> {
+        let key = key.to_owned();
+        let body: Option<String> = self
+            .with(move |conn| {
+                conn.one(sql, [key], |r| r.get(0))
+                    .optional()
+                    .map_err(unavailable)
+            })
+            .await?;
+        body.map(|b| serde_json::from_str(&b).map_err(unavailable))
+            .transpose()
+    }
+
     async fn with<T, F>(&self, f: F) -> Result<T, StoreError>
     where
         T: Send + 'static,
@@ -787,18 +805,8 @@ impl Store for SqliteStore {
     }
 
     async fn analysis(&self, game: &str) -> Result<Option<StoredAnalysis>, StoreError> {
-        let game = game.to_owned();
-        let body: Option<String> = self
-            .with(move |conn| {
-                conn.one("SELECT body FROM analyses WHERE game = ?1", [game], |r| {
-                    r.get(0)
-                })
-                .optional()
-                .map_err(unavailable)
-            })
-            .await?;
-        body.map(|b| serde_json::from_str(&b).map_err(unavailable))
-            .transpose()
+        self.json_body("SELECT body FROM analyses WHERE game = ?1", game)
+            .await
     }
 
     async fn analyses_of(
@@ -878,18 +886,8 @@ impl Store for SqliteStore {
     }
 
     async fn tournament(&self, id: &str) -> Result<Option<TournamentRecord>, StoreError> {
-        let id = id.to_owned();
-        let body: Option<String> = self
-            .with(move |conn| {
-                conn.one("SELECT body FROM tournaments WHERE id = ?1", [id], |r| {
-                    r.get(0)
-                })
-                .optional()
-                .map_err(unavailable)
-            })
-            .await?;
-        body.map(|b| serde_json::from_str(&b).map_err(unavailable))
-            .transpose()
+        self.json_body("SELECT body FROM tournaments WHERE id = ?1", id)
+            .await
     }
 
     async fn tournaments(
