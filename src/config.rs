@@ -147,6 +147,11 @@ pub struct Config {
     #[arg(long, env = "ROOKERY_TOURNAMENT_TICK_MS", default_value_t = 1_000)]
     pub tournament_tick_ms: u64,
 
+    /// How often each node reports its watcher counts to the games they watch, in ms
+    /// (`client/CROWD` goes out at most once a second whatever this is).
+    #[arg(long, env = "ROOKERY_CROWD_TICK_MS", default_value_t = 1_000)]
+    pub crowd_tick_ms: u64,
+
     /// How often each queue tries to pair waiting players and expires matchups, in ms.
     #[arg(long, env = "ROOKERY_MATCH_INTERVAL_MS", default_value_t = 500)]
     pub match_interval_ms: u64,

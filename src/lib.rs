@@ -15,6 +15,7 @@ pub mod listeners;
 pub mod messages;
 pub mod node;
 pub mod notify;
+pub mod rooms;
 pub mod session;
 pub mod startup;
 pub mod store;

@@ -84,7 +84,8 @@ actor_kinds! {
     User = "user" => UserEvent,
     /// A tournament (virtual actor).
     Tournament = "tournament" => TournamentCommand,
-    /// Sockets watching something (`watch:tournament:<id>`), on every node (a group).
+    /// Sockets following something, on every node (a group): a tournament
+    /// (`watch:tournament:<id>`), a game (`watch:game:<id>`), a chat room (`watch:chat:lobby`).
     Watchers = "watch" => FeedEvent,
     /// A request waiting on one node for one answer (an HTTP handler, a listener).
     Reply = "reply" => ReplyEvent,
@@ -134,6 +135,16 @@ impl Address {
     /// The sockets that watch a tournament.
     pub fn tournament_watchers(id: &TournamentId) -> Address {
         Address::of(ActorKind::Watchers, &format!("tournament:{id}"))
+    }
+
+    /// The sockets that watch a game.
+    pub fn game_watchers(id: &GameId) -> Address {
+        Address::of(ActorKind::Watchers, &format!("game:{id}"))
+    }
+
+    /// The sockets in a chat room (`room` as the protocol names it: `lobby`, `game:<id>`).
+    pub fn chat_room(room: &str) -> Address {
+        Address::of(ActorKind::Watchers, &format!("chat:{room}"))
     }
 
     /// A fresh address for one answer.
@@ -404,6 +415,14 @@ pub enum GameAction {
     OfferDraw,
     DeclineDraw,
     Concede,
+    /// Anyone's socket: send it the game as a watcher sees it (`client/WATCH_GAME`).
+    Watch,
+    /// How many sockets on node `node` watch this game (each node reports its own count
+    /// when it changes, and again now and then; `from` is None).
+    Crowd {
+        node: String,
+        watchers: u32,
+    },
 }
 
 // ---------------------------------------------------------------------------------------------

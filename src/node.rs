@@ -14,6 +14,7 @@ use crate::events::listener::Listeners;
 use crate::events::EventLog;
 use crate::jobs::Jobs;
 use crate::notify::Notifier;
+use crate::rooms::Rooms;
 use crate::session::{SessionEnv, Sessions};
 use crate::store::Store;
 
@@ -35,6 +36,8 @@ pub struct NodeInner {
     pub chess_analysis: bool,
     /// Stores, pushes and emails notifications.
     pub notifier: Notifier,
+    /// Chat rooms' history and the live-games index.
+    pub rooms: Rooms,
     /// `embedded` or `cluster`, for logs and `/readyz`.
     pub mode: &'static str,
     /// Set when the node stops taking new sockets.
@@ -65,6 +68,8 @@ impl Node {
             accounts: self.accounts.clone(),
             sessions: self.sessions.clone(),
             snapshots: self.snapshots.clone(),
+            rooms: self.rooms.clone(),
+            store: self.store.clone(),
         }
     }
 

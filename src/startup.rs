@@ -39,6 +39,7 @@ use crate::messages::ActorKind;
 use crate::node::{Node, NodeInner};
 use crate::notify::email::{EmailHandler, MailError, Mailer};
 use crate::notify::Notifier;
+use crate::rooms::Rooms;
 use crate::session::Sessions;
 use crate::store::mongo::MongoStore;
 use crate::store::sqlite::SqliteStore;
@@ -199,6 +200,8 @@ struct Seams {
     membership: Arc<dyn Membership>,
     store: Arc<dyn Store>,
     events: Arc<dyn EventLog>,
+    /// Chat history and the live-games index.
+    rooms: Rooms,
     redis: Option<Arc<RedisCluster>>,
     mode: &'static str,
 }
@@ -223,6 +226,7 @@ impl Seams {
                         .claim_idle(claim_idle(config)),
                 ),
                 store,
+                rooms: Rooms::in_process(),
                 redis: None,
                 mode: "embedded",
             });
@@ -241,6 +245,7 @@ impl Seams {
             membership: redis.clone(),
             store,
             events,
+            rooms: Rooms::on_redis(redis.clone()),
             redis: Some(redis),
             mode: "cluster",
         })
@@ -408,6 +413,7 @@ impl Application {
             seams.events.clone(),
             seams.store.clone(),
             notifier.clone(),
+            seams.rooms.clone(),
             arbiters.iter().map(|a| a.handle()).collect(),
         );
         let sessions = Sessions::new(
@@ -434,6 +440,11 @@ impl Application {
             services: services.clone(),
             router: router.clone(),
         }));
+        // Every node tells the games its sockets watch how many they are.
+        tokio::spawn(crate::actors::game::crowd::report_crowds(
+            router.clone(),
+            Duration::from_millis(config.crowd_tick_ms),
+        ));
         let audit: Arc<dyn AuditStore> = match &config.mongodb_uri {
             Some(uri) => {
                 Arc::new(MongoAudit::connect(uri.expose(), &config.mongodb_database).await?)
@@ -508,6 +519,7 @@ impl Application {
             listeners: listeners.clone(),
             chess_analysis,
             notifier,
+            rooms: seams.rooms,
             mode: seams.mode,
             draining: false.into(),
         });

@@ -162,6 +162,15 @@ fn describe() {
         BUS_PUBLISHED,
         "Messages published on the bus to another node."
     );
+    describe_counter!(
+        BUS_RECEIVED,
+        "Messages received from the bus, by the kind of address (a group's once per node)."
+    );
+    // The kinds that cross nodes most: games, sessions, groups (watchers and chat rooms).
+    for kind in ["game", "session", "watch"] {
+        metrics::counter!(BUS_RECEIVED, "kind" => kind).increment(0);
+    }
+    describe_counter!(CHAT_MESSAGES, "Chat messages accepted.");
     describe_counter!(ACTIVATIONS, "Virtual actor activations, by kind.");
     for kind in ["game", "queue"] {
         metrics::counter!(ACTIVATIONS, "kind" => kind).increment(0);
@@ -189,6 +198,7 @@ fn describe() {
         UNKNOWN_TYPES,
         SLOW_CONSUMERS,
         BUS_PUBLISHED,
+        CHAT_MESSAGES,
         AUDIT_DROPPED,
         AUDIT_WRITE_FAILURES,
     ] {
@@ -386,6 +396,11 @@ pub mod names {
     pub const PERSIST_SECONDS: &str = "rookery_persist_seconds";
     /// Counter: messages published on the bus to another node.
     pub const BUS_PUBLISHED: &str = "rookery_bus_published_total";
+    /// Counter: messages this node received from the bus, label `kind` (the address's kind:
+    /// `watch` for a group of watchers or a chat room, received once per node).
+    pub const BUS_RECEIVED: &str = "rookery_bus_received_total";
+    /// Counter: chat messages accepted.
+    pub const CHAT_MESSAGES: &str = "rookery_chat_messages_total";
     /// Counter: actor activations, label `kind` (`game`, `queue`).
     pub const ACTIVATIONS: &str = "rookery_activations_total";
     /// Counter: audit events recorded, label `type`.

@@ -77,6 +77,7 @@ const LAYERS: &[(&str, &[&str])] = &[
         &["audit", "cluster", "config", "domain", "store", "telemetry"],
     ),
     ("auth", &["audit", "domain", "store"]),
+    ("rooms", &["cluster", "domain"]),
     (
         "jobs",
         &["audit", "cluster", "config", "domain", "telemetry"],
@@ -119,6 +120,7 @@ const LAYERS: &[(&str, &[&str])] = &[
             "games",
             "messages",
             "notify",
+            "rooms",
             "store",
             "telemetry",
         ],
@@ -133,6 +135,7 @@ const LAYERS: &[(&str, &[&str])] = &[
             "config",
             "domain",
             "messages",
+            "rooms",
             "store",
             "telemetry",
         ],
@@ -140,7 +143,7 @@ const LAYERS: &[(&str, &[&str])] = &[
     (
         "node",
         &[
-            "auth", "cluster", "config", "events", "jobs", "notify", "session", "store",
+            "auth", "cluster", "config", "events", "jobs", "notify", "rooms", "session", "store",
         ],
     ),
     (
@@ -158,6 +161,7 @@ const LAYERS: &[(&str, &[&str])] = &[
             "messages",
             "node",
             "notify",
+            "rooms",
             "session",
             "store",
             "telemetry",

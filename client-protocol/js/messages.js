@@ -18,6 +18,12 @@ export const CLIENT_MESSAGE_TYPES = Object.freeze([
   "server/WITHDRAW_TOURNAMENT",
   "server/WATCH_TOURNAMENT",
   "server/UNWATCH_TOURNAMENT",
+  "server/WATCH_GAME",
+  "server/UNWATCH_GAME",
+  "server/CHAT_JOIN",
+  "server/CHAT_LEAVE",
+  "server/CHAT_SEND",
+  "server/CHAT_DELETE",
 ]);
 
 /** Every `type` a node sends (`client/`): each is also an event name of `RookeryClient`. */
@@ -39,6 +45,12 @@ export const SERVER_MESSAGE_TYPES = Object.freeze([
   "client/TOURNAMENT_LEFT",
   "client/TOURNAMENT_UPDATE",
   "client/NOTIFICATION",
+  "client/WATCH_GAME",
+  "client/UNWATCHED",
+  "client/CROWD",
+  "client/CHAT_HISTORY",
+  "client/CHAT_MESSAGE",
+  "client/CHAT_DELETED",
   "client/ERROR",
 ]);
 

@@ -34,6 +34,8 @@ wire_names! {
         JobBuried = "job_buried",
         // Added: a game event a listener kept failing on, set aside in its dead-letter log.
         EventDeadLettered = "event_dead_lettered",
+        // Added: a moderator deleted a chat message (`server/CHAT_DELETE`).
+        ChatDeleted = "chat_deleted",
     }
 }
 

@@ -284,6 +284,21 @@ pub struct Notification {
     pub data: std::collections::BTreeMap<String, String>,
 }
 
+/// One chat message (`client/CHAT_MESSAGE`, the items of `client/CHAT_HISTORY` and of a
+/// finished game's `chat`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+pub struct ChatLine {
+    pub room: String,
+    pub id: String,
+    /// The sender's name.
+    pub from: String,
+    /// Trimmed, NFC-normalised, 1-500 characters, no control characters.
+    pub text: String,
+    /// Unix ms.
+    pub at: u64,
+}
+
 /// A user as clients see them.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]

@@ -45,6 +45,18 @@ wire_messages! {
         WatchTournament { tournament: String } = "server/WATCH_TOURNAMENT",
         /// v1.1: stop them; no reply.
         UnwatchTournament { tournament: String } = "server/UNWATCH_TOURNAMENT",
+        /// v1.1: watch a live game (`client/WATCH_GAME`, then its updates).
+        WatchGame { game: String } = "server/WATCH_GAME",
+        /// v1.1: stop watching it (`client/UNWATCHED`).
+        UnwatchGame { game: String } = "server/UNWATCH_GAME",
+        /// v1.1: join a chat room (`client/CHAT_HISTORY`, then its messages).
+        ChatJoin { room: String } = "server/CHAT_JOIN",
+        /// v1.1: leave it; no reply.
+        ChatLeave { room: String } = "server/CHAT_LEAVE",
+        /// v1.1: say something in a room (`client/CHAT_MESSAGE` to every member).
+        ChatSend { room: String, text: String } = "server/CHAT_SEND",
+        /// v1.1 (moderators): delete a message (`client/CHAT_DELETED` to every member).
+        ChatDelete { room: String, id: String } = "server/CHAT_DELETE",
     }
 }
 

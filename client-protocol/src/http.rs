@@ -127,6 +127,32 @@ pub struct GameRecord {
     pub final_position: Position,
     pub started_at: u64,
     pub ended_at: u64,
+    /// v1.1: what its players said in `game:<id>`, oldest first (deleted messages gone).
+    #[serde(default)]
+    pub chat: Vec<ChatLine>,
+}
+
+/// One game of `GET /api/games/live` (v1.1).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct LiveGame {
+    pub game: String,
+    pub kind: GameKind,
+    pub players: Vec<crate::PlayerView>,
+    /// Moves played, as of at most a few seconds ago.
+    pub seq: u32,
+    pub started_at: u64,
+    pub watchers: u32,
+    pub rated: bool,
+    pub tournament: Option<String>,
+}
+
+/// `GET /api/games/live?game=&limit=`: most watched first.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+pub struct LiveGames {
+    pub games: Vec<LiveGame>,
 }
 
 /// One queue in `GET /api/queues`.

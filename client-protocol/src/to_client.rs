@@ -81,6 +81,21 @@ wire_messages! {
         } = "client/TOURNAMENT_UPDATE",
         /// v1.1: something for the account, on each of its open sockets.
         Notification(Notification) = "client/NOTIFICATION",
+        /// v1.1: the answer to `server/WATCH_GAME`: the full game view with `you` null.
+        WatchGame(GameView) = "client/WATCH_GAME",
+        /// v1.1: no longer watching (the answer to `server/UNWATCH_GAME`).
+        Unwatched { game: String } = "client/UNWATCHED",
+        /// v1.1: how many watch a game, to its players and watchers; at most 1 per second.
+        Crowd { game: String, watchers: u32 } = "client/CROWD",
+        /// v1.1: a room's last 50 messages, oldest first (the answer to `server/CHAT_JOIN`).
+        ChatHistory {
+            room: String,
+            messages: Vec<ChatLine>,
+        } = "client/CHAT_HISTORY",
+        /// v1.1: a message said in a room the socket is in.
+        ChatMessage(ChatLine) = "client/CHAT_MESSAGE",
+        /// v1.1: a moderator deleted a message.
+        ChatDeleted { room: String, id: String } = "client/CHAT_DELETED",
         Error {
             code: ErrorCode,
             message: String,
@@ -126,7 +141,8 @@ pub struct GameView {
     pub game: String,
     pub kind: GameKind,
     pub players: Vec<PlayerView>,
-    pub you: Side,
+    /// The side of the socket's player; null for a watcher (`client/WATCH_GAME`).
+    pub you: Option<Side>,
     pub seq: u32,
     pub moves: Vec<Move>,
     pub position: Position,
@@ -180,7 +196,7 @@ mod tests {
             game: "g1".into(),
             kind: GameKind::TicTacToe,
             players: vec![],
-            you: Side::First,
+            you: Some(Side::First),
             seq: 0,
             moves: vec![],
             position: Position::Rows(vec!["...".into(); 3]),

@@ -25,6 +25,7 @@ use crate::config::Config;
 use crate::events::EventLog;
 use crate::messages::{Address, Body, Deliverable, Envelope, Refusal};
 use crate::notify::Notifier;
+use crate::rooms::Rooms;
 use crate::store::Store;
 
 /// The services a virtual actor may use, whichever node it runs on.
@@ -36,6 +37,8 @@ pub struct Services {
     pub events: Arc<dyn EventLog>,
     pub store: Arc<dyn Store>,
     pub notifier: Notifier,
+    /// Chat history (a finished game keeps its players' chat) and the live-games index.
+    pub rooms: Rooms,
     arbiters: Arbiters,
 }
 
@@ -47,6 +50,7 @@ impl Services {
         events: Arc<dyn EventLog>,
         store: Arc<dyn Store>,
         notifier: Notifier,
+        rooms: Rooms,
         arbiters: Vec<ArbiterHandle>,
     ) -> Services {
         Services {
@@ -55,6 +59,7 @@ impl Services {
             events,
             store,
             notifier,
+            rooms,
             arbiters: Arbiters(Arc::new((arbiters, AtomicUsize::new(0)))),
         }
     }

@@ -210,6 +210,44 @@ pub async fn user_games(
     Ok(HttpResponse::Ok().json(node.store.games_of(&user.id, limit).await?))
 }
 
+/// The query of `GET /api/games/live`.
+#[derive(Deserialize)]
+pub struct LiveQuery {
+    game: Option<String>,
+    limit: Option<u32>,
+}
+
+/// `GET /api/games/live?game=&limit=`: the games in play, most watched first, from the
+/// cluster-wide index.
+pub async fn live_games(
+    node: NodeData,
+    query: web::Query<LiveQuery>,
+) -> Result<HttpResponse, HttpError> {
+    let limit = query.limit.unwrap_or(20);
+    if !(1..=100).contains(&limit) {
+        return Err(HttpError::new(
+            ErrorCode::InvalidField,
+            "limit must be 1..=100",
+        ));
+    }
+    let kind = match query.game.as_deref().filter(|g| !g.is_empty()) {
+        Some(name) => Some(GameKind::parse(name).ok_or_else(|| {
+            HttpError::new(
+                ErrorCode::InvalidField,
+                format!("game: no game kind {name:?} (tictactoe, connect4, chess)"),
+            )
+        })?),
+        None => None,
+    };
+    let games = node
+        .rooms
+        .live
+        .top(kind, limit as usize, crate::domain::now_ms())
+        .await
+        .map_err(|e| HttpError::new(ErrorCode::Unavailable, e.to_string()))?;
+    Ok(HttpResponse::Ok().json(client_protocol::http::LiveGames { games }))
+}
+
 /// `/api/games/{id}` as JSON, or `/api/games/{id}.pgn` as PGN (chess only).
 pub async fn game(
     node: NodeData,

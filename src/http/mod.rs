@@ -66,6 +66,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     .service(resource!("/api/me/notifications/read", post => me::read))
     .service(resource!("/api/users/{name}", get => api::user))
     .service(resource!("/api/users/{name}/games", get => api::user_games))
+    .service(resource!("/api/games/live", get => api::live_games))
     .service(resource!("/api/games/{id}", get => api::game))
     .service(resource!("/api/queues", get => api::queues))
     .service(resource!(

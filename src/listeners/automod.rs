@@ -234,6 +234,7 @@ mod tests {
             final_position: Position::Rows(Vec::new()),
             started_at: 0,
             ended_at: 1,
+            chat: Vec::new(),
         };
         GameEvent::GameOver {
             finished: crate::store::FinishedGame {

@@ -12,24 +12,30 @@ use client_protocol::constants;
 use client_protocol::*;
 use tokio::sync::mpsc;
 
+use super::chat::{Member, Watched};
 use super::frame::{self, RateLimiter, Verdict};
 use super::opening::Opening;
-use super::route::{route, AccountRequest, Route};
+use super::route::{route, AccountRequest, ChatRequest, Route};
 use super::state::SessionState;
 use super::transport::{Inbound, TransportError};
 use super::SessionEnv;
 use crate::audit::{AuditOutcome, AuditType, NewEvent};
 use crate::auth::{banned_message, AuthError};
 use crate::cluster::{Mailbox, Passivate};
-use crate::domain::{QueueKey, SessionId};
+use crate::domain::{now_ms, GameId, QueueKey, SessionId};
 use crate::messages::{
     Address, Envelope, FeedEvent, FeedFrame, GameAction, GameCommand, QueueAction, QueueCommand,
     Sender, SessionEvent, UserEvent,
 };
+use crate::rooms::{fingerprint, PostError, Room};
 use crate::telemetry::names;
 
 /// Missing this many heartbeats in a row closes the socket.
 const MISSED_HEARTBEATS: u32 = 3;
+/// A watch request whose view has not come by then is given up (the game does not exist).
+const WATCH_ANSWER: Duration = Duration::from_secs(5);
+/// How many of its own chat frames a socket remembers, to skip their copies from the room.
+const ECHOES: usize = 32;
 
 /// What the writer task sends on the socket.
 #[derive(Debug)]
@@ -62,8 +68,16 @@ pub struct SessionActor {
     taken_over: bool,
     /// This socket's id, to tell our own takeover notice from another socket's.
     connection: u64,
-    /// The groups this socket was asked to watch (`server/WATCH_TOURNAMENT`).
+    /// The groups this socket was asked to watch (`server/WATCH_TOURNAMENT`,
+    /// `server/WATCH_GAME`).
     watching: std::collections::BTreeSet<String>,
+    /// The games it watches whose view came, by id.
+    watched: std::collections::HashMap<String, Watched>,
+    /// The chat rooms it joined (`server/CHAT_JOIN`).
+    rooms: std::collections::BTreeSet<String>,
+    /// Its own chat messages and deletions, answered directly (with their `ref`): their copies
+    /// from the room are skipped.
+    echoes: std::collections::VecDeque<String>,
     /// The fan-out groups this socket is in: what it watches and the tournaments its session
     /// is in (see `sync_groups`); left when it closes.
     joined: std::collections::BTreeSet<String>,
@@ -95,6 +109,9 @@ impl SessionActor {
             taken_over: false,
             connection: rand::random(),
             watching: Default::default(),
+            watched: Default::default(),
+            rooms: Default::default(),
+            echoes: Default::default(),
             joined: Default::default(),
         }
     }
@@ -168,6 +185,16 @@ impl SessionActor {
 
     /// Pushes a frame: fold it into the session state, snapshot if it changed, then send.
     fn push(&mut self, frame: ServerFrame, ctx: &mut Context<Self>) {
+        if let ServerMessage::WatchGame(view) = &frame.message {
+            let watched = Watched {
+                seq: view.seq,
+                players: view.players.iter().map(|p| p.name.clone()).collect(),
+            };
+            self.watched.insert(view.game.clone(), watched);
+            if view.status == GameStatus::Over {
+                self.stop_watching(&view.game);
+            }
+        }
         if matches!(
             frame.message,
             ServerMessage::Queued { .. }
@@ -193,6 +220,9 @@ impl SessionActor {
     /// A frame of a watchers group: folded like any pushed frame, written as the text the
     /// node rendered once for every member.
     fn push_feed(&mut self, feed: std::sync::Arc<FeedFrame>, ctx: &mut Context<Self>) {
+        if !self.shows(&feed.frame.message) {
+            return;
+        }
         let changed = match &mut self.identity {
             Identity::Player(state) => state.apply(&feed.frame).then(|| (**state).clone()),
             Identity::Anonymous => None,
@@ -209,9 +239,62 @@ impl SessionActor {
         }
     }
 
-    /// Joins the groups this socket should be in and leaves the others: what it watches, and
-    /// the tournaments its session is in (so a registered player hears each update once per
-    /// node, not once per player). The future completes once the joins are subscribed.
+    /// Whether a frame from a group is for this socket's client: a watched game's frames in
+    /// order (an update older than what the socket has, or one before its view, is dropped),
+    /// and no copy of its own chat frames. A watched game's end ends the watching.
+    fn shows(&mut self, message: &ServerMessage) -> bool {
+        match message {
+            ServerMessage::UpdateGame(update) => match self.watched.get_mut(&update.game) {
+                Some(watched) if update.seq >= watched.seq => {
+                    watched.seq = update.seq;
+                    true
+                }
+                Some(_) => false,
+                // Not watched (yet): a player's own updates never come through a group.
+                None => false,
+            },
+            ServerMessage::OfferDraw { game, .. } | ServerMessage::Crowd { game, .. } => {
+                self.watched.contains_key(game) || self.plays(game)
+            }
+            ServerMessage::GameOver { game, .. } => {
+                let watched = self.watched.contains_key(game);
+                self.stop_watching(game);
+                watched
+            }
+            ServerMessage::ChatMessage(line) => !self.echoes.contains(&echo_of_message(&line.id)),
+            ServerMessage::ChatDeleted { room, id } => {
+                !self.echoes.contains(&echo_of_delete(room, id))
+            }
+            _ => true,
+        }
+    }
+
+    fn plays(&self, game: &str) -> bool {
+        self.state()
+            .and_then(|s| s.game.as_ref())
+            .is_some_and(|g| g.as_str() == game)
+    }
+
+    /// Forgets a watched game (its watchers' room too); the groups follow at the next sync.
+    fn stop_watching(&mut self, game: &str) {
+        self.watched.remove(game);
+        if let Some(id) = GameId::parse(game) {
+            self.watching.remove(Address::game_watchers(&id).key());
+            self.rooms.remove(&Room::Watchers(id).to_string());
+        }
+    }
+
+    fn remember_echo(&mut self, echo: String) {
+        if self.echoes.len() == ECHOES {
+            self.echoes.pop_front();
+        }
+        self.echoes.push_back(echo);
+    }
+
+    /// Joins the groups this socket should be in and leaves the others: what it watches, the
+    /// tournaments its session is in (so a registered player hears each update once per
+    /// node, not once per player), the games its session watches, the chat rooms it joined
+    /// and its game's room. The future completes once the joins are subscribed.
     fn sync_groups(&mut self, ctx: &mut Context<Self>) -> impl std::future::Future<Output = ()> {
         let mut wanted = self.watching.clone();
         if let Some(state) = self.state() {
@@ -220,6 +303,18 @@ impl SessionActor {
                     wanted.insert(Address::tournament_watchers(&id).key().to_owned());
                 }
             }
+            for game in &state.watching {
+                if let Some(id) = GameId::parse(game) {
+                    wanted.insert(Address::game_watchers(&id).key().to_owned());
+                }
+            }
+            if let Some(game) = &state.game {
+                let room = Room::Game(game.clone()).to_string();
+                wanted.insert(Address::chat_room(&room).key().to_owned());
+            }
+        }
+        for room in &self.rooms {
+            wanted.insert(Address::chat_room(room).key().to_owned());
         }
         let router = self.env.router.clone();
         for gone in self.joined.difference(&wanted) {
@@ -299,10 +394,10 @@ impl SessionActor {
                     if let Err(e) = saved {
                         tracing::warn!(error = %e, "session snapshot not saved");
                     }
-                    // The tournaments a resumed session is in: follow them again.
+                    // What a resumed session follows (tournaments, watched games): joined
+                    // before the client hears anything, so no update falls in between.
                     let follow = act.sync_groups(ctx);
-                    ctx.spawn(follow.into_actor(act));
-                    then(act, ctx);
+                    ctx.wait(follow.into_actor(act).map(|(), act, ctx| then(act, ctx)));
                 }),
         );
     }
@@ -364,13 +459,254 @@ impl SessionActor {
                     ctx.spawn(follow.into_actor(self));
                 }
             }
+            Route::UnwatchGame(game) => {
+                self.stop_watching(game.as_str());
+                let unwatched = ServerMessage::Unwatched {
+                    game: game.to_string(),
+                };
+                // Folded like any frame: the session forgets the game, the groups follow.
+                self.push(
+                    ServerFrame {
+                        reference,
+                        message: unwatched,
+                    },
+                    ctx,
+                );
+                let follow = self.sync_groups(ctx);
+                ctx.spawn(follow.into_actor(self));
+            }
+            Route::Chat(request) => self.chat(request, reference, ctx),
         }
     }
 
+    fn member(&self) -> Option<Member<'_>> {
+        Some(Member {
+            state: self.state()?,
+            joined: &self.rooms,
+            watched: &self.watched,
+            following: &self.watching,
+        })
+    }
+
+    /// Carries out a chat request: membership from what this socket knows, the sender's
+    /// standing (a mute, a role) read as it is now, the flood rule where the room is kept.
+    fn chat(&mut self, request: ChatRequest, reference: Option<String>, ctx: &mut Context<Self>) {
+        let Some(member) = self.member() else {
+            return;
+        };
+        let allowed = match &request {
+            ChatRequest::Join(room) => member.may_join(room),
+            ChatRequest::Send { room, .. } => member.may_send(room),
+            ChatRequest::Leave(_) | ChatRequest::Delete { .. } => Ok(()),
+        };
+        if let Err(why) = allowed {
+            return self.error(ErrorCode::Forbidden, why, reference, ctx);
+        }
+        match request {
+            ChatRequest::Join(room) => self.chat_join(room, reference, ctx),
+            ChatRequest::Leave(room) => {
+                if self.rooms.remove(&room.to_string()) {
+                    let follow = self.sync_groups(ctx);
+                    ctx.spawn(follow.into_actor(self));
+                }
+            }
+            ChatRequest::Send { room, text } => self.chat_send(room, text, reference, ctx),
+            ChatRequest::Delete { room, id } => self.chat_delete(room, id, reference, ctx),
+        }
+    }
+
+    /// Joins the room's group first, then reads its history: no message falls between.
+    fn chat_join(&mut self, room: Room, reference: Option<String>, ctx: &mut Context<Self>) {
+        if !matches!(room, Room::Game(_)) {
+            self.rooms.insert(room.to_string());
+        }
+        let joined = self.sync_groups(ctx);
+        let chat = self.env.rooms.chat.clone();
+        let history = async move {
+            joined.await;
+            chat.history(&room).await.map(|messages| (room, messages))
+        };
+        ctx.wait(
+            history
+                .into_actor(self)
+                .map(move |read, act, ctx| match read {
+                    Ok((room, messages)) => {
+                        let history = ServerMessage::ChatHistory {
+                            room: room.to_string(),
+                            messages,
+                        };
+                        act.reply(history, reference, ctx);
+                    }
+                    Err(e) => act.error(ErrorCode::Unavailable, e.to_string(), reference, ctx),
+                }),
+        );
+    }
+
+    fn chat_send(
+        &mut self,
+        room: Room,
+        text: String,
+        reference: Option<String>,
+        ctx: &mut Context<Self>,
+    ) {
+        let Some(state) = self.state() else {
+            return;
+        };
+        let (user_id, name) = (state.user_id.clone(), state.user.name.clone());
+        let (store, chat) = (self.env.store.clone(), self.env.rooms.chat.clone());
+        let post = async move {
+            let now = now_ms();
+            let account = store
+                .user_by_id(&user_id)
+                .await
+                .map_err(|e| Refused::unavailable(e.to_string()))?;
+            if let Some(mute) = account.as_ref().and_then(|u| u.standing.muted(now)) {
+                return Err(Refused::Muted(mute.until));
+            }
+            let line = ChatLine {
+                room: room.to_string(),
+                id: crate::domain::random_token(9),
+                from: name,
+                text,
+                at: now,
+            };
+            match chat
+                .post(user_id.as_str(), &line, &fingerprint(&line.text))
+                .await
+            {
+                Ok(()) => Ok((room, line)),
+                Err(PostError::Flood) => Err(Refused::Code(
+                    ErrorCode::ChatFlood,
+                    PostError::Flood.to_string(),
+                )),
+                Err(PostError::Unavailable(e)) => Err(Refused::unavailable(e.to_string())),
+            }
+        };
+        ctx.wait(
+            post.into_actor(self)
+                .map(move |posted, act, ctx| match posted {
+                    Ok((room, line)) => {
+                        metrics::counter!(names::CHAT_MESSAGES).increment(1);
+                        act.remember_echo(echo_of_message(&line.id));
+                        act.reply(ServerMessage::ChatMessage(line.clone()), reference, ctx);
+                        act.to_room(&room, ServerMessage::ChatMessage(line));
+                    }
+                    Err(refused) => act.refused(refused, reference, ctx),
+                }),
+        );
+    }
+
+    /// A moderator's deletion: the role read as it is now, audited either way.
+    fn chat_delete(
+        &mut self,
+        room: Room,
+        id: String,
+        reference: Option<String>,
+        ctx: &mut Context<Self>,
+    ) {
+        let Some(state) = self.state() else {
+            return;
+        };
+        let (user_id, name) = (state.user_id.clone(), state.user.name.clone());
+        let (store, chat) = (self.env.store.clone(), self.env.rooms.chat.clone());
+        let auditor = self.env.accounts.auditor.clone();
+        let peer = self.peer;
+        let delete = async move {
+            let audit = |outcome| {
+                NewEvent::new(AuditType::ChatDeleted, outcome)
+                    .actor(name.clone())
+                    .ip(peer)
+                    .text("room", room.to_string())
+                    .text("message", id.clone())
+            };
+            let account = store
+                .user_by_id(&user_id)
+                .await
+                .map_err(|e| Refused::unavailable(e.to_string()))?;
+            if !account.is_some_and(|u| u.may(Role::Moderator)) {
+                auditor.record(
+                    audit(AuditOutcome::Refused).text("reason", "needs the moderator role"),
+                );
+                return Err(Refused::Code(
+                    ErrorCode::Forbidden,
+                    "deleting chat messages needs the moderator role".into(),
+                ));
+            }
+            match chat.delete(&room, &id).await {
+                Ok(Some(line)) => {
+                    auditor.record(
+                        audit(AuditOutcome::Ok)
+                            .target(line.from.clone())
+                            .text("text", line.text.clone()),
+                    );
+                    Ok((room, id))
+                }
+                Ok(None) => Err(Refused::Code(
+                    ErrorCode::NotFound,
+                    format!("no message {id:?} in {room}"),
+                )),
+                Err(e) => Err(Refused::unavailable(e.to_string())),
+            }
+        };
+        ctx.wait(
+            delete
+                .into_actor(self)
+                .map(move |deleted, act, ctx| match deleted {
+                    Ok((room, id)) => {
+                        act.remember_echo(echo_of_delete(&room.to_string(), &id));
+                        let deleted = ServerMessage::ChatDeleted {
+                            room: room.to_string(),
+                            id,
+                        };
+                        act.reply(deleted.clone(), reference, ctx);
+                        act.to_room(&room, deleted);
+                    }
+                    Err(refused) => act.refused(refused, reference, ctx),
+                }),
+        );
+    }
+
+    /// A frame for every member of `room`, on every node.
+    fn to_room(&self, room: &Room, message: ServerMessage) {
+        let frame = ServerFrame {
+            reference: None,
+            message,
+        };
+        self.env.router.send(Envelope {
+            to: Address::chat_room(&room.to_string()),
+            body: FeedEvent::new(frame).into(),
+        });
+    }
+
+    fn refused(&mut self, refused: Refused, reference: Option<String>, ctx: &mut Context<Self>) {
+        let message = match refused {
+            Refused::Muted(until) => ServerMessage::Error {
+                code: ErrorCode::Muted,
+                message: match until {
+                    Some(until) => format!("you are muted until {until} (ms since the epoch)"),
+                    None => "you are muted".into(),
+                },
+                until: Some(Until(until)),
+            },
+            Refused::Code(code, message) => ServerMessage::error(code, message),
+        };
+        self.reply(message, reference, ctx);
+    }
+
     /// Joins a fan-out group, then sends what answers with the current state, so that no
-    /// update falls between the answer and the membership.
+    /// update falls between the answer and the membership. A game that never answers (it
+    /// does not exist) is not watched.
     fn watch(&mut self, group: Address, envelope: Envelope, ctx: &mut Context<Self>) {
         self.watching.insert(group.key().to_owned());
+        if group.id().starts_with("game:") {
+            let game = group.id()["game:".len()..].to_owned();
+            ctx.run_later(WATCH_ANSWER, move |act, ctx| {
+                if !act.watched.contains_key(&game) && act.watching.remove(group.key()) {
+                    let follow = act.sync_groups(ctx);
+                    ctx.spawn(follow.into_actor(act));
+                }
+            });
+        }
         let router = self.env.router.clone();
         let joined = self.sync_groups(ctx);
         ctx.wait(
@@ -529,6 +865,7 @@ impl SessionActor {
                 let known = state.matchup_id.clone();
                 let game = state.game.clone();
                 let queued = state.queue.clone();
+                let watching = state.watching.clone();
                 self.become_player(state, ctx, move |act, ctx| {
                     act.reply(resume, None, ctx);
                     if let Some(queue) = queued.as_ref().and_then(|q| QueueKey::from_spec(q).ok()) {
@@ -544,6 +881,11 @@ impl SessionActor {
                     }
                     if let Some(game) = game {
                         act.to_game(&game, GameAction::Join);
+                    }
+                    for game in watching.iter().filter_map(|g| GameId::parse(g)) {
+                        act.watching
+                            .insert(Address::game_watchers(&game).key().to_owned());
+                        act.to_game(&game, GameAction::Watch);
                     }
                 });
             }
@@ -686,6 +1028,27 @@ impl Handler<UserEvent> for SessionActor {
             UserEvent::Push { frame } => self.push(*frame, ctx),
         }
     }
+}
+
+/// Why a chat request was refused.
+enum Refused {
+    Muted(Option<u64>),
+    Code(ErrorCode, String),
+}
+
+impl Refused {
+    fn unavailable(cause: String) -> Refused {
+        tracing::warn!(error = %cause, "chat: a store is unavailable");
+        Refused::Code(ErrorCode::Unavailable, "chat is unavailable, retry".into())
+    }
+}
+
+fn echo_of_message(id: &str) -> String {
+    format!("message {id}")
+}
+
+fn echo_of_delete(room: &str, id: &str) -> String {
+    format!("delete {room} {id}")
 }
 
 /// The `client/ERROR` `banned`, with its `until` (null: until lifted).

@@ -5,6 +5,7 @@
 //! whole messages, refusals with their RFC 6455 close codes).
 
 pub mod actor;
+pub mod chat;
 pub mod frame;
 pub mod opening;
 pub mod route;
@@ -18,6 +19,8 @@ use std::sync::Arc;
 use crate::auth::Accounts;
 use crate::cluster::{Router, SnapshotStore};
 use crate::config::Config;
+use crate::rooms::Rooms;
+use crate::store::Store;
 
 /// What a socket's session needs from its node, and nothing more.
 #[derive(Clone)]
@@ -28,4 +31,8 @@ pub struct SessionEnv {
     pub sessions: Sessions,
     /// To tell, on resuming, whether the session's game is still live.
     pub snapshots: Arc<dyn SnapshotStore>,
+    /// Chat rooms' history and senders' flood records.
+    pub rooms: Rooms,
+    /// Accounts as they are now (a mute or a role holds from the next chat message).
+    pub store: Arc<dyn Store>,
 }

@@ -10,6 +10,7 @@ use crate::messages::{
     Address, Caller, Entrant, Envelope, GameAction, GameCommand, QueueAction, QueueCommand, Sender,
     Ticket, TournamentAction, TournamentCommand,
 };
+use crate::rooms::{clean_text, Room};
 
 /// An account operation an anonymous (or any) socket may ask for.
 #[derive(Debug, PartialEq)]
@@ -38,6 +39,19 @@ pub enum Route {
     Watch { group: Address, envelope: Envelope },
     /// Leave the fan-out group; no reply.
     Unwatch(Address),
+    /// Stop watching a game (`client/UNWATCHED`).
+    UnwatchGame(GameId),
+    /// A chat request, carried out by the socket (membership is what the socket knows).
+    Chat(ChatRequest),
+}
+
+/// A chat message from a client, its room read and its text cleaned.
+#[derive(Debug, PartialEq)]
+pub enum ChatRequest {
+    Join(Room),
+    Leave(Room),
+    Send { room: Room, text: String },
+    Delete { room: Room, id: String },
 }
 
 fn refuse(code: ErrorCode, message: impl Into<String>) -> Route {
@@ -152,9 +166,46 @@ fn route_player(
                 format!("no tournament {tournament:?}"),
             )),
         },
+        ClientMessage::WatchGame { game: id } => match GameId::parse(&id) {
+            Some(game) => Route::Watch {
+                group: Address::game_watchers(&game),
+                envelope: Envelope::game(
+                    &game,
+                    GameCommand {
+                        from: Some(from),
+                        action: GameAction::Watch,
+                    },
+                ),
+            },
+            None => refuse(ErrorCode::NoSuchGame, format!("no game {id:?}")),
+        },
+        ClientMessage::UnwatchGame { game: id } => match GameId::parse(&id) {
+            Some(game) => Route::UnwatchGame(game),
+            None => refuse(ErrorCode::NoSuchGame, format!("no game {id:?}")),
+        },
+        ClientMessage::ChatJoin { room } => chat(&room, ChatRequest::Join),
+        ClientMessage::ChatLeave { room } => chat(&room, ChatRequest::Leave),
+        ClientMessage::ChatSend { room, text } => match clean_text(&text) {
+            Ok(text) => chat(&room, |room| ChatRequest::Send { room, text }),
+            Err(message) => refuse(ErrorCode::InvalidField, message),
+        },
+        ClientMessage::ChatDelete { room, id } => {
+            chat(&room, |room| ChatRequest::Delete { room, id })
+        }
         ClientMessage::RegisterUser { .. } | ClientMessage::Login { .. } | ClientMessage::Guest => {
             unreachable!("account messages are routed above")
         }
+    }
+}
+
+/// A chat request for the room named `room`, or `invalid_field` when no room has that name.
+fn chat(room: &str, request: impl FnOnce(Room) -> ChatRequest) -> Route {
+    match Room::parse(room) {
+        Some(room) => Route::Chat(request(room)),
+        None => refuse(
+            ErrorCode::InvalidField,
+            format!("room: no room {room:?} (lobby, game:<id>, watchers:<id>, tournament:<id>)"),
+        ),
     }
 }
 

@@ -6,7 +6,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use client_protocol::{QueueSpec, ServerFrame, ServerMessage, Side, TournamentStatus, UserView};
+use client_protocol::{
+    GameStatus, QueueSpec, ServerFrame, ServerMessage, Side, TournamentStatus, UserView,
+};
 use serde::{Deserialize, Serialize};
 
 use crate::cluster::{Offline, SaveError, SnapshotStore};
@@ -33,6 +35,10 @@ pub struct SessionState {
     /// its socket follows their updates.
     #[serde(default)]
     pub tournaments: std::collections::BTreeSet<String>,
+    /// The live games this session watches (`client/WATCH_GAME` until `client/UNWATCHED` or
+    /// the game's end): a resumed socket watches them again.
+    #[serde(default)]
+    pub watching: std::collections::BTreeSet<String>,
     pub updated_at: u64,
 }
 
@@ -49,6 +55,7 @@ impl SessionState {
             side: None,
             in_tournament: false,
             tournaments: Default::default(),
+            watching: Default::default(),
             updated_at: now_ms(),
         }
     }
@@ -81,7 +88,7 @@ impl SessionState {
             }
             ServerMessage::StartGame(view) | ServerMessage::ResumeGame(view) => {
                 self.game = GameId::parse(&view.game);
-                self.side = Some(view.you);
+                self.side = view.you;
                 self.in_tournament = view.tournament.is_some();
                 if let Some(tournament) = &view.tournament {
                     self.tournaments.insert(tournament.clone());
@@ -94,17 +101,26 @@ impl SessionState {
                 game,
                 rating_change,
                 ..
-            } if self.game.as_ref().map(|g| g.as_str()) == Some(game.as_str()) => {
-                if let (Some(change), Some(side)) = (rating_change, self.side) {
-                    let mine = match side {
-                        Side::First => change.first,
-                        Side::Second => change.second,
-                    };
-                    self.user.rating = mine.after;
+            } => {
+                self.watching.remove(game);
+                if self.game.as_ref().map(|g| g.as_str()) == Some(game.as_str()) {
+                    if let (Some(change), Some(side)) = (rating_change, self.side) {
+                        let mine = match side {
+                            Side::First => change.first,
+                            Side::Second => change.second,
+                        };
+                        self.user.rating = mine.after;
+                    }
+                    self.game = None;
+                    self.side = None;
+                    self.in_tournament = false;
                 }
-                self.game = None;
-                self.side = None;
-                self.in_tournament = false;
+            }
+            ServerMessage::WatchGame(view) if view.status != GameStatus::Over => {
+                self.watching.insert(view.game.clone());
+            }
+            ServerMessage::Unwatched { game } => {
+                self.watching.remove(game);
             }
             ServerMessage::TournamentJoined { tournament } => {
                 self.tournaments.insert(tournament.clone());
@@ -144,6 +160,8 @@ impl SessionState {
                 | ServerMessage::TournamentJoined { .. }
                 | ServerMessage::TournamentLeft { .. }
                 | ServerMessage::TournamentUpdate { .. }
+                | ServerMessage::WatchGame(_)
+                | ServerMessage::Unwatched { .. }
         )
     }
 

@@ -6,7 +6,7 @@
 
 use client_protocol::http::{GameRecord, GameRecordPlayer};
 use client_protocol::{
-    ClockSpec, Clocks, EndReason, GameKind, GameResult, Move, Position, RatingDelta, Side,
+    ChatLine, ClockSpec, Clocks, EndReason, GameKind, GameResult, Move, Position, RatingDelta, Side,
 };
 use serde::{Deserialize, Serialize};
 
@@ -76,6 +76,9 @@ pub struct GameDocument {
     /// The PGN export, rendered at write time: chess only, null otherwise (and null for a
     /// chess game whose moves do not replay, which the rules never let happen).
     pub pgn: Option<String>,
+    /// What the players said in the game's room (v1.1), natively: an array of lines.
+    #[serde(default)]
+    pub chat: Vec<ChatLine>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -236,6 +239,7 @@ impl GameDocument {
             },
             final_position: record.final_position.clone(),
             pgn: chess_pgn(record),
+            chat: record.chat.clone(),
         })
     }
 
@@ -275,6 +279,7 @@ impl GameDocument {
             final_position: self.final_position,
             started_at: to_u64("startedAt", self.started_at)?,
             ended_at: to_u64("endedAt", self.ended_at)?,
+            chat: self.chat,
         })
     }
 
@@ -373,6 +378,7 @@ mod tests {
             final_position: Position::Fen("8/8/8/8/8/8/8/8 w - - 0 1".into()),
             started_at: 1_700_000_000_000,
             ended_at: 1_700_000_060_000,
+            chat: Vec::new(),
         }
     }
 

@@ -58,7 +58,8 @@ CREATE TABLE IF NOT EXISTS games (
     ended_at INTEGER NOT NULL,        -- unix ms
     clocks TEXT NOT NULL,             -- JSON {first, second, running}
     final_position TEXT NOT NULL,     -- JSON: FEN string or rows
-    pgn TEXT                          -- chess only
+    pgn TEXT,                         -- chess only
+    chat TEXT                         -- JSON array of the players' chat lines; NULL: none
 );
 CREATE INDEX IF NOT EXISTS games_ended ON games (ended_at DESC);
 CREATE TABLE IF NOT EXISTS game_players (
@@ -123,7 +124,7 @@ DROP INDEX IF EXISTS game_players_newest;
 ";
 
 const GAME_COLUMNS: &str = "g.id, g.kind, g.rated, g.tournament, g.clock, g.moves, g.result, \
-     g.reason, g.started_at, g.ended_at, g.clocks, g.final_position, g.pgn";
+     g.reason, g.started_at, g.ended_at, g.clocks, g.final_position, g.pgn, g.chat";
 
 /// The SQLite store. One connection behind a mutex: SQLite serialises writers anyway.
 #[derive(Clone)]
@@ -227,18 +228,18 @@ fn user_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<(User, Option<Stri
 const USER_COLUMNS: &str = "id, name, guest, rating, deviation, volatility, games_played, \
      created_at, password_hash, standing, email";
 
-/// Adds a nullable TEXT column to a users table made before it: `standing` (roles and
-/// sanctions, as JSON), `email`.
-fn add_user_column(tx: &rusqlite::Transaction<'_>, column: &str) -> Result<(), StoreError> {
+/// Adds a nullable TEXT column to a table made before it: the users' `standing` (roles and
+/// sanctions, as JSON) and `email`, the games' `chat`.
+fn add_column(tx: &rusqlite::Transaction<'_>, table: &str, column: &str) -> Result<(), StoreError> {
     let present: bool = tx
         .query_row(
-            "SELECT EXISTS (SELECT 1 FROM pragma_table_info('users') WHERE name = ?1)",
-            [column],
+            "SELECT EXISTS (SELECT 1 FROM pragma_table_info(?1) WHERE name = ?2)",
+            [table, column],
             |row| row.get(0),
         )
         .map_err(unavailable)?;
     if !present {
-        tx.run(&format!("ALTER TABLE users ADD COLUMN {column} TEXT"), [])
+        tx.run(&format!("ALTER TABLE {table} ADD COLUMN {column} TEXT"), [])
             .map_err(unavailable)?;
     }
     Ok(())
@@ -266,8 +267,9 @@ fn prepare_schema(conn: &mut Connection) -> Result<u64, StoreError> {
         tx.execute_batch(SET_LEGACY_ASIDE).map_err(unavailable)?;
     }
     tx.execute_batch(SCHEMA).map_err(unavailable)?;
-    add_user_column(&tx, "standing")?;
-    add_user_column(&tx, "email")?;
+    add_column(&tx, "users", "standing")?;
+    add_column(&tx, "users", "email")?;
+    add_column(&tx, "games", "chat")?;
     let converted = if legacy {
         migrate_legacy_games(&tx)?
     } else {
@@ -337,6 +339,7 @@ fn game_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<GameRow> {
         clocks: row.get(10)?,
         final_position: row.get(11)?,
         pgn: row.get(12)?,
+        chat: row.get(13)?,
     })
 }
 
@@ -356,6 +359,7 @@ struct GameRow {
     clocks: String,
     final_position: String,
     pgn: Option<String>,
+    chat: Option<String>,
 }
 
 /// The record of a `games` row and its `game_players` rows.
@@ -411,6 +415,12 @@ fn load_record(conn: &Connection, row: GameRow) -> Result<GameRecord, StoreError
         clocks: from_json(&row.clocks)?,
         final_position: from_json(&row.final_position)?,
         pgn: row.pgn,
+        chat: row
+            .chat
+            .as_deref()
+            .map(from_json)
+            .transpose()?
+            .unwrap_or_default(),
         id: row.id,
     };
     Ok(document.into_record()?)
@@ -421,8 +431,8 @@ fn insert_game(conn: &Connection, game: &GameDocument) -> Result<bool, StoreErro
     let inserted = conn
         .execute(
             "INSERT INTO games (id, kind, rated, tournament, clock, moves, result, reason,
-                 started_at, ended_at, clocks, final_position, pgn)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)
+                 started_at, ended_at, clocks, final_position, pgn, chat)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)
              ON CONFLICT(id) DO NOTHING",
             params![
                 game.id,
@@ -438,6 +448,9 @@ fn insert_game(conn: &Connection, game: &GameDocument) -> Result<bool, StoreErro
                 to_json(&game.clocks)?,
                 to_json(&game.final_position)?,
                 game.pgn,
+                (!game.chat.is_empty())
+                    .then(|| to_json(&game.chat))
+                    .transpose()?,
             ],
         )
         .map_err(unavailable)?;

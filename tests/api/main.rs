@@ -14,4 +14,5 @@ mod hardening;
 mod matchmaking;
 mod notifications;
 mod resume;
+mod spectators;
 mod tournaments;

@@ -19,8 +19,8 @@ const clientTypes = typesOf("ClientFrame");
 const serverTypes = typesOf("ServerFrame");
 
 test("the schema holds every message of the protocol, in both directions", () => {
-  assert.equal(clientTypes.length, 15);
-  assert.equal(serverTypes.length, 18);
+  assert.equal(clientTypes.length, 21);
+  assert.equal(serverTypes.length, 24);
   assert.ok(clientTypes.every((t) => t.startsWith("server/") || t.startsWith("game/")));
   assert.ok(serverTypes.every((t) => t.startsWith("client/")));
 });
@@ -84,9 +84,15 @@ test("every helper sends a frame of its type that the schema accepts", async () 
     "server/WITHDRAW_TOURNAMENT": () => client.withdrawTournament("t1"),
     "server/WATCH_TOURNAMENT": () => client.watchTournament("t1"),
     "server/UNWATCH_TOURNAMENT": () => client.unwatchTournament("t1"),
+    "server/WATCH_GAME": () => client.watchGame("g1"),
+    "server/UNWATCH_GAME": () => client.unwatchGame("g1"),
+    "server/CHAT_JOIN": () => client.chatJoin("lobby"),
+    "server/CHAT_LEAVE": () => client.chatLeave("lobby"),
+    "server/CHAT_SEND": () => client.chatSend("lobby", "hello"),
+    "server/CHAT_DELETE": () => client.chatDelete("lobby", "m1"),
   };
   // Messages the node does not answer: sent without a ref, nothing to wait for.
-  const unanswered = new Set(["server/UNWATCH_TOURNAMENT"]);
+  const unanswered = new Set(["server/UNWATCH_TOURNAMENT", "server/CHAT_LEAVE"]);
   assert.deepEqual(Object.keys(calls).sort(), [...clientTypes].sort());
   const valid = validator("ClientFrame");
   for (const [type, call] of Object.entries(calls)) {

@@ -16,6 +16,7 @@ use std::time::{Duration, Instant};
 use actix::prelude::*;
 use client_protocol::*;
 
+use super::crowd::Crowd;
 use super::decide::{self, Decision, Limits, Out};
 use super::state::{GameState, Inbox};
 use crate::actors::{ActorEnv, Tenure, VirtualActor};
@@ -23,8 +24,11 @@ use crate::cluster::{Lease, LeaseLost, Passivate, SaveError};
 use crate::domain::now_ms;
 use crate::events::{EventLog, GameEvent};
 use crate::games::Board;
-use crate::messages::{Address, Envelope, GameAction, GameCommand, Refusal, Sender, UserEvent};
+use crate::messages::{
+    Address, Envelope, FeedEvent, GameAction, GameCommand, Refusal, Sender, UserEvent,
+};
 use crate::notify::{data, Draft};
+use crate::rooms::{LiveWrite, Room};
 use crate::store::FinishedGame;
 use crate::telemetry::names;
 
@@ -35,6 +39,10 @@ const LINGER: Duration = Duration::from_secs(30);
 /// Snapshot lifetime of a live game (refreshed by every write) and of a finished one.
 pub const LIVE_TTL: Duration = Duration::from_secs(24 * 3600);
 const OVER_TTL: Duration = Duration::from_secs(3600);
+/// A game in play refreshes its live-index entry after a move at most this often (its `seq`
+/// there is at most this old), and at least every `LIVE_KEEPALIVE` without moves.
+const LIVE_REFRESH: Duration = Duration::from_secs(2);
+const LIVE_KEEPALIVE: Duration = Duration::from_secs(30);
 
 /// A timer fired: check flags, grace periods and the ready deadline.
 #[derive(Message)]
@@ -49,6 +57,11 @@ pub struct GameActor {
     timer: Option<SpawnHandle>,
     /// When the move being committed arrived, for the move-latency histogram.
     move_started: Option<Instant>,
+    /// Its watchers, as the nodes count them (not in the snapshot: nodes report again).
+    crowd: Crowd,
+    crowd_timer: Option<SpawnHandle>,
+    /// When the live index last heard of this game.
+    live_written: Option<Instant>,
 }
 
 impl VirtualActor for GameActor {
@@ -76,6 +89,7 @@ impl VirtualActor for GameActor {
             // Not charged: the time since the last write, while possibly nobody owned the game.
             state.turn_started_at = Some(start + now.saturating_sub(state.saved_at));
         }
+        let crowd = Crowd::new(ctx.config.crowd_tick_ms);
         Ok(GameActor {
             ctx,
             tenure: Tenure::new(address.clone(), lease),
@@ -83,6 +97,9 @@ impl VirtualActor for GameActor {
             board,
             timer: None,
             move_started: None,
+            crowd,
+            crowd_timer: None,
+            live_written: None,
         })
     }
 }
@@ -145,6 +162,7 @@ impl GameActor {
         ctx.wait(write.into_actor(self).map(move |result, act, ctx| match result {
             Ok(next) => {
                 act.publish(act.state.events_to(&next));
+                let was = act.state.status;
                 let moved = next.moves.len() > act.state.moves.len();
                 act.state = next;
                 if let (true, Some(started)) = (moved, act.move_started.take()) {
@@ -152,7 +170,9 @@ impl GameActor {
                     metrics::histogram!(names::MOVE_SECONDS).record(started.elapsed().as_secs_f64());
                 }
                 act.board = board;
+                act.to_watchers(&outs);
                 act.send(outs);
+                act.index(was);
                 if let Some(finished) = finished {
                     act.game_finished(finished, ctx);
                 }
@@ -170,6 +190,135 @@ impl GameActor {
                 }
             }
         }));
+    }
+
+    /// The frames watchers see (updates, draw offers, the end), once each and without the
+    /// mover's `ref`, to the game's watchers group: one bus message per node that has watchers.
+    fn to_watchers(&mut self, outs: &[Out]) {
+        if !self.crowd.watched(now_ms()) {
+            return;
+        }
+        let mut sent: Vec<&ServerMessage> = Vec::new();
+        for out in outs {
+            let message = &out.frame.message;
+            let shown = matches!(
+                message,
+                ServerMessage::UpdateGame(_)
+                    | ServerMessage::OfferDraw { .. }
+                    | ServerMessage::GameOver { .. }
+            );
+            if shown && !sent.contains(&message) {
+                sent.push(message);
+            }
+        }
+        let group = Address::game_watchers(&self.state.id);
+        for message in sent {
+            let frame = ServerFrame {
+                reference: None,
+                message: message.clone(),
+            };
+            self.ctx.router.send(Envelope {
+                to: group.clone(),
+                body: FeedEvent::new(frame).into(),
+            });
+        }
+    }
+
+    /// Keeps the live index current: added when play starts, refreshed after moves (at most
+    /// every `LIVE_REFRESH`) and when the crowd changes, removed at the end.
+    fn index(&mut self, was: GameStatus) {
+        let writer = &self.ctx.services.rooms.live_writer;
+        match self.state.status {
+            GameStatus::Over if was != GameStatus::Over => {
+                writer.write(LiveWrite::Remove(self.state.id.to_string()));
+            }
+            GameStatus::Playing
+                if was != GameStatus::Playing
+                    || self
+                        .live_written
+                        .is_none_or(|at| at.elapsed() >= LIVE_REFRESH) =>
+            {
+                self.refresh_index();
+            }
+            _ => {}
+        }
+    }
+
+    fn refresh_index(&mut self) {
+        if self.state.status != GameStatus::Playing {
+            return;
+        }
+        let view = self.state.view(&self.board, None, now_ms());
+        let entry = client_protocol::http::LiveGame {
+            game: view.game,
+            kind: view.kind,
+            players: view.players,
+            seq: view.seq,
+            started_at: self.state.started_at.unwrap_or(self.state.created_at),
+            watchers: self.crowd.last_told(),
+            rated: view.rated,
+            tournament: view.tournament,
+        };
+        self.ctx
+            .services
+            .rooms
+            .live_writer
+            .write(LiveWrite::Upsert(Box::new(entry)));
+        self.live_written = Some(Instant::now());
+    }
+
+    /// A node's count of its watchers: tell the players and watchers when the total changed,
+    /// at most once a second.
+    fn crowd_reported(&mut self, node: String, watchers: u32, ctx: &mut Context<Self>) {
+        self.crowd.report(node, watchers, now_ms());
+        self.schedule_crowd(ctx);
+    }
+
+    fn schedule_crowd(&mut self, ctx: &mut Context<Self>) {
+        if self.crowd_timer.is_some() {
+            return;
+        }
+        let now = now_ms();
+        if let Some(at) = self.crowd.due(now) {
+            let delay = Duration::from_millis(at.saturating_sub(now));
+            self.crowd_timer = Some(ctx.run_later(delay, |act, ctx| {
+                act.crowd_timer = None;
+                act.tell_crowd();
+                act.schedule_crowd(ctx);
+            }));
+        }
+    }
+
+    fn tell_crowd(&mut self) {
+        let now = now_ms();
+        let watchers = self.crowd.total(now);
+        if watchers == self.crowd.last_told() {
+            return;
+        }
+        self.crowd.told(watchers, now);
+        let message = ServerMessage::Crowd {
+            game: self.state.id.to_string(),
+            watchers,
+        };
+        let frame = ServerFrame {
+            reference: None,
+            message,
+        };
+        let outs = self
+            .state
+            .seats
+            .iter()
+            .map(|seat| Out {
+                to: seat.inbox(),
+                frame: frame.clone(),
+            })
+            .collect();
+        self.send(outs);
+        self.ctx.router.send(Envelope {
+            to: Address::game_watchers(&self.state.id),
+            body: FeedEvent::new(frame).into(),
+        });
+        self.refresh_index();
     }
 
     /// Appends what a committed step made true to the event log, off the actor (a listener
@@ -196,17 +345,29 @@ impl GameActor {
             .increment(1);
         tracing::info!(game = %record.game, result = ?record.result, reason = ?record.reason, "game over");
         let notices = away_notices(&self.state, record);
-        let over = GameEvent::GameOver {
-            away: self.state.away_since.map(|a| a.is_some()),
-            move_ms: self.state.move_ms(),
-            rebuilt: self.state.rebuilt,
-            tournament: self.state.tournament.clone(),
-            finished,
-        };
+        let (away, move_ms) = (
+            self.state.away_since.map(|a| a.is_some()),
+            self.state.move_ms(),
+        );
+        let (rebuilt, tournament) = (self.state.rebuilt, self.state.tournament.clone());
         let router = self.ctx.router.clone();
         let services = self.ctx.services.clone();
+        let room = Room::Game(self.state.id.clone());
         let append = async move {
             let started = Instant::now();
+            let mut finished = finished;
+            // What the players said is kept with the game (their room closes with it).
+            match services.rooms.chat.history(&room).await {
+                Ok(chat) => finished.record.chat = chat,
+                Err(e) => tracing::warn!(%room, error = %e, "game chat not kept with the game"),
+            }
+            let over = GameEvent::GameOver {
+                finished,
+                away,
+                move_ms,
+                rebuilt,
+                tournament,
+            };
             append(&*services.events, &over, u32::MAX).await;
             metrics::histogram!(names::PERSIST_SECONDS).record(started.elapsed().as_secs_f64());
             for (user, draft) in notices {
@@ -314,6 +475,12 @@ impl Actor for GameActor {
     fn started(&mut self, ctx: &mut Self::Context) {
         metrics::gauge!(names::GAMES_LIVE).increment(1.0);
         self.ctx.keep_lease(ctx, self.tenure.lease.clone());
+        // Watchers may be waiting on a game rebuilt here: its nodes report within a tick.
+        if self.state.rebuilt {
+            self.crowd.expect(now_ms());
+        }
+        self.refresh_index();
+        ctx.run_interval(LIVE_KEEPALIVE, |act, _| act.refresh_index());
         if let Some(finish) = &self.state.finish {
             if !finish.recorded {
                 if let Some(record) = self.state.record(&self.board) {
@@ -338,6 +505,13 @@ impl Handler<GameCommand> for GameActor {
             return; // sent on to the game's next owner
         };
         let _span = tracing::info_span!("game", game = %self.state.id).entered();
+        match &command.action {
+            GameAction::Crowd { node, watchers } => {
+                return self.crowd_reported(node.clone(), *watchers, ctx);
+            }
+            GameAction::Watch => self.crowd.expect(now_ms()),
+            _ => {}
+        }
         let started = Instant::now();
         let is_move = matches!(command.action, GameAction::Move { .. });
         let requester = command.from.clone();

@@ -122,7 +122,7 @@ impl Decider<'_> {
                     Side::BOTH
                         .into_iter()
                         .map(|side| {
-                            let view = state.view(self.board, side, now);
+                            let view = state.view(self.board, Some(side), now);
                             self.out(
                                 state.seats[side.index()].inbox(),
                                 ServerMessage::StartGame(view),
@@ -134,6 +134,12 @@ impl Decider<'_> {
                 _ => Decision::Reply(Vec::new()),
             };
         };
+        if command.action == GameAction::Watch {
+            // Anyone may watch, players too (from another device): the view of no side.
+            let view = state.view(self.board, None, now);
+            let watched = ServerMessage::WatchGame(view);
+            return Decision::Reply(vec![self.out(&from.session, watched, from.reference)]);
+        }
         let Some(side) = state.side_of(&from.user) else {
             return self.error(
                 &from,
@@ -150,6 +156,8 @@ impl Decider<'_> {
             GameAction::OfferDraw => self.decide_offer_draw(&from, side, now),
             GameAction::DeclineDraw => self.decide_decline_draw(&from, side, now),
             GameAction::Concede => self.decide_concede(&from, side, now),
+            // Answered above (watch) or by the actor itself (crowd counts).
+            GameAction::Watch | GameAction::Crowd { .. } => Decision::Reply(Vec::new()),
         }
     }
 
@@ -178,7 +186,7 @@ impl Decider<'_> {
         let state = self.state;
         let mut outs = vec![self.out(
             &from.session,
-            ServerMessage::ResumeGame(state.view(self.board, side, now)),
+            ServerMessage::ResumeGame(state.view(self.board, Some(side), now)),
             from.reference.clone(),
         )];
         if let Some(over) = state.game_over_message() {

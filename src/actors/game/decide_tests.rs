@@ -521,7 +521,7 @@ fn start_shows_each_player_the_game_from_their_side() {
     let sides: Vec<(Inbox, Side)> = outs
         .iter()
         .map(|o| match &o.frame.message {
-            ServerMessage::StartGame(view) => (o.to.clone(), view.you),
+            ServerMessage::StartGame(view) => (o.to.clone(), view.you.expect("a player's view")),
             other => panic!("{other:?}"),
         })
         .collect();

@@ -4,6 +4,7 @@
 //! tournaments).
 
 mod actor;
+pub mod crowd;
 pub mod decide;
 pub mod state;
 

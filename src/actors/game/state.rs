@@ -198,7 +198,7 @@ impl GameState {
         }
     }
 
-    pub fn view(&self, board: &Board, you: Side, now: u64) -> GameView {
+    pub fn view(&self, board: &Board, you: Option<Side>, now: u64) -> GameView {
         GameView {
             game: self.id.to_string(),
             kind: self.kind,
@@ -337,6 +337,7 @@ impl GameState {
                 final_position: board.position(),
                 started_at: self.started_at.unwrap_or(self.created_at),
                 ended_at: finish.ended_at,
+                chat: Vec::new(),
             },
             user_ids: [self.seats[0].user_id.clone(), self.seats[1].user_id.clone()],
             ratings,

@@ -76,4 +76,18 @@ impl Router {
             }
         }
     }
+
+    /// The groups this node has members in whose key starts with `prefix`
+    /// (`watch:game:`), with how many members each has here.
+    pub fn group_sizes(&self, prefix: &str) -> Vec<(Address, usize)> {
+        let local = self.inner.local.lock().expect("poisoned");
+        local
+            .iter()
+            .filter(|(address, _)| address.key().starts_with(prefix))
+            .filter_map(|(address, slot)| match slot {
+                Slot::Group(members) => Some((address.clone(), members.len())),
+                _ => None,
+            })
+            .collect()
+    }
 }

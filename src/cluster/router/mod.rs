@@ -406,7 +406,12 @@ impl Router {
 
     async fn listen_loop(self, mut incoming: mpsc::UnboundedReceiver<Incoming>) {
         while let Some(message) = incoming.recv().await {
-            match serde_json::from_slice::<Envelope>(&message.payload) {
+            let envelope = serde_json::from_slice::<Envelope>(&message.payload);
+            if let Ok(envelope) = &envelope {
+                metrics::counter!(names::BUS_RECEIVED, "kind" => envelope.to.kind().prefix())
+                    .increment(1);
+            }
+            match envelope {
                 Ok(envelope) if self.is_group(&envelope.to) => self.deliver_group(envelope),
                 Ok(envelope) => {
                     if let Err(envelope) = self.try_local(envelope) {
