@@ -15,4 +15,5 @@ mod faults;
 mod listeners;
 mod moderation;
 mod secrets;
+mod spectators;
 mod tournaments;
