@@ -8,6 +8,7 @@ mod hold;
 mod play;
 mod stats;
 mod tournament;
+mod watch;
 
 use clap::{Parser, Subcommand};
 
@@ -32,6 +33,10 @@ enum Command {
     Play(play::PlayArgs),
     /// One tournament of guest bots: pairing time and standings-update latency.
     Tournament(tournament::TournamentArgs),
+    /// One game watched by many sockets over several nodes: move to watcher, bus per move.
+    Watch(watch::WatchArgs),
+    /// A lobby of many members, some speaking: lines and deliveries per second, latency.
+    Chat(watch::ChatArgs),
     /// The floor: a bare websocket server that relays each frame to both sockets of a pair.
     Echo(echo::EchoArgs),
 }
@@ -55,6 +60,8 @@ fn main() {
             Command::Play(args) => play::run(args).await,
             Command::Echo(args) => echo::run(args).await,
             Command::Tournament(args) => tournament::run(args).await,
+            Command::Watch(args) => watch::run_watch(args).await,
+            Command::Chat(args) => watch::run_chat(args).await,
         }
     });
     if let Err(e) = result {

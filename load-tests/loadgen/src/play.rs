@@ -20,7 +20,7 @@ use crate::client::{self, Sources};
 use crate::stats::{self, Latencies, Summary};
 
 /// Columns, in order, that fill a connect-four board with no four in a line: a draw.
-const DRAW: [u32; 42] = [
+pub const DRAW: [u32; 42] = [
     3, 3, 3, 4, 0, 4, 6, 2, 5, 4, 6, 5, 3, 0, 5, 0, 4, 6, 5, 4, 4, 6, 6, 1, 2, 1, 2, 6, 1, 1, 1, 5,
     1, 0, 0, 2, 2, 3, 0, 5, 3, 2,
 ];
@@ -473,7 +473,7 @@ impl Table {
             }
             ServerMessage::StartGame(view) | ServerMessage::ResumeGame(view) => {
                 game.id = view.game.clone();
-                game.sides[seat] = Some(view.you);
+                game.sides[seat] = view.you;
                 let ready = ClientMessage::PlayerReady { game: view.game };
                 ws.send(ready, None).await?;
             }

@@ -334,7 +334,7 @@ async fn bot(
                     .expect("poisoned")
                     .game_started(&view.game, swiss, my_last_over);
                 game = view.game.clone();
-                side = Some(view.you);
+                side = view.you;
                 ws.send(ClientMessage::PlayerReady { game: game.clone() }, None)
                     .await
                     .map_err(|e| format!("send: {e}"))?;
