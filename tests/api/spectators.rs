@@ -166,7 +166,7 @@ async fn fifty_watchers_joining_at_once_make_at_most_two_crowd_frames_per_player
     let mut game = playing(&app, queue("tictactoe")).await;
     let mut watchers = Vec::new();
     for _ in 0..50 {
-        let mut client = app.connect(&app.guest().await).await;
+        let client = app.connect(&app.guest().await).await;
         watchers.push(client);
     }
     for watcher in &mut watchers {

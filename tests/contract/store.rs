@@ -56,6 +56,14 @@ fn finished(id: &str, users: [&UserId; 2], ended_at: u64, delta: f64) -> Finishe
             final_position: Position::Rows(vec!["...".into(), ".x.".into(), "...".into()]),
             started_at: ended_at - 10,
             ended_at,
+            // Kept natively, read back whole (`finished games round trip` below).
+            chat: vec![client_protocol::ChatLine {
+                room: format!("game:{id}"),
+                id: "m1".into(),
+                from: "n".into(),
+                text: "gg \u{e9}".into(),
+                at: ended_at - 5,
+            }],
         },
         user_ids: [users[0].clone(), users[1].clone()],
         ratings: vec![

@@ -170,7 +170,7 @@ impl GameActor {
                     metrics::histogram!(names::MOVE_SECONDS).record(started.elapsed().as_secs_f64());
                 }
                 act.board = board;
-                act.to_watchers(&outs);
+                act.show_watchers(&outs);
                 act.send(outs);
                 act.index(was);
                 if let Some(finished) = finished {
@@ -194,7 +194,7 @@ impl GameActor {
 
     /// The frames watchers see (updates, draw offers, the end), once each and without the
     /// mover's `ref`, to the game's watchers group: one bus message per node that has watchers.
-    fn to_watchers(&mut self, outs: &[Out]) {
+    fn show_watchers(&mut self, outs: &[Out]) {
         if !self.crowd.watched(now_ms()) {
             return;
         }
