@@ -67,6 +67,16 @@ impl Opening {
                         state.side = None;
                     }
                 }
+                // Games it watched that ended while it was away are watched no more.
+                let mut live = std::collections::BTreeSet::new();
+                for watched in &state.watching {
+                    if let Some(id) = crate::domain::GameId::parse(watched) {
+                        if GameState::is_live(env.snapshots.as_ref(), &id).await {
+                            live.insert(watched.clone());
+                        }
+                    }
+                }
+                state.watching = live;
                 return Opening::Resumed(state);
             }
         }

@@ -496,3 +496,21 @@ async fn a_finished_games_record_keeps_its_players_chat() {
     // The game's room closed with it.
     refused(&mut game.first, &room, "gg", "forbidden").await;
 }
+
+#[actix_web::test]
+async fn a_game_that_ended_while_its_watcher_was_away_is_watched_no_more() {
+    let app = node().await;
+    let mut game = playing(&app, queue("tictactoe")).await;
+    let who = app.guest().await;
+    let mut watcher = app.connect(&who).await;
+    watch(&mut watcher, &game.id).await;
+    watcher.close().await;
+    game.play(&[0, 3, 1, 4, 2].map(|c| json!(c))).await;
+    game.first.expect("client/GAME_OVER").await;
+    let mut back = app.connect(&who).await;
+    // Nothing about the game: the next frame answers a message sent now.
+    back.send(json!({"type": "server/CHAT_JOIN", "room": "lobby", "ref": "j"}))
+        .await;
+    let next = back.recv().await;
+    assert_eq!(next["type"], "client/CHAT_HISTORY", "{next}");
+}
