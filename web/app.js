@@ -5,7 +5,9 @@
 // kind's board (drawing, move list, clicks) is in boards/, found through boards.js. Staff (the
 // `admin` and `moderator` roles) also get the admin view, in admin.js. Tournaments (the list,
 // one tournament live, and for admins their creation and registrations) are a section below;
-// the games a tournament starts open by themselves like any other.
+// the games a tournament starts open by themselves like any other. Spectators and chat: the
+// lobby lists the live games (a click watches one, with the board and no controls), and a chat
+// panel shows the lobby's room, the player's game room and the watched game's watchers' room.
 import * as rookery from "../sdk/rookery.js";
 import { createAdminView, durationText, isStaff } from "./admin.js";
 import { BOARDS, boardFor, DEFAULT_KIND, renderBoard } from "./boards.js";
@@ -142,6 +144,9 @@ function start(auth) {
     ui.resultFor = null;
     ui.pick = null;
     ui.adminOpen = false;
+    stopWatching();
+    forgetGameRooms(view.game);
+    joinRoom(`game:${view.game}`);
     ready(view.game);
   }));
   client.on("client/TOURNAMENT_UPDATE", mine(({ tournament }) => showTournament(tournament)));
@@ -152,6 +157,29 @@ function start(auth) {
   }));
   client.on("client/RESUME_GAME", mine((view) => {
     if (view.status === "waiting_ready") ready(view.game);
+    if (view.status !== "over") joinRoom(`game:${view.game}`);
+  }));
+  // Spectators: the node watches the session's games again by itself after a reload or a
+  // reconnect; chat lines, deletions and histories (the SDK joins its rooms again by itself).
+  client.on("client/WATCH_GAME", mine(onWatchView));
+  client.on("client/UNWATCHED", mine(({ game, ref }) => {
+    // Not ours (ours close the view first): the node no longer counts this page as watching.
+    if (ref || game !== spectate.id) return;
+    stopWatching();
+    notify("You no longer watch that game.");
+    render();
+  }));
+  client.on("client/CHAT_HISTORY", mine(({ room, messages }) => {
+    setLines(room, messages);
+    render();
+  }));
+  client.on("client/CHAT_MESSAGE", mine((line) => {
+    addLine(line);
+    render();
+  }));
+  client.on("client/CHAT_DELETED", mine(({ room, id }) => {
+    dropLine(room, id);
+    render();
   }));
   client.on("client/QUEUED", mine(() => {
     ui.queuedAt = Date.now();
@@ -178,6 +206,8 @@ function start(auth) {
   client.connect().catch(() => {
     // handled by the "closed" event
   });
+  // The lobby's chat, for as long as the page is open (the SDK joins it again on a new socket).
+  joinRoom("lobby");
   // The tournament open in the page is watched on this client too.
   if (tour.id) watchOpenTournament(client, tour.id);
   render();
@@ -451,6 +481,7 @@ function currentView() {
   if (!client) return "auth";
   const game = client.game;
   if (game && (game.status !== "over" || ui.resultFor === game.game)) return "game";
+  if (spectate.id) return "watch";
   if (ui.adminOpen && isStaff(ui.user)) return "admin";
   if (ui.tournamentsOpen) return "tournaments";
   return "lobby";
@@ -469,11 +500,11 @@ function renderHeader() {
   $("user-rating").textContent = ui.user ? (ui.user.guest ? "guest" : String(ui.user.rating)) : "";
   const toggle = $("admin-toggle");
   const view = currentView();
-  toggle.hidden = !client || !isStaff(ui.user) || view === "game";
+  toggle.hidden = !client || !isStaff(ui.user) || view === "game" || view === "watch";
   toggle.textContent = view === "admin" ? "Lobby" : "Admin";
   toggle.setAttribute("aria-pressed", String(view === "admin"));
   const tournaments = $("tournaments-toggle");
-  tournaments.hidden = !client || view === "game";
+  tournaments.hidden = !client || view === "game" || view === "watch";
   tournaments.textContent = view === "tournaments" ? "Lobby" : "Tournaments";
   tournaments.setAttribute("aria-pressed", String(view === "tournaments"));
 }
@@ -493,6 +524,9 @@ function renderLobby(client) {
     status.querySelector(".queue-text").textContent = `Looking for an opponent · ${kindTitle(queued.game)} · ${clockText(queued.clock)}${queued.rated ? " · rated" : ""}`;
   }
   if (ui.historyFor !== ui.user?.name) loadHistory();
+  if (!live.loading && Date.now() - live.loadedAt > LIVE_REFRESH_MS) loadLive();
+  renderLive();
+  renderChat("lobby");
 }
 
 function renderMatchup(client) {
@@ -511,46 +545,26 @@ function renderMatchup(client) {
   tickMatchup();
 }
 
+/** One player's bar above or below a board: mark, name, rating. */
+function renderPlayerBox(box, game, player) {
+  const mark = boardFor(game.kind)?.marks ?? ["", ""];
+  const badge = document.createElement("span");
+  badge.className = `mark ${game.kind} ${player?.side ?? ""}`;
+  badge.textContent = mark[player?.side === "first" ? 0 : 1];
+  box.querySelector(".pname").replaceChildren(badge, ` ${player?.name ?? ""}`);
+  box.dataset.side = player?.side ?? "";
+  box.querySelector(".prating").textContent = player ? `(${player.rating})` : "";
+}
+
 function renderPlayers(game) {
   const you = game.players.find((p) => p.side === game.you);
   const opponent = game.players.find((p) => p.side !== game.you);
-  for (const [id, player] of [["player-you", you], ["player-opponent", opponent]]) {
-    const box = $(id);
-    const mark = boardFor(game.kind)?.marks ?? ["", ""];
-    const badge = document.createElement("span");
-    badge.className = `mark ${game.kind} ${player?.side ?? ""}`;
-    badge.textContent = mark[player?.side === "first" ? 0 : 1];
-    box.querySelector(".pname").replaceChildren(badge, ` ${player?.name ?? ""}`);
-    box.dataset.side = player?.side ?? "";
-    box.querySelector(".prating").textContent = player ? `(${player.rating})` : "";
-  }
+  renderPlayerBox($("player-you"), game, you);
+  renderPlayerBox($("player-opponent"), game, opponent);
 }
 
-function renderGame(client) {
-  const game = client.game;
-  const playable = myTurn(game) && !ui.moving;
-  renderBoard($("board"), game, { playable, pick: ui.pick });
-  renderPlayers(game);
-  if (!playable) $("promotion").hidden = true;
-
-  const status = $("game-status");
-  status.dataset.status = game.status;
-  if (game.status === "waiting_ready") status.textContent = "Waiting for both players to be ready…";
-  else if (game.status === "playing") status.textContent = myTurn(game) ? "Your move" : "Opponent's move";
-  else status.textContent = "Game over";
-  status.classList.toggle("your-turn", myTurn(game));
-  document.title = myTurn(game) ? "Your move · rookery" : "rookery";
-
-  const live = game.status !== "over";
-  const offer = game.drawOffer;
-  $("draw-offer").hidden = !(live && offer && offer !== game.you);
-  const offerButton = $("offer-draw");
-  offerButton.disabled = !(game.status === "playing") || offer === game.you;
-  offerButton.textContent = offer === game.you ? "Draw offered" : "Offer draw";
-  $("resign").disabled = !live;
-  document.querySelector(".actions").hidden = !live;
-
-  const list = $("moves");
+/** The move list of a game, two moves a line. */
+function renderMoveList(list, game) {
   const texts = boardFor(game.kind)?.moves(game) ?? [];
   list.replaceChildren();
   list.dataset.count = String(game.moves.length);
@@ -574,6 +588,43 @@ function renderGame(client) {
     list.append(li);
   }
   list.scrollTop = list.scrollHeight;
+}
+
+/** "3 watching" (hidden while nobody watches). */
+function renderCrowd(box, watchers) {
+  const count = watchers ?? 0;
+  box.hidden = count === 0;
+  box.dataset.watchers = String(count);
+  box.textContent = `${count} watching`;
+}
+
+function renderGame(client) {
+  const game = client.game;
+  $("game").dataset.game = game.game;
+  const playable = myTurn(game) && !ui.moving;
+  renderBoard($("board"), game, { playable, pick: ui.pick });
+  renderPlayers(game);
+  if (!playable) $("promotion").hidden = true;
+
+  const status = $("game-status");
+  status.dataset.status = game.status;
+  if (game.status === "waiting_ready") status.textContent = "Waiting for both players to be ready…";
+  else if (game.status === "playing") status.textContent = myTurn(game) ? "Your move" : "Opponent's move";
+  else status.textContent = "Game over";
+  status.classList.toggle("your-turn", myTurn(game));
+  document.title = myTurn(game) ? "Your move · rookery" : "rookery";
+
+  const live = game.status !== "over";
+  const offer = game.drawOffer;
+  $("draw-offer").hidden = !(live && offer && offer !== game.you);
+  const offerButton = $("offer-draw");
+  offerButton.disabled = !(game.status === "playing") || offer === game.you;
+  offerButton.textContent = offer === game.you ? "Draw offered" : "Offer draw";
+  $("resign").disabled = !live;
+  document.querySelector(".actions").hidden = !live;
+
+  renderMoveList($("moves"), game);
+  renderCrowd($("crowd"), game.status === "over" ? 0 : game.watchers);
   $("game-meta").textContent = `${kindTitle(game.kind)} · ${clockText(game.clock)} · ${game.rated ? "rated" : "unrated"} · game ${game.game}`;
   const tag = $("game-tournament");
   tag.hidden = !game.tournament;
@@ -583,6 +634,7 @@ function renderGame(client) {
     tag.textContent = name ? `Tournament game · ${name}` : "Tournament game";
   }
   renderResult(game);
+  renderChat("game");
   tickGame();
 }
 
@@ -613,24 +665,28 @@ function tickGame() {
   if (!game || currentView() !== "game") return;
   const now = performance.now();
   for (const [id, side] of [["clock-you", game.you], ["clock-opponent", game.you === "first" ? "second" : "first"]]) {
-    const clock = $(id);
-    clock.dataset.side = side;
-    if (!game.clock) {
-      clock.textContent = "—";
-      clock.dataset.ms = "";
-      continue;
-    }
-    const ms = Math.round(rookery.remainingMs(game, side, now));
-    clock.textContent = formatClock(ms);
-    clock.dataset.ms = String(ms);
-    const running = game.status === "playing" && game.clocks.running === side;
-    clock.classList.toggle("running", running);
-    clock.classList.toggle("low", running && ms < 10_000);
+    showClock($(id), game, side, now);
   }
   const presence = $("presence");
   const left = game.status === "over" ? null : rookery.opponentGraceLeftMs(game, now);
   presence.hidden = left == null;
   if (left != null) presence.textContent = `Opponent disconnected — ${Math.ceil(left / 1000)} s to return`;
+}
+
+/** One side's clock, counting down locally while it runs. */
+function showClock(clock, game, side, now) {
+  clock.dataset.side = side;
+  if (!game.clock) {
+    clock.textContent = "—";
+    clock.dataset.ms = "";
+    return;
+  }
+  const ms = Math.round(rookery.remainingMs(game, side, now));
+  clock.textContent = formatClock(ms);
+  clock.dataset.ms = String(ms);
+  const running = game.status === "playing" && game.clocks.running === side;
+  clock.classList.toggle("running", running);
+  clock.classList.toggle("low", running && ms < 10_000);
 }
 
 function tickMatchup() {
@@ -656,6 +712,7 @@ function render() {
   renderHeader();
   if (client && view === "lobby") renderLobby(client);
   if (client && view === "game") renderGame(client);
+  if (client && view === "watch") renderWatch(client);
   if (client && view === "admin") admin.render(ui.user);
   if (client && view === "tournaments") renderTournaments();
   renderMatchup(client);
@@ -1273,6 +1330,507 @@ function wireTournaments() {
   });
 }
 
+// ----- live games and watching -------------------------------------------------------------------
+// The lobby's list of live games (GET /api/games/live, most watched first, every few seconds
+// while the lobby shows) and one game watched (server/WATCH_GAME). The SDK folds the watched
+// game's frames into client.watchedGame(id); the page draws it with the game's board, with no
+// controls. The session keeps the watch: after a reconnect or a reload the node sends
+// client/WATCH_GAME again by itself. It ends by itself with the game.
+
+const LIVE_REFRESH_MS = 3_000;
+
+const live = {
+  /** The list's game-kind filter ("" for all), the games listed, and a counter against late answers. */
+  filter: "",
+  games: null,
+  error: null,
+  loading: false,
+  loadedAt: 0,
+  loads: 0,
+  /** What was drawn last. */
+  drawn: null,
+};
+
+const spectate = {
+  /** The game watched (its id) while the watch view is open. */
+  id: null,
+  /** Its row of the live list when it was opened (the players, before the view comes). */
+  entry: null,
+  /** How many watch it until a client/CROWD says (which comes only when the count changes). */
+  crowd: 0,
+  /** A watched game's stored record, for one whose view came over (a view has no result). */
+  record: null,
+  /** Games this page stopped watching: a late client/WATCH_GAME of one does not reopen it. */
+  closed: new Set(),
+};
+
+async function loadLive() {
+  const load = (live.loads += 1);
+  live.loading = true;
+  try {
+    const { games } = await rookery.getLiveGames({ game: live.filter, limit: 20 });
+    if (load !== live.loads) return;
+    live.games = games;
+    live.error = null;
+  } catch (error) {
+    if (load !== live.loads) return;
+    live.error = `Could not load the live games: ${errorText(error)}`;
+  } finally {
+    if (load === live.loads) {
+      live.loading = false;
+      live.loadedAt = Date.now();
+    }
+  }
+  if (currentView() === "lobby") renderLive();
+}
+
+function renderLive() {
+  const key = `${live.filter}|${live.error ?? ""}`;
+  if (live.drawn?.games === live.games && live.drawn.key === key) return;
+  live.drawn = { games: live.games, key };
+  const box = $("live-games");
+  if (live.error) {
+    box.replaceChildren(el("p", { class: "error small", role: "alert" }, live.error));
+    return;
+  }
+  if (!live.games) {
+    box.replaceChildren(el("p", { class: "muted small" }, "Loading…"));
+    return;
+  }
+  if (!live.games.length) {
+    const kind = live.filter ? ` of ${kindTitle(live.filter).toLowerCase()}` : "";
+    box.replaceChildren(el("p", { class: "muted small" }, `No game${kind} is being played right now.`));
+    return;
+  }
+  const table = el("table", { class: "live-table" });
+  const head = el("tr");
+  for (const title of ["Game", "Players", "Moves", "Watching", ""]) head.append(el("th", {}, title));
+  table.append(el("thead"));
+  table.tHead.append(head);
+  const body = el("tbody");
+  for (const g of live.games) {
+    const row = el("tr", { "data-game": g.game, "data-kind": g.kind, "data-watchers": g.watchers, class: "live-row" });
+    const kind = el("td", { class: "live-kind" }, `${boardFor(g.kind)?.glyph ?? ""} ${kindTitle(g.kind)}`);
+    if (g.rated) kind.append(" ", el("span", { class: "badge rated" }, "rated"));
+    if (g.tournament) kind.append(" ", el("span", { class: "badge tournament", title: tournamentName(g.tournament) ?? "Tournament game" }, "tournament"));
+    const marks = boardFor(g.kind)?.marks ?? ["", ""];
+    const who = el("td", { class: "live-players" });
+    for (const side of ["first", "second"]) {
+      const p = g.players.find((player) => player.side === side);
+      if (!p) continue;
+      const span = el("span", { class: "live-player", "data-side": side });
+      span.append(el("span", { class: `mark ${g.kind} ${side}` }, marks[side === "first" ? 0 : 1]), ` ${p.name} `, el("span", { class: "muted" }, `(${p.rating})`));
+      who.append(span);
+    }
+    const watch = el("button", { type: "button", class: "secondary small-button", "data-testid": "live-watch" }, "Watch");
+    const action = el("td", { class: "num" });
+    action.append(watch);
+    row.append(kind, who, el("td", { class: "num" }, String(g.seq)), el("td", { class: "num live-watchers" }, String(g.watchers)), action);
+    row.addEventListener("click", () => openWatch(g.game, g));
+    body.append(row);
+  }
+  table.append(body);
+  box.replaceChildren(table);
+}
+
+/** Opens the watch view of `id` and watches it (the view, then its updates, come from the SDK). */
+function openWatch(id, entry = null) {
+  const client = ui.client;
+  if (!client) return;
+  if (spectate.id && spectate.id !== id) stopWatching();
+  spectate.id = id;
+  spectate.entry = entry;
+  // The list's count, and this page.
+  spectate.crowd = entry ? entry.watchers + 1 : 0;
+  spectate.record = null;
+  spectate.closed.delete(id);
+  closeTournaments();
+  ui.adminOpen = false;
+  render();
+  client.watchGame(id).then(
+    (view) => {
+      if (spectate.id === id) watching(view);
+    },
+    (error) => {
+      if (spectate.id !== id) return;
+      if (error.code === "no_such_game") {
+        spectate.id = null;
+        spectate.entry = null;
+        notify("That game is no longer being played.");
+        loadLive();
+      } else {
+        notify(`Could not watch that game: ${errorText(error)}`, { kind: "error" });
+      }
+      render();
+    },
+  );
+}
+
+/** A watched game's view came: its watchers' chat, or (over already) its stored result. */
+function watching(view) {
+  if (view.status === "over") loadRecord(view.game);
+  else joinRoom(`watchers:${view.game}`);
+  if (!spectate.entry && view.status !== "over") seedCrowd(view);
+  render();
+}
+
+/**
+ * A watch the page did not open from the list (after a reload): the count from the live list,
+ * since a client/CROWD comes only when it changes, and a reload may leave it as it was.
+ */
+async function seedCrowd(view) {
+  const { games } = await rookery.getLiveGames({ game: view.kind, limit: 100 }).catch(() => ({ games: [] }));
+  const entry = games.find((g) => g.game === view.game);
+  if (!entry || spectate.id !== view.game) return;
+  spectate.crowd = Math.max(1, entry.watchers);
+  render();
+}
+
+/** A client/WATCH_GAME: ours (answered above), or the node watching again by itself. */
+function onWatchView(view) {
+  if (view.ref) return;
+  if (spectate.id === view.game) {
+    // Back after a drop: the game may have ended meanwhile (a view has no result).
+    if (view.status === "over" && ui.client?.watchedGame(view.game)?.result == null) loadRecord(view.game);
+    return;
+  }
+  if (spectate.closed.has(view.game)) return;
+  const own = ui.client?.game;
+  if (spectate.id || (own && own.status !== "over") || view.status === "over") {
+    // A watch the page no longer shows (another game open, or a game of one's own): ended.
+    if (view.status !== "over") ui.client?.unwatchGame(view.game).catch(() => {});
+    return;
+  }
+  // After a reload: the session was watching this game, so the page shows it again.
+  spectate.id = view.game;
+  spectate.entry = null;
+  spectate.crowd = 1;
+  spectate.record = null;
+  watching(view);
+}
+
+/** Leaves the watch view: the game is no longer watched, its watchers' chat forgotten. */
+function stopWatching() {
+  const id = spectate.id;
+  if (!id) return;
+  spectate.id = null;
+  spectate.entry = null;
+  spectate.record = null;
+  spectate.closed.add(id);
+  chat.lines.delete(`watchers:${id}`);
+  ui.client?.unwatchGame(id).catch(() => {});
+}
+
+/**
+ * The stored record of a watched game that ended unseen. It reaches the store a moment after
+ * the end, so the first player's games are asked (a list, never a 404) until it is there.
+ */
+async function loadRecord(id) {
+  const name = ui.client?.watchedGame(id)?.players[0]?.name;
+  if (!name) return;
+  for (let tries = 0; tries < 20 && spectate.id === id && !spectate.record; tries += 1) {
+    if (tries) await new Promise((resolve) => setTimeout(resolve, 250));
+    const games = await rookery.getUserGames(name, { limit: 10 }).catch(() => []);
+    const record = games.find((g) => g.game === id);
+    if (record && spectate.id === id) spectate.record = record;
+  }
+  render();
+}
+
+function watchResultText(game) {
+  const result = game.result ?? spectate.record?.result ?? null;
+  const reason = game.reason ?? spectate.record?.reason ?? null;
+  const winner = game.players.find((p) => p.side === result);
+  const mark = (boardFor(game.kind)?.marks ?? ["", ""])[result === "first" ? 0 : 1];
+  const title =
+    result === "draw" ? "Draw" : result === "aborted" ? "Game aborted" : winner ? `${mark} ${winner.name} won` : "Game over";
+  return { result, title, reason: reason ? reasonText(reason, game.kind, result === "draw" ? "draw" : "over") : "" };
+}
+
+function renderWatch(client) {
+  const id = spectate.id;
+  const game = client.watchedGame(id);
+  const section = $("watch");
+  section.dataset.game = id;
+  section.dataset.status = game?.status ?? "loading";
+  if (!game) {
+    // Until the view comes: the players from the list, an empty board.
+    const entry = spectate.entry;
+    const shell = entry ? { kind: entry.kind, players: entry.players } : null;
+    for (const [box, side] of [[$("watch-bottom"), "first"], [$("watch-top"), "second"]]) {
+      if (shell) renderPlayerBox(box, shell, shell.players.find((p) => p.side === side));
+      box.querySelector(".clock").textContent = "";
+    }
+    $("watch-board").replaceChildren();
+    $("watch-board").className = `board ${entry?.kind ?? ""}`;
+    $("watch-status").textContent = "Joining the game…";
+    $("watch-result").hidden = true;
+    $("watch-draw").hidden = true;
+    $("watch-moves").replaceChildren();
+    $("watch-meta").textContent = `game ${id}`;
+    renderCrowd($("watch-crowd"), spectate.crowd);
+    renderChat("watch");
+    return;
+  }
+  renderBoard($("watch-board"), game, { playable: false });
+  // The first side at the bottom (white, in chess), as the board draws it for a watcher.
+  renderPlayerBox($("watch-bottom"), game, game.players.find((p) => p.side === "first"));
+  renderPlayerBox($("watch-top"), game, game.players.find((p) => p.side === "second"));
+  const status = $("watch-status");
+  status.dataset.status = game.status;
+  const marks = boardFor(game.kind)?.marks ?? ["", ""];
+  const mover = game.players.find((p) => p.side === game.toMove);
+  if (game.status === "waiting_ready") status.textContent = "Waiting for both players to be ready…";
+  else if (game.status === "playing") {
+    const badge = el("span", { class: `mark ${game.kind} ${game.toMove}` }, marks[game.toMove === "first" ? 0 : 1]);
+    status.replaceChildren(badge, ` ${mover?.name ?? ""} to move`);
+  }
+  else status.textContent = "Game over";
+  const offer = game.status === "playing" ? game.drawOffer : null;
+  const draw = $("watch-draw");
+  draw.hidden = !offer;
+  if (offer) draw.textContent = `${game.players.find((p) => p.side === offer)?.name ?? "A player"} offers a draw.`;
+  renderCrowd($("watch-crowd"), game.watchers ?? spectate.crowd);
+  renderMoveList($("watch-moves"), game);
+  $("watch-meta").textContent = `${kindTitle(game.kind)} · ${clockText(game.clock)} · ${game.rated ? "rated" : "unrated"} · game ${game.game}`;
+  const box = $("watch-result");
+  box.hidden = game.status !== "over";
+  if (!box.hidden) {
+    const { result, title, reason } = watchResultText(game);
+    box.dataset.result = result ?? "over";
+    box.querySelector(".result-title").textContent = title;
+    box.querySelector(".result-reason").textContent = reason;
+  }
+  renderChat("watch");
+  tickWatch();
+}
+
+/** The watched game's clocks, between updates. */
+function tickWatch() {
+  const game = spectate.id ? ui.client?.watchedGame(spectate.id) : null;
+  if (!game || currentView() !== "watch") return;
+  const now = performance.now();
+  showClock($("watch-clock-bottom"), game, "first", now);
+  showClock($("watch-clock-top"), game, "second", now);
+}
+
+// ----- chat ----------------------------------------------------------------------------------
+// Three panels, each showing one room: the lobby's (`lobby`, joined while the page is open),
+// the player's game (`game:<id>`: its two players are in it; joining reads its history) and the
+// watched game's watchers (`watchers:<id>`, joined once the watch's view came). Lines come from
+// client/CHAT_HISTORY (the room's last 50, which replace what the page had: the SDK joins again
+// on a new socket), client/CHAT_MESSAGE (added once, by id: the sender's own copy is one too)
+// and client/CHAT_DELETED (the line goes). Refusals show in the panel.
+
+const chat = {
+  /** The lines of each room, oldest first; an array is replaced on each change. */
+  lines: new Map(),
+  /** Each panel: its elements, the room it shows, what it drew, its error, a send under way. */
+  panels: {},
+};
+const NO_LINES = Object.freeze([]);
+
+function setLines(room, messages) {
+  chat.lines.set(room, [...messages]);
+}
+
+function addLine(line) {
+  const lines = chat.lines.get(line.room) ?? NO_LINES;
+  if (lines.some((l) => l.id === line.id)) return;
+  const { type: _type, ref: _ref, ...kept } = line;
+  chat.lines.set(line.room, [...lines, kept]);
+}
+
+function dropLine(room, id) {
+  const lines = chat.lines.get(room);
+  if (lines?.some((l) => l.id === id)) chat.lines.set(room, lines.filter((l) => l.id !== id));
+}
+
+/** The game's rooms of earlier games are forgotten when a new one starts. */
+function forgetGameRooms(game) {
+  for (const room of [...chat.lines.keys()]) {
+    if (room.startsWith("game:") && room !== `game:${game}`) chat.lines.delete(room);
+  }
+}
+
+/** Joins a room (its history comes as client/CHAT_HISTORY), unless the client is in it. */
+function joinRoom(room) {
+  const client = ui.client;
+  if (!client || client.rooms.includes(room)) return;
+  client.chatJoin(room).catch((error) => {
+    // A drop: the SDK joins it again on the new socket.
+    if (error.code === "disconnected" || ui.client !== client) return;
+    for (const panel of Object.values(chat.panels)) {
+      if (panel.room === room) panel.errorText = `The chat is unavailable: ${errorText(error)}`;
+    }
+    render();
+  });
+}
+
+/** Where a panel is now: its room, whether one may write there, and a note (null: nothing to show). */
+function panelRoom(key) {
+  const client = ui.client;
+  if (!client) return null;
+  if (key === "lobby") {
+    const joined = client.rooms.includes("lobby");
+    return { room: "lobby", open: joined, note: joined ? null : "Joining the lobby’s chat…" };
+  }
+  if (key === "game") {
+    const game = client.game;
+    if (!game) return null;
+    const live = game.status !== "over";
+    return { room: `game:${game.game}`, open: live, note: live ? null : "The game is over: its chat is closed." };
+  }
+  if (!spectate.id) return null;
+  const room = `watchers:${spectate.id}`;
+  const game = client.watchedGame(spectate.id);
+  if (game?.status === "over") return { room, open: false, note: "The game is over: its chat is closed." };
+  const joined = Boolean(game) && client.rooms.includes(room);
+  return { room, open: joined, note: joined ? null : "Joining the spectators’ chat…" };
+}
+
+function chatErrorText(error) {
+  switch (error.code) {
+    case "chat_flood":
+      return "Slow down: at most 5 messages in 10 seconds, and not one of your last two again.";
+    case "muted":
+      return error.frame?.until ? `You are muted until ${dateTime(error.frame.until)}.` : "You are muted.";
+    case "invalid_field":
+      return `Not sent: ${String(error.message).replace(/^text: /, "")}.`;
+    case "forbidden":
+      return `You cannot write here: ${error.message}.`;
+    case "disconnected":
+      return "Not sent: the connection dropped. Send it again.";
+    default:
+      return `Not sent: ${errorText(error)}`;
+  }
+}
+
+function buildChatPanel(key) {
+  const root = $(`chat-${key}`);
+  const lines = el("ol", { class: "chat-lines", "data-testid": "chat-lines", "aria-live": "polite", "aria-label": "Messages" });
+  const note = el("p", { class: "chat-note muted small", "data-testid": "chat-note", hidden: true });
+  const error = el("p", { class: "chat-error", "data-testid": "chat-error", role: "alert", hidden: true });
+  const form = el("form", { class: "chat-form", "data-testid": "chat-form", autocomplete: "off" });
+  const input = el("input", {
+    name: "text", "data-testid": "chat-input", maxlength: 500, placeholder: "Say something…", "aria-label": "Message", spellcheck: "true",
+  });
+  const send = el("button", { type: "submit", "data-testid": "chat-send" }, "Send");
+  form.append(input, send);
+  root.append(lines, note, error, form);
+  const panel = { key, root, lines, note, error, input, send, room: null, drawn: null, errorText: null, sending: false };
+  form.addEventListener("submit", (event) => {
+    event.preventDefault();
+    sendChat(panel);
+  });
+  input.addEventListener("input", () => {
+    if (panel.errorText) {
+      panel.errorText = null;
+      renderChat(key);
+    }
+  });
+  lines.addEventListener("click", (event) => {
+    const button = event.target.closest('[data-testid="chat-delete"]');
+    if (button) deleteChat(panel, button.closest("li").dataset.id);
+  });
+  chat.panels[key] = panel;
+}
+
+function chatLine(line, staff) {
+  const mine = line.from === ui.user?.name;
+  const li = el("li", { class: mine ? "chat-line mine" : "chat-line", "data-id": line.id, "data-from": line.from });
+  li.append(
+    el("time", { class: "chat-at", datetime: new Date(line.at).toISOString() }, timeOfDay(line.at)),
+    el("span", { class: "chat-from" }, line.from),
+    el("span", { class: "chat-text" }, line.text),
+  );
+  if (staff) {
+    li.append(el("button", { type: "button", class: "link chat-delete", "data-testid": "chat-delete", title: "Delete (moderator)", "aria-label": `Delete the message of ${line.from}` }, "×"));
+  }
+  return li;
+}
+
+function renderChat(key) {
+  const panel = chat.panels[key];
+  const where = panelRoom(key);
+  if (!panel || !where) return;
+  if (panel.room !== where.room) {
+    panel.room = where.room;
+    panel.drawn = null;
+    panel.errorText = null;
+  }
+  panel.root.dataset.room = where.room;
+  panel.root.dataset.open = String(where.open);
+  const lines = chat.lines.get(where.room) ?? NO_LINES;
+  const staff = isStaff(ui.user);
+  if (panel.drawn?.lines !== lines || panel.drawn.staff !== staff) {
+    panel.drawn = { lines, staff };
+    panel.lines.replaceChildren(...lines.map((line) => chatLine(line, staff)));
+    panel.lines.dataset.count = String(lines.length);
+    panel.lines.scrollTop = panel.lines.scrollHeight;
+  }
+  const note = where.note ?? (lines.length ? null : key === "watch" ? "No messages yet. The players cannot read this chat." : "No messages yet.");
+  panel.note.hidden = !note;
+  panel.note.textContent = note ?? "";
+  panel.error.hidden = !panel.errorText;
+  panel.error.textContent = panel.errorText ?? "";
+  panel.input.disabled = !where.open;
+  panel.send.disabled = !where.open || panel.sending;
+}
+
+async function sendChat(panel) {
+  const where = panelRoom(panel.key);
+  const text = panel.input.value;
+  if (!where?.open || panel.sending || !text.trim()) return;
+  panel.sending = true;
+  panel.errorText = null;
+  renderChat(panel.key);
+  try {
+    const line = await ui.client.chatSend(where.room, text);
+    addLine(line);
+    if (panel.input.value === text) panel.input.value = "";
+  } catch (error) {
+    if (panel.room === where.room) panel.errorText = chatErrorText(error);
+  } finally {
+    panel.sending = false;
+    render();
+  }
+}
+
+async function deleteChat(panel, id) {
+  const room = panel.room;
+  if (!room || !id) return;
+  try {
+    await ui.client.chatDelete(room, id);
+    dropLine(room, id);
+  } catch (error) {
+    if (panel.room === room) panel.errorText = `Not deleted: ${errorText(error)}`;
+  }
+  render();
+}
+
+function wireSpectators() {
+  const filter = $("live-filter");
+  for (const board of Object.values(BOARDS)) filter.append(el("option", { value: board.kind }, board.title));
+  filter.addEventListener("change", () => {
+    live.filter = filter.value;
+    live.games = null;
+    loadLive();
+    renderLive();
+  });
+  for (const key of ["lobby", "game", "watch"]) buildChatPanel(key);
+  const back = () => {
+    stopWatching();
+    loadLive();
+    render();
+  };
+  $("watch-close").addEventListener("click", back);
+  $("watch-back").addEventListener("click", back);
+  setInterval(() => {
+    if (ui.client && currentView() === "lobby" && !live.loading) loadLive();
+  }, LIVE_REFRESH_MS);
+}
+
 // ----- wiring ----------------------------------------------------------------------------------
 
 /** The lobby's choice of game: one option per board, the default one checked. */
@@ -1312,6 +1870,10 @@ function wire() {
   $("auth-guest").addEventListener("click", () => authenticate("guest"));
   $("logout").addEventListener("click", () => {
     leaveTournament();
+    stopWatching();
+    spectate.closed.clear();
+    chat.lines.clear();
+    live.games = null;
     ui.client?.close();
     ui.client = null;
     ui.user = null;
@@ -1335,6 +1897,7 @@ function wire() {
     render();
   });
   wireTournaments();
+  wireSpectators();
   $("admin-close").addEventListener("click", () => {
     ui.adminOpen = false;
     render();
@@ -1379,6 +1942,7 @@ function wire() {
     tickMatchup();
     tickQueue();
     tickTournament();
+    tickWatch();
   }, 100);
 }
 

@@ -1,7 +1,8 @@
 // client.js: RookeryClient, the SDK's one object. It puts the parts together: a Connection
 // (connection.js: the socket, reconnects, close codes), Requests (requests.js: refs and
 // their promises, retries) and a View (view.js: the session's state folded from frames),
-// and adds the events and a method per client message.
+// and adds the events and a method per client message. What belongs to the socket rather than
+// the session (the tournaments watched, the chat rooms joined) it sends again on a new socket.
 import { Connection } from "./connection.js";
 import { RookeryError } from "./errors.js";
 import { resolve } from "./http.js";
@@ -16,8 +17,8 @@ const UNKNOWN_MATCHUP_WAIT_MS = 30_000;
 
 /**
  * A connection to a node that survives socket drops: it reconnects with backoff, resumes its
- * session, re-sends what was not acknowledged, and keeps the state of the current queue,
- * matchup and game.
+ * session, re-sends what was not acknowledged, joins its chat rooms again, and keeps the state
+ * of the current queue, matchup and game, and of the games it watches.
  */
 export class RookeryClient {
   /**
@@ -40,7 +41,9 @@ export class RookeryClient {
     this._listeners = new Map();
     /** The tournaments this client watches, each with its watch requests not yet answered. */
     this._watching = new Map();
-    /** The socket dropped since the watches were last sent: send them again once it is back. */
+    /** The chat rooms this client joined, each with its join requests not yet answered. */
+    this._rooms = new Map();
+    /** The socket dropped since the watches and joins were last sent: send them again once it is back. */
     this._watchLost = false;
     const emit = (type, payload) => this._emit(type, payload);
     this._view = new View({ token: options.token ?? null, session: options.session ?? null, emit });
@@ -121,7 +124,8 @@ export class RookeryClient {
 
   /**
    * Listens for an event: every `client/...` type, `message` (every frame), `connected`,
-   * `disconnected`, `reconnecting`, `closed`, `session`, `game`. Returns an unsubscribe function.
+   * `disconnected`, `reconnecting`, `closed`, `session`, `game`, `watched` (a watched game
+   * changed). Returns an unsubscribe function.
    */
   on(type, listener) {
     if (!this._listeners.has(type)) this._listeners.set(type, new Set());
@@ -169,9 +173,25 @@ export class RookeryClient {
     return [...this._watching.keys()];
   }
 
+  /** The chat rooms this client is in (`chatJoin`), by name. */
+  get rooms() {
+    return [...this._rooms.keys()];
+  }
+
+  /** The games this client watches (`watchGame`), each a `GameState` with `you` null. */
+  get watchedGames() {
+    return [...this._view.watched.values()];
+  }
+
+  /** One watched game's state, or null. A finished one stays until `unwatchGame`. */
+  watchedGame(game) {
+    return this._view.watched.get(game) ?? null;
+  }
+
   /** A frame from the node: folded into the views, then its events. */
   _deliver(frame) {
     this._view.fold(frame);
+    this._roomsFollow(frame);
     this._emit("message", frame);
     if (frame.type) this._emit(frame.type, frame);
   }
@@ -334,7 +354,12 @@ export class RookeryClient {
     if (this.state !== "idle" && this.state !== "closed") this.send({ type: "server/UNWATCH_TOURNAMENT", tournament });
   }
 
-  /** A session is on a new socket: the watches of the last one go again (without a ref). */
+  /**
+   * A session is on a new socket: the watches and the joins of the last one go again (without a
+   * ref; their answers are events). The node itself watches the session's games again (a
+   * `client/WATCH_GAME` for each), so a game's `watchers:` room is joined again only once that
+   * view has come: before it, the node does not count the socket as a watcher.
+   */
   _rewatch() {
     if (!this._watchLost) return;
     this._watchLost = false;
@@ -342,6 +367,122 @@ export class RookeryClient {
       // A watch still waiting for its answer goes again with its request.
       if (entry.pending === 0) this._connection.write({ type: "server/WATCH_TOURNAMENT", tournament });
     }
+    for (const [room, entry] of this._rooms) {
+      if (entry.pending > 0) continue;
+      if (room.startsWith("watchers:")) entry.awaitingView = true;
+      else this._connection.write({ type: "server/CHAT_JOIN", room });
+    }
+  }
+
+  /**
+   * Keeps the rooms in step with the node: a watched game's view lets its `watchers:` room be
+   * joined again; a game's end closes its `game:` and `watchers:` rooms, and unwatching closes
+   * the `watchers:` one.
+   */
+  _roomsFollow(frame) {
+    switch (frame.type) {
+      case "client/WATCH_GAME": {
+        const room = `watchers:${frame.game}`;
+        const entry = this._rooms.get(room);
+        if (frame.status === "over") this._rooms.delete(room);
+        else if (entry?.awaitingView) {
+          entry.awaitingView = false;
+          if (entry.pending === 0) this._connection.write({ type: "server/CHAT_JOIN", room });
+        }
+        break;
+      }
+      case "client/GAME_OVER":
+        this._rooms.delete(`game:${frame.game}`);
+        this._rooms.delete(`watchers:${frame.game}`);
+        break;
+      case "client/UNWATCHED":
+        this._rooms.delete(`watchers:${frame.game}`);
+        break;
+      default:
+        break;
+    }
+  }
+
+  // ----- spectators (v1.1) ------------------------------------------------------------------
+
+  /**
+   * `server/WATCH_GAME`: resolves with the `client/WATCH_GAME` of that game (its full view, `you`
+   * null); its `client/UPDATE_GAME`, `client/OFFER_DRAW`, `client/CROWD` and `client/GAME_OVER`
+   * follow as events, folded into `watchedGame(game)` (the `watched` event). The session keeps
+   * the watch: after a reconnect the node sends `client/WATCH_GAME` again by itself. It ends by
+   * itself at the game's `client/GAME_OVER`. Refused: `no_such_game`.
+   */
+  watchGame(game, options) {
+    const settle = (frame) => frame.type === "client/WATCH_GAME" && frame.game === game;
+    return this.request({ type: "server/WATCH_GAME", game }, { settle, ...options });
+  }
+
+  /** `server/UNWATCH_GAME`: resolves with `client/UNWATCHED`; the game's state is forgotten. */
+  unwatchGame(game, options) {
+    const settle = (frame) => frame.type === "client/UNWATCHED" && frame.game === game;
+    return this.request({ type: "server/UNWATCH_GAME", game }, { settle, ...options });
+  }
+
+  // ----- chat (v1.1) ------------------------------------------------------------------------
+
+  /**
+   * `server/CHAT_JOIN`: resolves with the `client/CHAT_HISTORY` of that room (its last 50
+   * messages, oldest first); new lines come as `client/CHAT_MESSAGE` events, deletions as
+   * `client/CHAT_DELETED`. Joined rooms belong to the socket, so after a reconnect the client
+   * joins them again (a fresh `client/CHAT_HISTORY` event without a ref) until `chatLeave`, or
+   * until the node closes the room (the game's end; unwatching, for `watchers:<id>`). A
+   * player is in `game:<id>` without joining; joining it reads its history. Refused:
+   * `forbidden` (not a member: `watchers:<id>` needs `watchGame` first and is closed to the
+   * game's players while they play), `invalid_field` (no such room name). Sent again when the
+   * socket drops before the answer, but for a `watchers:` room, which rejects with
+   * `disconnected` and is joined again once the game's view is back.
+   */
+  chatJoin(room, options) {
+    const entry = this._rooms.get(room) ?? { pending: 0, awaitingView: false };
+    entry.pending += 1;
+    this._rooms.set(room, entry);
+    const settle = (frame) => frame.type === "client/CHAT_HISTORY" && frame.room === room;
+    const done = () => {
+      entry.pending -= 1;
+    };
+    // A `watchers:` join on the wire when the socket drops is not sent again at once (the node
+    // would refuse it before the game's view comes back): it rejects with `disconnected`, and
+    // the room is joined again after the view, as every room is.
+    const resend = !room.startsWith("watchers:");
+    return this.request({ type: "server/CHAT_JOIN", room }, { settle, resend, ...options }).then(
+      (frame) => {
+        done();
+        return frame;
+      },
+      (error) => {
+        done();
+        // Refused: not in the room. A timeout or a drop leaves it to be joined again.
+        if (error.frame && this._rooms.get(room) === entry && entry.pending === 0) this._rooms.delete(room);
+        throw error;
+      },
+    );
+  }
+
+  /** `server/CHAT_LEAVE`: no more lines of that room. The node does not answer. */
+  chatLeave(room) {
+    this._rooms.delete(room);
+    if (this.state !== "idle" && this.state !== "closed") this.send({ type: "server/CHAT_LEAVE", room });
+  }
+
+  /**
+   * `server/CHAT_SEND`: resolves with the sender's own `client/CHAT_MESSAGE` (the line as kept:
+   * trimmed, with its `id` and `at`), which every other member gets too. Not sent again after a
+   * drop (it rejects with `disconnected`). Refused: `invalid_field` (empty after trimming, over
+   * 500 characters, control characters), `chat_flood` (more than 5 in 10 s, or a repeat of one
+   * of the last two), `muted` (with `until`), `forbidden` (not a member).
+   */
+  chatSend(room, text, options) {
+    return this.request({ type: "server/CHAT_SEND", room, text }, { resend: false, ...options });
+  }
+
+  /** `server/CHAT_DELETE` (moderators): resolves with `client/CHAT_DELETED`; every member gets it. */
+  chatDelete(room, id, options) {
+    return this.request({ type: "server/CHAT_DELETE", room, id }, { resend: false, ...options });
   }
 
   // ----- game/ -------------------------------------------------------------------------------

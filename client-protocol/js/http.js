@@ -1,5 +1,5 @@
-// http.js: the node's HTTP API (accounts, users, finished games, queues, administration,
-// tournaments), and URLs relative to the node.
+// http.js: the node's HTTP API (accounts, users, finished and live games, queues,
+// administration, tournaments), and URLs relative to the node.
 import { RookeryError } from "./errors.js";
 
 function defaultBase() {
@@ -83,6 +83,18 @@ export function getQueues(options = {}) {
   return httpJson("GET", "api/queues", options);
 }
 
+/**
+ * `GET /api/games/live?game=&limit=` (v1.1): the games being played, most watched first;
+ * `game` (a kind) filters, `limit` is 1-100. Resolves with `{games}`.
+ */
+export function getLiveGames(query = {}, options = {}) {
+  const params = new URLSearchParams();
+  if (query.game) params.set("game", query.game);
+  if (query.limit != null) params.set("limit", String(query.limit));
+  const search = params.toString();
+  return httpJson("GET", `api/games/live${search ? `?${search}` : ""}`, options);
+}
+
 // ----- administration (v1.1): roles, moderation, the audit log ---------------------------------
 // Every route takes `options.token` (Bearer) and the node checks the role on each call: 401
 // without a valid token, 403 `forbidden` without the role, then 404 for an unknown user.
@@ -92,7 +104,7 @@ export const AUDIT_TYPES = Object.freeze([
   "register", "login", "login_failed", "logout", "token_refused", "session_refused",
   "origin_refused", "rate_limited", "role_changed", "ban", "unban", "mute", "unmute",
   "tournament_created", "tournament_cancelled", "registration_added", "registration_removed",
-  "playban", "cheat_flagged", "job_buried", "event_dead_lettered",
+  "playban", "cheat_flagged", "job_buried", "event_dead_lettered", "chat_deleted",
 ]);
 
 const adminUserPath = (name, rest = "") => `api/admin/users/${encodeURIComponent(name)}${rest}`;

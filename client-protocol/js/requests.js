@@ -2,8 +2,8 @@
 // frame that echoes it (or on a frame its `settle` predicate accepts), on the `client/ERROR`
 // that echoes it, or on a timeout. Messages the node answers once however often they arrive
 // (a move with its `seq`, ready, queueing, a draw offer, accepting a matchup, joining,
-// withdrawing from and watching a tournament) are sent again after a reconnect, and after an
-// `unavailable` refusal (with backoff).
+// withdrawing from and watching a tournament, watching and unwatching a game, joining a chat
+// room) are sent again after a reconnect, and after an `unavailable` refusal (with backoff).
 import { backoffDelay } from "./connection.js";
 import { RookeryError } from "./errors.js";
 
@@ -17,6 +17,10 @@ export const RESEND_AFTER_RECONNECT = new Set([
   "server/JOIN_TOURNAMENT",
   "server/WITHDRAW_TOURNAMENT",
   "server/WATCH_TOURNAMENT",
+  // Watching, unwatching or joining again answers with the view, UNWATCHED or the history.
+  "server/WATCH_GAME",
+  "server/UNWATCH_GAME",
+  "server/CHAT_JOIN",
 ]);
 
 /** The requests of one client that have not settled yet. */

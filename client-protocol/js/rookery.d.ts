@@ -71,7 +71,7 @@ export interface AuditPage {
 }
 
 /** What an audit event records. The protocol fixes these names. */
-export type AuditType = "register" | "login" | "login_failed" | "logout" | "token_refused" | "session_refused" | "origin_refused" | "rate_limited" | "role_changed" | "ban" | "unban" | "mute" | "unmute" | "tournament_created" | "tournament_cancelled" | "registration_added" | "registration_removed" | "playban" | "cheat_flagged" | "job_buried" | "event_dead_lettered";
+export type AuditType = "register" | "login" | "login_failed" | "logout" | "token_refused" | "session_refused" | "origin_refused" | "rate_limited" | "role_changed" | "ban" | "unban" | "mute" | "unmute" | "tournament_created" | "tournament_cancelled" | "registration_added" | "registration_removed" | "playban" | "cheat_flagged" | "job_buried" | "event_dead_lettered" | "chat_deleted";
 
 /** `GET /api/admin/audit/verify`. */
 export interface AuditVerify {
@@ -87,6 +87,21 @@ export interface AuthResponse {
   session: string;
   token: string;
   user: UserView;
+}
+
+/**
+ * One chat message (`client/CHAT_MESSAGE`, the items of `client/CHAT_HISTORY` and of a
+ * finished game's `chat`).
+ */
+export interface ChatLine {
+  /** Unix ms. */
+  at: number;
+  /** The sender's name. */
+  from: string;
+  id: string;
+  room: string;
+  /** Trimmed, NFC-normalised, 1-500 characters, no control characters. */
+  text: string;
 }
 
 /** A time control. `null` on the wire means an untimed game. */
@@ -127,6 +142,8 @@ export type GameKind = "tictactoe" | "connect4" | "chess";
 
 /** A finished game: `GET /api/games/{id}` and the items of `/api/users/{name}/games`. */
 export interface GameRecord {
+  /** v1.1: what its players said in `game:<id>`, oldest first (deleted messages gone). */
+  chat?: ChatLine[];
   clock?: ClockSpec | null;
   /** Each side's remaining time when the game ended. */
   clocks: Clocks;
@@ -186,7 +203,8 @@ export interface GameView {
   toMove: Side;
   /** v1.1: the tournament this game belongs to (its id), null for other games. */
   tournament?: string | null;
-  you: Side;
+  /** The side of the socket's player; null for a watcher (`client/WATCH_GAME`). */
+  you?: Side | null;
 }
 
 /** Why a proposed matchup did not become a game. */
@@ -520,6 +538,56 @@ export interface ServerUnwatchTournamentMessage {
   tournament: string;
 }
 
+/** `server/WATCH_GAME` */
+export interface ServerWatchGameMessage {
+  type: "server/WATCH_GAME";
+  /** Echoed on replies to a message that carried it. */
+  ref?: string | null;
+  game: string;
+}
+
+/** `server/UNWATCH_GAME` */
+export interface ServerUnwatchGameMessage {
+  type: "server/UNWATCH_GAME";
+  /** Echoed on replies to a message that carried it. */
+  ref?: string | null;
+  game: string;
+}
+
+/** `server/CHAT_JOIN` */
+export interface ServerChatJoinMessage {
+  type: "server/CHAT_JOIN";
+  /** Echoed on replies to a message that carried it. */
+  ref?: string | null;
+  room: string;
+}
+
+/** `server/CHAT_LEAVE` */
+export interface ServerChatLeaveMessage {
+  type: "server/CHAT_LEAVE";
+  /** Echoed on replies to a message that carried it. */
+  ref?: string | null;
+  room: string;
+}
+
+/** `server/CHAT_SEND` */
+export interface ServerChatSendMessage {
+  type: "server/CHAT_SEND";
+  /** Echoed on replies to a message that carried it. */
+  ref?: string | null;
+  room: string;
+  text: string;
+}
+
+/** `server/CHAT_DELETE` */
+export interface ServerChatDeleteMessage {
+  type: "server/CHAT_DELETE";
+  /** Echoed on replies to a message that carried it. */
+  ref?: string | null;
+  id: string;
+  room: string;
+}
+
 /** One client frame: an optional `ref` the replies echo, and the message itself. */
 export type ClientFrame =
   | ServerRegisterUserMessage
@@ -536,7 +604,13 @@ export type ClientFrame =
   | ServerJoinTournamentMessage
   | ServerWithdrawTournamentMessage
   | ServerWatchTournamentMessage
-  | ServerUnwatchTournamentMessage;
+  | ServerUnwatchTournamentMessage
+  | ServerWatchGameMessage
+  | ServerUnwatchGameMessage
+  | ServerChatJoinMessage
+  | ServerChatLeaveMessage
+  | ServerChatSendMessage
+  | ServerChatDeleteMessage;
 
 /** Each `ClientFrame` type by its wire `type`. */
 export interface ClientMessageMap {
@@ -555,6 +629,12 @@ export interface ClientMessageMap {
   "server/WITHDRAW_TOURNAMENT": ServerWithdrawTournamentMessage;
   "server/WATCH_TOURNAMENT": ServerWatchTournamentMessage;
   "server/UNWATCH_TOURNAMENT": ServerUnwatchTournamentMessage;
+  "server/WATCH_GAME": ServerWatchGameMessage;
+  "server/UNWATCH_GAME": ServerUnwatchGameMessage;
+  "server/CHAT_JOIN": ServerChatJoinMessage;
+  "server/CHAT_LEAVE": ServerChatLeaveMessage;
+  "server/CHAT_SEND": ServerChatSendMessage;
+  "server/CHAT_DELETE": ServerChatDeleteMessage;
 }
 
 /** `client/SESSION_STARTED` */
@@ -693,6 +773,47 @@ export interface ClientTournamentUpdateMessage {
 /** `client/NOTIFICATION` */
 export type ClientNotificationMessage = { type: "client/NOTIFICATION"; ref?: string | null; } & Notification;
 
+/** `client/WATCH_GAME` */
+export type ClientWatchGameMessage = { type: "client/WATCH_GAME"; ref?: string | null; } & GameView;
+
+/** `client/UNWATCHED` */
+export interface ClientUnwatchedMessage {
+  type: "client/UNWATCHED";
+  /** Echoed on replies to a message that carried it. */
+  ref?: string | null;
+  game: string;
+}
+
+/** `client/CROWD` */
+export interface ClientCrowdMessage {
+  type: "client/CROWD";
+  /** Echoed on replies to a message that carried it. */
+  ref?: string | null;
+  game: string;
+  watchers: number;
+}
+
+/** `client/CHAT_HISTORY` */
+export interface ClientChatHistoryMessage {
+  type: "client/CHAT_HISTORY";
+  /** Echoed on replies to a message that carried it. */
+  ref?: string | null;
+  messages: ChatLine[];
+  room: string;
+}
+
+/** `client/CHAT_MESSAGE` */
+export type ClientChatMessageMessage = { type: "client/CHAT_MESSAGE"; ref?: string | null; } & ChatLine;
+
+/** `client/CHAT_DELETED` */
+export interface ClientChatDeletedMessage {
+  type: "client/CHAT_DELETED";
+  /** Echoed on replies to a message that carried it. */
+  ref?: string | null;
+  id: string;
+  room: string;
+}
+
 /** `client/ERROR` */
 export interface ClientErrorMessage {
   type: "client/ERROR";
@@ -723,6 +844,12 @@ export type ServerFrame =
   | ClientTournamentLeftMessage
   | ClientTournamentUpdateMessage
   | ClientNotificationMessage
+  | ClientWatchGameMessage
+  | ClientUnwatchedMessage
+  | ClientCrowdMessage
+  | ClientChatHistoryMessage
+  | ClientChatMessageMessage
+  | ClientChatDeletedMessage
   | ClientErrorMessage;
 
 /** Each `ServerFrame` type by its wire `type`. */
@@ -744,6 +871,12 @@ export interface ServerMessageMap {
   "client/TOURNAMENT_LEFT": ClientTournamentLeftMessage;
   "client/TOURNAMENT_UPDATE": ClientTournamentUpdateMessage;
   "client/NOTIFICATION": ClientNotificationMessage;
+  "client/WATCH_GAME": ClientWatchGameMessage;
+  "client/UNWATCHED": ClientUnwatchedMessage;
+  "client/CROWD": ClientCrowdMessage;
+  "client/CHAT_HISTORY": ClientChatHistoryMessage;
+  "client/CHAT_MESSAGE": ClientChatMessageMessage;
+  "client/CHAT_DELETED": ClientChatDeletedMessage;
   "client/ERROR": ClientErrorMessage;
 }
 
@@ -832,6 +965,31 @@ export declare function getUser(name: string, options?: HttpOptions): Promise<Us
 export declare function getUserGames(name: string, options?: HttpOptions & { limit?: number }): Promise<GameRecord[]>;
 export declare function getGame(id: string, options?: HttpOptions): Promise<GameRecord>;
 export declare function getQueues(options?: HttpOptions): Promise<QueueSize[]>;
+
+/** One game of `GET /api/games/live` (v1.1). */
+export interface LiveGame {
+  game: string;
+  kind: GameKind;
+  players: PlayerView[];
+  /** Moves played, as of at most a few seconds ago. */
+  seq: number;
+  startedAt: number;
+  watchers: number;
+  rated: boolean;
+  /** The tournament it belongs to, or null. */
+  tournament: string | null;
+}
+/** `GET /api/games/live`: the games being played, most watched first. */
+export interface LiveGames {
+  games: LiveGame[];
+}
+/** The filters of `getLiveGames`: a game kind, and at most `limit` (1-100) games. */
+export interface LiveGamesQuery {
+  game?: GameKind | "" | null;
+  limit?: number | null;
+}
+/** `GET /api/games/live?game=&limit=` (v1.1). */
+export declare function getLiveGames(query?: LiveGamesQuery, options?: HttpOptions): Promise<LiveGames>;
 
 // Administration (v1.1): every call needs `token`; the node checks the role each time (401
 // without a valid token, 403 `forbidden` without the role, 404 `not_found` for no such user).
@@ -926,8 +1084,10 @@ export declare function addRegistration(id: string, username: string, options?: 
 export declare function removeRegistration(id: string, name: string, options?: HttpOptions): Promise<TournamentView>;
 
 /** The game as the client sees it: the last full view with every update folded in. */
-export interface GameState extends Omit<GameView, "clock"> {
+export interface GameState extends Omit<GameView, "clock" | "you"> {
   clock?: ClockSpec | null;
+  /** Your side. */
+  you: Side;
   lastMove: Move | null;
   /** `performance.now()` when the last clocks arrived (see `remainingMs`). */
   receivedAt: number;
@@ -939,10 +1099,27 @@ export interface GameState extends Omit<GameView, "clock"> {
   opponentPresence: { connected: boolean; graceMs: number; at: number } | null;
   /** The game ended while this client was away; look it up with `getUserGames`. */
   endedWhileAway?: boolean;
+  /**
+   * How many watch it, from the last `client/CROWD` (v1.1): 0 for your game until one comes,
+   * null for a watched game until one comes.
+   */
+  watchers: number | null;
 }
 
+/**
+ * A game this client watches (v1.1): its `client/WATCH_GAME` view with every update, draw
+ * offer, crowd count and the result folded in; `you` is null.
+ */
+export interface WatchedGame extends Omit<GameState, "you" | "opponentPresence" | "endedWhileAway"> {
+  you: null;
+  opponentPresence: null;
+}
+
+/** A chat room's name (v1.1). */
+export type ChatRoom = "lobby" | `game:${string}` | `watchers:${string}` | `tournament:${string}`;
+
 /** Milliseconds left on `side`'s clock now, counting down locally while it runs. */
-export declare function remainingMs(game: GameState | null, side: Side, now?: number): number;
+export declare function remainingMs(game: GameState | WatchedGame | null, side: Side, now?: number): number;
 /** Milliseconds before a disconnected opponent loses by abandonment, or null if connected. */
 export declare function opponentGraceLeftMs(game: GameState | null, now?: number): number | null;
 
@@ -1002,6 +1179,8 @@ export interface LifecycleEvents {
   session: { token: string | null; session: string | null; user: UserView | null };
   /** The current game changed. */
   game: GameState;
+  /** A watched game changed (v1.1). */
+  watched: WatchedGame;
 }
 
 export type ClientEvents = { [K in keyof ServerMessageMap]: ServerMessageMap[K] } & LifecycleEvents;
@@ -1072,6 +1251,26 @@ export declare class RookeryClient {
   watchTournament(tournament: string, options?: RequestOptions): Promise<ClientTournamentUpdateMessage>;
   /** `server/UNWATCH_TOURNAMENT` (no answer). */
   unwatchTournament(tournament: string): void;
+
+  /** The games watched, each folded from its `client/WATCH_GAME` and what followed (v1.1). */
+  readonly watchedGames: WatchedGame[];
+  /** One watched game, or null; a finished one stays until `unwatchGame`. */
+  watchedGame(game: string): WatchedGame | null;
+  /** `server/WATCH_GAME`: resolves with the game's `client/WATCH_GAME`; the session keeps the watch across reconnects until the game ends. */
+  watchGame(game: string, options?: RequestOptions): Promise<ClientWatchGameMessage>;
+  /** `server/UNWATCH_GAME`: resolves with `client/UNWATCHED`. */
+  unwatchGame(game: string, options?: RequestOptions): Promise<ClientUnwatchedMessage>;
+
+  /** The chat rooms joined (joined again on every new socket until left or closed). */
+  readonly rooms: string[];
+  /** `server/CHAT_JOIN`: resolves with the room's `client/CHAT_HISTORY` (the last 50, oldest first). */
+  chatJoin(room: ChatRoom, options?: RequestOptions): Promise<ClientChatHistoryMessage>;
+  /** `server/CHAT_LEAVE` (no answer). */
+  chatLeave(room: ChatRoom): void;
+  /** `server/CHAT_SEND`: resolves with your own `client/CHAT_MESSAGE`; never sent twice. */
+  chatSend(room: ChatRoom, text: string, options?: RequestOptions): Promise<ClientChatMessageMessage>;
+  /** `server/CHAT_DELETE` (moderators): resolves with `client/CHAT_DELETED`. */
+  chatDelete(room: ChatRoom, id: string, options?: RequestOptions): Promise<ClientChatDeletedMessage>;
 }
 
 /** `new RookeryClient(options)` and `connect()`. */

@@ -1,6 +1,6 @@
 // view.js: the state a client folds from what its node sends: the identity (token, session,
-// user), the queue it is in, the pending matchup and the current game, plus the helpers that
-// read a game's clocks and presence between frames.
+// user), the queue it is in, the pending matchup, the current game and the games it watches,
+// plus the helpers that read a game's clocks and presence between frames.
 
 const monotonic =
   typeof performance !== "undefined" && typeof performance.now === "function"
@@ -31,10 +31,67 @@ export function opponentGraceLeftMs(game, now = monotonic()) {
   return Math.max(0, presence.graceMs - (now - presence.at));
 }
 
+/** A full game view (`client/START_GAME`, `RESUME_GAME`, `WATCH_GAME`) as a game state. */
+function fromView(frame, previous, now) {
+  const { type: _type, ref: _ref, ...view } = frame;
+  return {
+    ...view,
+    you: view.you ?? null,
+    lastMove: view.moves.length ? view.moves[view.moves.length - 1] : null,
+    receivedAt: now,
+    result: previous?.result ?? null,
+    reason: previous?.reason ?? null,
+    ratingChange: previous?.ratingChange ?? null,
+    opponentPresence: previous?.opponentPresence ?? null,
+    watchers: previous?.watchers ?? null,
+  };
+}
+
+/** `game` with a `client/UPDATE_GAME` folded in, or null when the update is not newer. */
+function updated(game, frame, now) {
+  if (!game || game.game !== frame.game || frame.seq < game.seq) return null;
+  if (game.status === "over" && frame.status !== "over") return null;
+  const moves = [...game.moves];
+  if (frame.seq === moves.length + 1 && frame.lastMove != null) moves.push(frame.lastMove);
+  return {
+    ...game,
+    seq: frame.seq,
+    lastMove: frame.lastMove,
+    moves,
+    position: frame.position,
+    clocks: frame.clocks,
+    toMove: frame.toMove,
+    status: frame.status,
+    drawOffer: frame.drawOffer ?? null,
+    receivedAt: now,
+  };
+}
+
+/** `game` with its `client/GAME_OVER` folded in: the clocks stop where they stood. */
+function ended(game, frame, now) {
+  const clocks = game.clocks;
+  const frozen = {
+    first: remainingMs(game, "first", now),
+    second: remainingMs(game, "second", now),
+    running: null,
+  };
+  if (frame.reason === "timeout" && clocks.running) frozen[clocks.running] = 0;
+  return {
+    ...game,
+    status: "over",
+    clocks: clocks.running ? frozen : clocks,
+    drawOffer: null,
+    result: frame.result,
+    reason: frame.reason,
+    ratingChange: frame.ratingChange ?? null,
+    receivedAt: now,
+  };
+}
+
 /**
  * The views of one session, folded frame by frame: `token`, `session`, `user`, `queue`,
- * `matchup` (the pending `client/PROPOSE_MATCHUP`) and `game` (a `GameState`). `emit` gets
- * the `session` and `game` events.
+ * `matchup` (the pending `client/PROPOSE_MATCHUP`), `game` (a `GameState`) and `watched` (the
+ * games it watches, by id). `emit` gets the `session`, `game` and `watched` events.
  */
 export class View {
   /**
@@ -50,6 +107,8 @@ export class View {
     this.matchup = null;
     /** @type {GameState|null} the current (or last) game */
     this.game = null;
+    /** @type {Map<string, GameState>} the games watched (`client/WATCH_GAME`), until unwatched */
+    this.watched = new Map();
     this._emit = emit;
   }
 
@@ -96,43 +155,28 @@ export class View {
         break;
       case "client/START_GAME":
       case "client/RESUME_GAME": {
-        const { type: _type, ref: _ref, ...view } = frame;
-        const previous = this.game?.game === view.game ? this.game : null;
+        const previous = this.game?.game === frame.game ? this.game : null;
         this.matchup = null;
         this.queue = null;
-        this._setGame({
-          ...view,
-          lastMove: view.moves.length ? view.moves[view.moves.length - 1] : null,
-          receivedAt: now,
-          result: previous?.result ?? null,
-          reason: previous?.reason ?? null,
-          ratingChange: previous?.ratingChange ?? null,
-          opponentPresence: previous?.opponentPresence ?? null,
-        });
+        this._setGame({ ...fromView(frame, previous, now), watchers: previous?.watchers ?? 0 });
         break;
       }
+      case "client/WATCH_GAME":
+        this._setWatched(fromView(frame, this.watched.get(frame.game), now));
+        break;
+      case "client/UNWATCHED":
+        this.watched.delete(frame.game);
+        break;
       case "client/UPDATE_GAME": {
-        const game = this.game;
-        if (!game || game.game !== frame.game || frame.seq < game.seq) break;
-        if (game.status === "over" && frame.status !== "over") break;
-        const moves = [...game.moves];
-        if (frame.seq === moves.length + 1 && frame.lastMove != null) moves.push(frame.lastMove);
-        this._setGame({
-          ...game,
-          seq: frame.seq,
-          lastMove: frame.lastMove,
-          moves,
-          position: frame.position,
-          clocks: frame.clocks,
-          toMove: frame.toMove,
-          status: frame.status,
-          drawOffer: frame.drawOffer ?? null,
-          receivedAt: now,
-        });
+        const game = updated(this.game, frame, now);
+        if (game) this._setGame(game);
+        const watched = updated(this.watched.get(frame.game), frame, now);
+        if (watched) this._setWatched(watched);
         break;
       }
       case "client/OFFER_DRAW":
         if (this.game?.game === frame.game) this._setGame({ ...this.game, drawOffer: frame.from });
+        if (this.watched.has(frame.game)) this._setWatched({ ...this.watched.get(frame.game), drawOffer: frame.from });
         break;
       case "client/OPPONENT_PRESENCE":
         if (this.game?.game === frame.game) {
@@ -143,25 +187,14 @@ export class View {
         }
         break;
       case "client/GAME_OVER":
-        if (this.game?.game === frame.game) {
-          const clocks = this.game.clocks;
-          const frozen = {
-            first: remainingMs(this.game, "first", now),
-            second: remainingMs(this.game, "second", now),
-            running: null,
-          };
-          if (frame.reason === "timeout" && clocks.running) frozen[clocks.running] = 0;
-          this._setGame({
-            ...this.game,
-            status: "over",
-            clocks: clocks.running ? frozen : clocks,
-            drawOffer: null,
-            result: frame.result,
-            reason: frame.reason,
-            ratingChange: frame.ratingChange ?? null,
-            receivedAt: now,
-          });
+        if (this.game?.game === frame.game) this._setGame(ended(this.game, frame, now));
+        if (this.watched.has(frame.game) && this.watched.get(frame.game).result == null) {
+          this._setWatched(ended(this.watched.get(frame.game), frame, now));
         }
+        break;
+      case "client/CROWD":
+        if (this.game?.game === frame.game) this._setGame({ ...this.game, watchers: frame.watchers });
+        if (this.watched.has(frame.game)) this._setWatched({ ...this.watched.get(frame.game), watchers: frame.watchers });
         break;
       default:
         break;
@@ -184,5 +217,10 @@ export class View {
   _setGame(game) {
     this.game = game;
     this._emit("game", game);
+  }
+
+  _setWatched(game) {
+    this.watched.set(game.game, game);
+    this._emit("watched", game);
   }
 }

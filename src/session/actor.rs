@@ -859,7 +859,7 @@ impl SessionActor {
                 };
                 self.become_player(state, ctx, move |act, ctx| act.reply(started, None, ctx));
             }
-            Opening::Resumed(state) => {
+            Opening::Resumed(state, ended) => {
                 let resume = state.resume_message();
                 let matchup = state.matchup.clone();
                 let known = state.matchup_id.clone();
@@ -881,6 +881,9 @@ impl SessionActor {
                     }
                     if let Some(game) = game {
                         act.to_game(&game, GameAction::Join);
+                    }
+                    for game in ended {
+                        act.reply(ServerMessage::Unwatched { game }, None, ctx);
                     }
                     for game in watching.iter().filter_map(|g| GameId::parse(g)) {
                         act.watching

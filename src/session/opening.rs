@@ -18,7 +18,9 @@ pub enum Opening {
     /// No token, or a bad one (then the client is told `unauthenticated`).
     Anonymous { bad_token: bool },
     /// An existing session of this user.
-    Resumed(SessionState),
+    /// The session, and the games it watched that ended while it was away (the client hears
+    /// `client/UNWATCHED` for each).
+    Resumed(SessionState, Vec<String>),
     /// A fresh session for a valid token.
     Started { state: SessionState, token: String },
     /// The session belongs to someone else: refused, nothing revealed.
@@ -68,16 +70,19 @@ impl Opening {
                     }
                 }
                 // Games it watched that ended while it was away are watched no more.
-                let mut live = std::collections::BTreeSet::new();
-                for watched in &state.watching {
-                    if let Some(id) = crate::domain::GameId::parse(watched) {
-                        if GameState::is_live(env.snapshots.as_ref(), &id).await {
-                            live.insert(watched.clone());
-                        }
+                let mut ended = Vec::new();
+                for watched in std::mem::take(&mut state.watching) {
+                    let live = match crate::domain::GameId::parse(&watched) {
+                        Some(id) => GameState::is_live(env.snapshots.as_ref(), &id).await,
+                        None => false,
+                    };
+                    if live {
+                        state.watching.insert(watched);
+                    } else {
+                        ended.push(watched);
                     }
                 }
-                state.watching = live;
-                return Opening::Resumed(state);
+                return Opening::Resumed(state, ended);
             }
         }
         let state = SessionState::new(SessionId::generate(), holder.id.clone(), holder.view());

@@ -508,7 +508,9 @@ async fn a_game_that_ended_while_its_watcher_was_away_is_watched_no_more() {
     game.play(&[0, 3, 1, 4, 2].map(|c| json!(c))).await;
     game.first.expect("client/GAME_OVER").await;
     let mut back = app.connect(&who).await;
-    // Nothing about the game: the next frame answers a message sent now.
+    // Told once, then nothing more about the game: the next frame answers a message sent now.
+    let unwatched = back.next_is("client/UNWATCHED").await;
+    assert_eq!(unwatched["game"], json!(game.id));
     back.send(json!({"type": "server/CHAT_JOIN", "room": "lobby", "ref": "j"}))
         .await;
     let next = back.recv().await;

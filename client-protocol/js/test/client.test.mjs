@@ -151,7 +151,12 @@ test("tic-tac-toe to a win: events, game state, a ready timeout, and the history
   assert.ok(games.includes(5));
   await assert.rejects(first.move(8), { code: "game_over" });
 
-  const history = await rookery.getUserGames(first.user.name, { baseUrl: base, limit: 5 });
+  // The record is written just after GAME_OVER (by the recorder listener): poll for it.
+  let history = [];
+  for (let i = 0; i < 100 && history[0]?.game !== game; i += 1) {
+    history = await rookery.getUserGames(first.user.name, { baseUrl: base, limit: 5 });
+    if (history[0]?.game !== game) await new Promise((r) => setTimeout(r, 50));
+  }
   assert.equal(history[0].game, game);
   assert.equal(history[0].result, "first");
   assert.deepEqual(history[0].moves, [0, 3, 1, 4, 2]);

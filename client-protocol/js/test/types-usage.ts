@@ -4,6 +4,7 @@ import {
   AUDIT_TYPES, banUser, getAdminUser, muteUser, searchAudit, setUserRoles, unbanUser, unmuteUser, verifyAudit,
   type AdminUserView, type AuditType, type Role,
 } from "../rookery.js";
+import { getLiveGames, type ChatRoom, type LiveGame, type WatchedGame } from "../rookery.js";
 import {
   addRegistration, cancelTournament, createTournament, getRegistrations, getTournament, getTournaments, joinTournament,
   removeRegistration, TOURNAMENT_STATUSES, withdrawTournament, type Standing, type TournamentView,
@@ -78,4 +79,29 @@ export async function tournamentExample(client: RookeryClient, adminToken: strin
   const left = await client.withdrawTournament(first.tournament.id);
   client.unwatchTournament(left.tournament);
   console.log(client.watching.length);
+}
+
+export async function spectatorExample(client: RookeryClient): Promise<void> {
+  const { games } = await getLiveGames({ game: "chess", limit: 10 });
+  const top: LiveGame | undefined = games[0];
+  if (!top) return;
+  const view = await client.watchGame(top.game);
+  const watcher: boolean = view.you == null;
+  client.on("watched", (game: WatchedGame) => {
+    const white = remainingMs(game, "first");
+    console.log(game.seq, game.watchers ?? 0, game.result, white, watcher);
+  });
+  client.on("client/CROWD", ({ game, watchers }) => console.log(game, watchers));
+  const room: ChatRoom = `watchers:${top.game}`;
+  const history = await client.chatJoin(room);
+  console.log(history.messages.map((line) => `${line.from}: ${line.text}`), client.rooms);
+  client.on("client/CHAT_MESSAGE", (line) => console.log(line.room, line.id, line.at));
+  client.on("client/CHAT_DELETED", ({ room: where, id }) => console.log(where, id));
+  const mine = await client.chatSend(room, "nice move");
+  await client.chatDelete(room, mine.id);
+  client.chatLeave(room);
+  const over: WatchedGame | null = client.watchedGame(top.game);
+  console.log(over?.status, client.watchedGames.length);
+  const left = await client.unwatchGame(top.game);
+  console.log(left.game, client.game?.watchers);
 }

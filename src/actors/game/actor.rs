@@ -170,9 +170,9 @@ impl GameActor {
                     metrics::histogram!(names::MOVE_SECONDS).record(started.elapsed().as_secs_f64());
                 }
                 act.board = board;
+                act.index(was);
                 act.show_watchers(&outs);
                 act.send(outs);
-                act.index(was);
                 if let Some(finished) = finished {
                     act.game_finished(finished, ctx);
                 }
@@ -512,6 +512,11 @@ impl Handler<GameCommand> for GameActor {
             GameAction::Watch => self.crowd.expect(now_ms()),
             _ => {}
         }
+        // A new watcher hears the crowd it joins, after its view.
+        let crowd_for = match (&command.action, &command.from) {
+            (GameAction::Watch, Some(from)) => Some(from.session.clone()),
+            _ => None,
+        };
         let started = Instant::now();
         let is_move = matches!(command.action, GameAction::Move { .. });
         let requester = command.from.clone();
@@ -520,6 +525,20 @@ impl Handler<GameCommand> for GameActor {
         self.move_started =
             (is_move && matches!(decision, Decision::Commit { .. })).then_some(started);
         self.run(decision, requester, ctx);
+        if let (Some(session), watchers @ 1..) = (crowd_for, self.crowd.last_told()) {
+            let message = ServerMessage::Crowd {
+                game: self.state.id.to_string(),
+                watchers,
+            };
+            let frame = ServerFrame {
+                reference: None,
+                message,
+            };
+            self.send(vec![Out {
+                to: Inbox::Session(session),
+                frame,
+            }]);
+        }
     }
 }
 
