@@ -106,7 +106,7 @@ fn describe() {
         .set(1.0);
 
     describe_gauge!(SESSIONS, "Websocket sessions connected to this node.");
-    describe_gauge!(GAMES_LIVE, "Game actors live on this node.");
+    describe_gauge!(GAMES_LIVE, "Games in play (not over) hosted on this node.");
     describe_gauge!(QUEUE_WAITING, "Players waiting, by queue.");
     for gauge in [SESSIONS, GAMES_LIVE] {
         metrics::gauge!(gauge).increment(0.0);
@@ -374,7 +374,7 @@ impl ProcessStats {
 pub mod names {
     /// Gauge: websocket sessions connected to this node.
     pub const SESSIONS: &str = "rookery_sessions_connected";
-    /// Gauge: game actors live on this node.
+    /// Gauge: games in play (not over) hosted on this node.
     pub const GAMES_LIVE: &str = "rookery_games_live";
     /// Gauge: players waiting, label `queue`.
     pub const QUEUE_WAITING: &str = "rookery_queue_waiting";

@@ -338,3 +338,27 @@ async fn a_finished_chess_game_exports_as_pgn() {
     assert_eq!(status, 200);
     assert_eq!(record["reason"], "checkmate");
 }
+
+#[actix_web::test]
+async fn a_finished_games_actor_stops_once_its_result_is_recorded() {
+    let app = spawn_app().await;
+    let mut game = playing(&app, queue("tictactoe")).await;
+    let (_, ready) = app.get("/readyz").await;
+    assert_eq!(ready["hosted"]["games"], 1, "{ready}");
+    game.play(&[0, 3, 1, 4, 2].map(|c| json!(c))).await;
+    both_get_game_over(&mut game).await;
+    // Recorded, then stopped: nothing left hosted after a short linger.
+    poll(|| async {
+        let (_, ready) = app.get("/readyz").await;
+        (ready["hosted"]["games"] == 0).then_some(())
+    })
+    .await;
+    let (status, record) = app.get(&format!("/api/games/{}", game.id)).await;
+    assert_eq!(status, 200, "{record}");
+    // A late move still hears the game is over (its snapshot outlives the actor a while).
+    game.first
+        .send(json!({"type": "game/PLAYER_MOVE", "game": game.id, "seq": 5, "move": 8, "ref": "late"}))
+        .await;
+    let late = game.first.expect_error("game_over").await;
+    assert_eq!(late["ref"], "late");
+}

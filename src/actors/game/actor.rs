@@ -34,11 +34,15 @@ use crate::telemetry::names;
 
 /// The revision of a game's snapshot as the queue creates it, before any owner wrote it.
 pub const CREATED_REV: u64 = 1;
-/// A finished game stays active this long for late messages, then stops.
-const LINGER: Duration = Duration::from_secs(30);
+/// A finished game whose result is recorded stays active this long for late messages (a
+/// retried move, a watcher's request), then stops: a burst of short games leaves no actors.
+const LINGER: Duration = Duration::from_secs(2);
 /// Snapshot lifetime of a live game (refreshed by every write) and of a finished one.
 pub const LIVE_TTL: Duration = Duration::from_secs(24 * 3600);
 const OVER_TTL: Duration = Duration::from_secs(3600);
+/// Snapshot lifetime of a finished game once its result is recorded: what late messages
+/// may still find, no longer (the record is in the store).
+const RECORDED_TTL: Duration = Duration::from_secs(120);
 /// A game in play refreshes its live-index entry after a move at most this often (its `seq`
 /// there is at most this old), and at least every `LIVE_KEEPALIVE` without moves.
 const LIVE_REFRESH: Duration = Duration::from_secs(2);
@@ -62,6 +66,8 @@ pub struct GameActor {
     crowd_timer: Option<SpawnHandle>,
     /// When the live index last heard of this game.
     live_written: Option<Instant>,
+    /// Counted in `rookery_games_live` (hosted here and not over).
+    in_play: bool,
 }
 
 impl VirtualActor for GameActor {
@@ -100,6 +106,7 @@ impl VirtualActor for GameActor {
             crowd,
             crowd_timer: None,
             live_written: None,
+            in_play: false,
         })
     }
 }
@@ -143,10 +150,10 @@ impl GameActor {
         let services = self.ctx.services.clone();
         let lease = self.tenure.lease.clone();
         let data = serde_json::to_vec(&next).expect("game state serialises");
-        let ttl = if next.status == GameStatus::Over {
-            OVER_TTL
-        } else {
-            LIVE_TTL
+        let ttl = match &next.finish {
+            Some(finish) if finish.recorded => RECORDED_TTL,
+            _ if next.status == GameStatus::Over => OVER_TTL,
+            _ => LIVE_TTL,
         };
         let key = GameState::snapshot_key(&next.id);
         let finished = (next.status == GameStatus::Over && self.state.status != GameStatus::Over)
@@ -170,6 +177,7 @@ impl GameActor {
                     metrics::histogram!(names::MOVE_SECONDS).record(started.elapsed().as_secs_f64());
                 }
                 act.board = board;
+                act.count_in_play();
                 act.index(was);
                 act.show_watchers(&outs);
                 act.send(outs);
@@ -221,6 +229,20 @@ impl GameActor {
                 to: group.clone(),
                 body: FeedEvent::new(frame).into(),
             });
+        }
+    }
+
+    /// Keeps `rookery_games_live` to the games in play here: counted while not over.
+    fn count_in_play(&mut self) {
+        let in_play = self.state.status != GameStatus::Over;
+        if in_play != self.in_play {
+            let gauge = metrics::gauge!(names::GAMES_LIVE);
+            if in_play {
+                gauge.increment(1.0)
+            } else {
+                gauge.decrement(1.0)
+            }
+            self.in_play = in_play;
         }
     }
 
@@ -394,7 +416,8 @@ impl GameActor {
             .next_deadline(limits.ready_timeout_ms, limits.grace_ms)
         {
             Some(at) => Duration::from_millis(at.saturating_sub(now_ms()) + 1),
-            None if self.state.status == GameStatus::Over => {
+            // Only once the result is recorded: stopping earlier would drop its append.
+            None if self.state.finish.as_ref().is_some_and(|f| f.recorded) => {
                 self.timer =
                     Some(ctx.run_later(LINGER, |act, ctx| act.tenure.retire(&act.ctx, ctx)));
                 return;
@@ -473,7 +496,7 @@ impl Actor for GameActor {
     type Context = Context<Self>;
 
     fn started(&mut self, ctx: &mut Self::Context) {
-        metrics::gauge!(names::GAMES_LIVE).increment(1.0);
+        self.count_in_play();
         self.ctx.keep_lease(ctx, self.tenure.lease.clone());
         // Watchers may be waiting on a game rebuilt here: its nodes report within a tick.
         if self.state.rebuilt {
@@ -492,7 +515,9 @@ impl Actor for GameActor {
     }
 
     fn stopped(&mut self, _: &mut Self::Context) {
-        metrics::gauge!(names::GAMES_LIVE).decrement(1.0);
+        if std::mem::take(&mut self.in_play) {
+            metrics::gauge!(names::GAMES_LIVE).decrement(1.0);
+        }
         self.tenure.stopped(&self.ctx);
     }
 }
