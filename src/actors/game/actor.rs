@@ -42,7 +42,7 @@ pub const LIVE_TTL: Duration = Duration::from_secs(24 * 3600);
 const OVER_TTL: Duration = Duration::from_secs(3600);
 /// Snapshot lifetime of a finished game once its result is recorded: what late messages
 /// may still find, no longer (the record is in the store).
-const RECORDED_TTL: Duration = Duration::from_secs(120);
+const RECORDED_TTL: Duration = Duration::from_secs(30);
 /// A game in play refreshes its live-index entry after a move at most this often (its `seq`
 /// there is at most this old), and at least every `LIVE_KEEPALIVE` without moves.
 const LIVE_REFRESH: Duration = Duration::from_secs(2);
