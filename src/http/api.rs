@@ -194,18 +194,24 @@ pub struct Limit {
     limit: Option<u32>,
 }
 
-pub async fn user_games(
-    node: NodeData,
-    name: web::Path<String>,
-    query: web::Query<Limit>,
-) -> Result<HttpResponse, HttpError> {
-    let limit = query.limit.unwrap_or(20);
+/// A list's `limit`: 1 to 100, 20 when absent.
+fn page_limit(limit: Option<u32>) -> Result<u32, HttpError> {
+    let limit = limit.unwrap_or(20);
     if !(1..=100).contains(&limit) {
         return Err(HttpError::new(
             ErrorCode::InvalidField,
             "limit must be 1..=100",
         ));
     }
+    Ok(limit)
+}
+
+pub async fn user_games(
+    node: NodeData,
+    name: web::Path<String>,
+    query: web::Query<Limit>,
+) -> Result<HttpResponse, HttpError> {
+    let limit = page_limit(query.limit)?;
     let user = find_user(&node, &name).await?;
     Ok(HttpResponse::Ok().json(node.store.games_of(&user.id, limit).await?))
 }
@@ -223,13 +229,7 @@ pub async fn live_games(
     node: NodeData,
     query: web::Query<LiveQuery>,
 ) -> Result<HttpResponse, HttpError> {
-    let limit = query.limit.unwrap_or(20);
-    if !(1..=100).contains(&limit) {
-        return Err(HttpError::new(
-            ErrorCode::InvalidField,
-            "limit must be 1..=100",
-        ));
-    }
+    let limit = page_limit(query.limit)?;
     let kind = match query.game.as_deref().filter(|g| !g.is_empty()) {
         Some(name) => Some(GameKind::parse(name).ok_or_else(|| {
             HttpError::new(

@@ -542,6 +542,12 @@ impl SessionActor {
         );
     }
 
+    /// This socket's account, by id and name.
+    fn who(&self) -> Option<(crate::domain::UserId, String)> {
+        self.state()
+            .map(|s| (s.user_id.clone(), s.user.name.clone()))
+    }
+
     fn chat_send(
         &mut self,
         room: Room,
@@ -549,10 +555,9 @@ impl SessionActor {
         reference: Option<String>,
         ctx: &mut Context<Self>,
     ) {
-        let Some(state) = self.state() else {
+        let Some((user_id, name)) = self.who() else {
             return;
         };
-        let (user_id, name) = (state.user_id.clone(), state.user.name.clone());
         let (store, chat) = (self.env.store.clone(), self.env.rooms.chat.clone());
         let post = async move {
             let now = now_ms();
@@ -604,10 +609,9 @@ impl SessionActor {
         reference: Option<String>,
         ctx: &mut Context<Self>,
     ) {
-        let Some(state) = self.state() else {
+        let Some((user_id, name)) = self.who() else {
             return;
         };
-        let (user_id, name) = (state.user_id.clone(), state.user.name.clone());
         let (store, chat) = (self.env.store.clone(), self.env.rooms.chat.clone());
         let auditor = self.env.accounts.auditor.clone();
         let peer = self.peer;

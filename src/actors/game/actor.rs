@@ -311,6 +311,16 @@ impl GameActor {
         }
     }
 
+    fn crowd_frame(&self, watchers: u32) -> ServerFrame {
+        ServerFrame {
+            reference: None,
+            message: ServerMessage::Crowd {
+                game: self.state.id.to_string(),
+                watchers,
+            },
+        }
+    }
+
     fn tell_crowd(&mut self) {
         let now = now_ms();
         let watchers = self.crowd.total(now);
@@ -318,14 +328,7 @@ impl GameActor {
             return;
         }
         self.crowd.told(watchers, now);
-        let message = ServerMessage::Crowd {
-            game: self.state.id.to_string(),
-            watchers,
-        };
-        let frame = ServerFrame {
-            reference: None,
-            message,
-        };
+        let frame = self.crowd_frame(watchers);
         let outs = self
             .state
             .seats
@@ -551,14 +554,7 @@ impl Handler<GameCommand> for GameActor {
             (is_move && matches!(decision, Decision::Commit { .. })).then_some(started);
         self.run(decision, requester, ctx);
         if let (Some(session), watchers @ 1..) = (crowd_for, self.crowd.last_told()) {
-            let message = ServerMessage::Crowd {
-                game: self.state.id.to_string(),
-                watchers,
-            };
-            let frame = ServerFrame {
-                reference: None,
-                message,
-            };
+            let frame = self.crowd_frame(watchers);
             self.send(vec![Out {
                 to: Inbox::Session(session),
                 frame,
