@@ -272,3 +272,39 @@ export function assertSchemaValid(...clients) {
     assert.ok(client.log.received.length > 0, "frames were recorded");
   }
 }
+
+/**
+ * A WebSocket stand-in class for tests without a node: each socket opens at once and delivers
+ * `opening`, keeps what is sent (`sent`, parsed), and can be dropped (`drop()`). Every socket
+ * made is in the class's `sockets`.
+ */
+export function fakeSocketClass(opening) {
+  return class FakeSocket {
+    static OPEN = 1;
+    static sockets = [];
+    constructor(url) {
+      this.url = url;
+      this.readyState = 0;
+      this.sent = [];
+      FakeSocket.sockets.push(this);
+      setTimeout(() => {
+        this.readyState = 1;
+        this.onopen?.();
+        this.deliver(opening);
+      });
+    }
+    send(text) {
+      this.sent.push(JSON.parse(text));
+    }
+    deliver(frame) {
+      this.onmessage?.({ data: JSON.stringify(frame) });
+    }
+    drop() {
+      this.readyState = 3;
+      this.onclose?.({ code: 1006, reason: "" });
+    }
+    close() {
+      this.readyState = 3;
+    }
+  };
+}

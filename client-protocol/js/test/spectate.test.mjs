@@ -12,42 +12,15 @@ import { after, test } from "node:test";
 
 import * as rookery from "../rookery.js";
 import { RookeryClient } from "../rookery.js";
-import { assertSchemaValid, delay, nodeUrl, play, player, startGame, startNode, startProxy } from "./helpers.mjs";
+import { assertSchemaValid, delay, fakeSocketClass, nodeUrl, play, player, startGame, startNode, startProxy } from "./helpers.mjs";
 
 const unique = (prefix) => `${prefix}${Date.now().toString(36).slice(-5)}${Math.floor(Math.random() * 1e4).toString(36)}`;
 const PASSWORD = "password for tests";
 
 // ----- the bookkeeping, without a node -----------------------------------------------------------
 
-/** A WebSocket stand-in: opens at once with a session, keeps what is sent, can drop. */
-class FakeSocket {
-  static OPEN = 1;
-  static sockets = [];
-  constructor(url) {
-    this.url = url;
-    this.readyState = 0;
-    this.sent = [];
-    FakeSocket.sockets.push(this);
-    setTimeout(() => {
-      this.readyState = 1;
-      this.onopen?.();
-      this.deliver({ type: "client/RESUME_SESSION", session: "s".repeat(22), user: { id: "u", name: "ann", rating: 1500, guest: true }, queue: null, matchup: null, game: null });
-    });
-  }
-  send(text) {
-    this.sent.push(JSON.parse(text));
-  }
-  deliver(frame) {
-    this.onmessage?.({ data: JSON.stringify(frame) });
-  }
-  drop() {
-    this.readyState = 3;
-    this.onclose?.({ code: 1006, reason: "" });
-  }
-  close() {
-    this.readyState = 3;
-  }
-}
+/** A WebSocket stand-in (see helpers.mjs) that opens with a resumed session. */
+const FakeSocket = fakeSocketClass({ type: "client/RESUME_SESSION", session: "s".repeat(22), user: { id: "u", name: "ann", rating: 1500, guest: true }, queue: null, matchup: null, game: null });
 
 async function until(check, what) {
   for (let i = 0; i < 400; i += 1) {

@@ -11,7 +11,7 @@ import { after, test } from "node:test";
 
 import * as rookery from "../rookery.js";
 import { RookeryClient } from "../rookery.js";
-import { assertSchemaValid, delay, play, player, startNode, startProxy } from "./helpers.mjs";
+import { assertSchemaValid, delay, fakeSocketClass, play, player, startNode, startProxy } from "./helpers.mjs";
 
 // The node: started before any test is declared (so it outlives them all), stopped after the last.
 const unique = (prefix) => `${prefix}${Date.now().toString(36).slice(-5)}${Math.floor(Math.random() * 1e4).toString(36)}`;
@@ -29,35 +29,8 @@ const registered = async (prefix = "ply") => rookery.register(unique(prefix), PA
 
 // ----- the watch bookkeeping, without a node ----------------------------------------------------
 
-/** A WebSocket stand-in: opens at once with a session, keeps what is sent, can drop. */
-class FakeSocket {
-  static OPEN = 1;
-  static sockets = [];
-  constructor(url) {
-    this.url = url;
-    this.readyState = 0;
-    this.sent = [];
-    FakeSocket.sockets.push(this);
-    setTimeout(() => {
-      this.readyState = 1;
-      this.onopen?.();
-      this.deliver({ type: "client/SESSION_STARTED", session: "s".repeat(22), token: "t", user: { id: "u", name: "ann", rating: 1500, guest: true } });
-    });
-  }
-  send(text) {
-    this.sent.push(JSON.parse(text));
-  }
-  deliver(frame) {
-    this.onmessage?.({ data: JSON.stringify(frame) });
-  }
-  drop() {
-    this.readyState = 3;
-    this.onclose?.({ code: 1006, reason: "" });
-  }
-  close() {
-    this.readyState = 3;
-  }
-}
+/** A WebSocket stand-in (see helpers.mjs) that opens with a fresh session. */
+const FakeSocket = fakeSocketClass({ type: "client/SESSION_STARTED", session: "s".repeat(22), token: "t", user: { id: "u", name: "ann", rating: 1500, guest: true } });
 
 const fakeView = (id, players = 0) => ({
   id, name: "T", format: "arena", game: "tictactoe", clock: null, rated: false, status: "created",

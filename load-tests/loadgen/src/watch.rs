@@ -141,6 +141,19 @@ async fn counter(nodes: &[Endpoint], line: &str) -> f64 {
     total
 }
 
+/// Counts the sockets that say they are ready, until `expected` did or none spoke for
+/// [`STALL`].
+async fn arrivals(ready: &mut tokio::sync::mpsc::UnboundedReceiver<()>, expected: usize) -> usize {
+    let mut arrived = 0;
+    while arrived < expected {
+        match tokio::time::timeout(STALL, ready.recv()).await {
+            Ok(Some(())) => arrived += 1,
+            _ => break,
+        }
+    }
+    arrived
+}
+
 async fn send(ws: &mut Socket, message: ClientMessage) -> Result<(), String> {
     ws.send(message, None)
         .await
@@ -227,13 +240,7 @@ pub async fn run_watch(args: WatchArgs) -> Result<(), String> {
         }
     }
     drop(ready_tx);
-    let mut watching = 0;
-    while watching < args.watchers {
-        match tokio::time::timeout(STALL, ready_rx.recv()).await {
-            Ok(Some(())) => watching += 1,
-            _ => break,
-        }
-    }
+    let watching = arrivals(&mut ready_rx, args.watchers).await;
     let setup_secs = began.elapsed().as_secs_f64();
     eprintln!("{watching} watching after {setup_secs:.1} s");
     // Let the crowd reports settle, then count the bus from here.
@@ -484,13 +491,7 @@ pub async fn run_chat(args: ChatArgs) -> Result<(), String> {
         }
     }
     drop(joined_tx);
-    let mut joined = 0;
-    while joined < args.members {
-        match tokio::time::timeout(STALL, joined_rx.recv()).await {
-            Ok(Some(())) => joined += 1,
-            _ => break,
-        }
-    }
+    let joined = arrivals(&mut joined_rx, args.members).await;
     eprintln!("{joined} members in the lobby; {} speak", args.senders);
     let began = Instant::now();
     let _ = go_tx.send(Some(began));
