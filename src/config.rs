@@ -126,9 +126,21 @@ pub struct Config {
     #[arg(long, env = "ROOKERY_AUDIT_RETENTION_DAYS", default_value_t = 180)]
     pub audit_retention_days: u64,
 
-    /// Lifetime of a session token, in seconds.
-    #[arg(long, env = "ROOKERY_TOKEN_TTL_SECS", default_value_t = 7 * 24 * 3600)]
+    /// Lifetime of an access token, in seconds. Clients renew it with their refresh token
+    /// (`POST /api/auth/refresh`); an open socket stays open past it.
+    #[arg(long, env = "ROOKERY_TOKEN_TTL_SECS", default_value_t = 3600)]
     pub token_ttl_secs: u64,
+
+    /// Lifetime of a refresh token, in seconds: how long a sign-in may go unrenewed before
+    /// its player logs in again. Each renewal issues a new one.
+    #[arg(long, env = "ROOKERY_REFRESH_TTL_SECS", default_value_t = 30 * 24 * 3600)]
+    pub refresh_ttl_secs: u64,
+
+    /// A refresh token used again within this many ms of its first use renews once more (two
+    /// tabs refreshing at once); used again later, it revokes its whole sign-in (a copy was
+    /// stolen).
+    #[arg(long, env = "ROOKERY_REFRESH_REUSE_GRACE_MS", default_value_t = 30_000)]
+    pub refresh_reuse_grace_ms: u64,
 
     /// How long a disconnected player may stay away before losing by abandonment, in ms.
     #[arg(long, env = "ROOKERY_GRACE_MS", default_value_t = 60_000)]

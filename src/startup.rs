@@ -21,6 +21,8 @@ use crate::analysis::{Analyser, AnalyserConfig};
 use crate::audit::mongo::MongoAudit;
 use crate::audit::sqlite::SqliteAudit;
 use crate::audit::{AuditError, AuditStore, Auditor};
+use crate::auth::ledger::{Ledger, MemoryLedger};
+use crate::auth::redis::RedisLedger;
 use crate::auth::{Accounts, Tokens};
 use crate::cluster::membership::{HEARTBEAT_EVERY, HEARTBEAT_TTL};
 use crate::cluster::memory::MemoryCluster;
@@ -202,6 +204,8 @@ struct Seams {
     events: Arc<dyn EventLog>,
     /// Chat history and the live-games index.
     rooms: Rooms,
+    /// Login attempt windows and revoked sign-ins.
+    ledger: Arc<dyn Ledger>,
     redis: Option<Arc<RedisCluster>>,
     mode: &'static str,
 }
@@ -227,6 +231,7 @@ impl Seams {
                 ),
                 store,
                 rooms: Rooms::in_process(),
+                ledger: Arc::new(MemoryLedger::default()),
                 redis: None,
                 mode: "embedded",
             });
@@ -246,6 +251,7 @@ impl Seams {
             store,
             events,
             rooms: Rooms::on_redis(redis.clone()),
+            ledger: Arc::new(RedisLedger::new(redis.clone())),
             redis: Some(redis),
             mode: "cluster",
         })
@@ -496,7 +502,10 @@ impl Application {
             path: config.data_dir.display().to_string(),
             source,
         })?;
-        let tokens = Tokens::new(&secret, Duration::from_secs(config.token_ttl_secs));
+        let tokens = Tokens::new(&secret, Duration::from_secs(config.token_ttl_secs)).refresh(
+            Duration::from_secs(config.refresh_ttl_secs),
+            Duration::from_millis(config.refresh_reuse_grace_ms),
+        );
         let accounts = Accounts::new(
             seams.store.clone(),
             tokens,
@@ -504,7 +513,8 @@ impl Application {
             config.login_per_ip_per_min,
             auditor.clone(),
             &config.admins,
-        );
+        )
+        .with_ledger(seams.ledger.clone());
         let node = Node::new(NodeInner {
             id: node_id.clone(),
             config: config.clone(),

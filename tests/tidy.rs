@@ -76,7 +76,7 @@ const LAYERS: &[(&str, &[&str])] = &[
         "events",
         &["audit", "cluster", "config", "domain", "store", "telemetry"],
     ),
-    ("auth", &["audit", "domain", "store"]),
+    ("auth", &["audit", "cluster", "domain", "store"]),
     ("rooms", &["cluster", "domain"]),
     (
         "jobs",

@@ -84,6 +84,13 @@ export interface AuditVerify {
 
 /** Answer of the three `POST /api/auth/...` routes. */
 export interface AuthResponse {
+  /** Added: when `token` expires (ms since the epoch). */
+  expiresAt?: number;
+  /**
+   * Added: a refresh token, for `POST /api/auth/refresh` once `token` expires. Each
+   * renewal spends it and answers a new one.
+   */
+  refreshToken?: string;
   session: string;
   token: string;
   user: UserView;
@@ -284,6 +291,16 @@ export interface RatingDelta {
   after: number;
   before: number;
   delta: number;
+}
+
+/**
+ * Body of `POST /api/auth/refresh` and (optional) `POST /api/auth/logout`: the refresh token,
+ * unless the `rookery_refresh` cookie carries it; `session`, the session to keep (else the
+ * `rookery_session` cookie's; a new one when neither is the caller's).
+ */
+export interface RefreshRequest {
+  refreshToken?: string | null;
+  session?: string | null;
 }
 
 /** What an account may do beyond playing (v1.1). Guests never hold one. */
@@ -642,6 +659,13 @@ export interface ClientSessionStartedMessage {
   type: "client/SESSION_STARTED";
   /** Echoed on replies to a message that carried it. */
   ref?: string | null;
+  /** Added: when `token` expires (ms since the epoch). */
+  expiresAt?: number;
+  /**
+   * Added: renews the sign-in at `POST /api/auth/refresh` once `token` expires;
+   * null when the socket opened with a token (its client holds its own).
+   */
+  refreshToken?: string | null;
   session: string;
   token: string;
   user: UserView;

@@ -56,10 +56,31 @@ pub struct ReadCount {
 /// Answer of the three `POST /api/auth/...` routes.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(rename_all = "camelCase")]
 pub struct AuthResponse {
     pub token: String,
     pub session: String,
     pub user: UserView,
+    /// Added: a refresh token, for `POST /api/auth/refresh` once `token` expires. Each
+    /// renewal spends it and answers a new one.
+    #[serde(default)]
+    pub refresh_token: String,
+    /// Added: when `token` expires (ms since the epoch).
+    #[serde(default)]
+    pub expires_at: u64,
+}
+
+/// Body of `POST /api/auth/refresh` and (optional) `POST /api/auth/logout`: the refresh token,
+/// unless the `rookery_refresh` cookie carries it; `session`, the session to keep (else the
+/// `rookery_session` cookie's; a new one when neither is the caller's).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct RefreshRequest {
+    #[serde(default)]
+    pub refresh_token: Option<String>,
+    #[serde(default)]
+    pub session: Option<String>,
 }
 
 /// Every HTTP error body.

@@ -20,10 +20,18 @@ wire_messages! {
     #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
     #[serde(tag = "type")]
     pub enum ServerMessage {
+        #[serde(rename_all = "camelCase")]
         SessionStarted {
             session: String,
             token: String,
             user: UserView,
+            /// Added: renews the sign-in at `POST /api/auth/refresh` once `token` expires;
+            /// null when the socket opened with a token (its client holds its own).
+            #[serde(default)]
+            refresh_token: Option<String>,
+            /// Added: when `token` expires (ms since the epoch).
+            #[serde(default)]
+            expires_at: u64,
         } = "client/SESSION_STARTED",
         ResumeSession {
             session: String,

@@ -10,7 +10,7 @@ use std::path::Path;
 use client_protocol::admin::{AdminUserView, AuditPage, AuditVerify, RolesBody, SanctionBody};
 use client_protocol::constants::*;
 use client_protocol::http::{
-    ApiError, AuthResponse, Credentials, GameRecord, QueueSize, UserProfile,
+    ApiError, AuthResponse, Credentials, GameRecord, QueueSize, RefreshRequest, UserProfile,
 };
 use client_protocol::{ClientFrame, ServerFrame};
 use schemars::generate::SchemaSettings;
@@ -24,6 +24,7 @@ fn generate() -> Value {
     let server = generator.subschema_for::<ServerFrame>();
     generator.subschema_for::<Credentials>();
     generator.subschema_for::<AuthResponse>();
+    generator.subschema_for::<RefreshRequest>();
     generator.subschema_for::<ApiError>();
     generator.subschema_for::<UserProfile>();
     generator.subschema_for::<GameRecord>();

@@ -3,7 +3,7 @@
 
 use actix_web::cookie::{Cookie, SameSite};
 use actix_web::{web, HttpRequest, HttpResponse};
-use client_protocol::http::{AuthResponse, Credentials, QueueSize, UserProfile};
+use client_protocol::http::{AuthResponse, Credentials, QueueSize, RefreshRequest, UserProfile};
 use client_protocol::{ErrorCode, GameKind};
 use serde::Deserialize;
 
@@ -21,6 +21,9 @@ use crate::store::User;
 /// Cookie names a browser carries to `/ws`.
 pub const TOKEN_COOKIE: &str = "rookery_token";
 pub const SESSION_COOKIE: &str = "rookery_session";
+/// The refresh token's cookie, sent only to `/api/auth/` (refresh and logout).
+pub const REFRESH_COOKIE: &str = "rookery_refresh";
+const REFRESH_COOKIE_PATH: &str = "/api/auth/";
 
 pub use super::peer::client_ip;
 
@@ -41,38 +44,96 @@ pub fn bearer(req: &HttpRequest) -> Option<String> {
     req.cookie(TOKEN_COOKIE).map(|c| c.value().to_owned())
 }
 
-/// Starts a session for a fresh identity and answers with token, session and cookies.
+/// Starts a session for a fresh identity and answers with tokens, session and cookies.
 async fn started(node: &NodeData, auth: Authenticated) -> Result<HttpResponse, HttpError> {
     let state = SessionState::new(
         SessionId::generate(),
         auth.user.id.clone(),
         auth.user.view(),
     );
-    node.sessions.save(&state).await.map_err(|e| {
+    save_session(node, &state).await?;
+    Ok(signed_in(node, auth, state.id.to_string()))
+}
+
+async fn save_session(node: &NodeData, state: &SessionState) -> Result<(), HttpError> {
+    node.sessions.save(state).await.map_err(|e| {
         tracing::warn!(error = %e, "session snapshot not saved");
         HttpError::new(
             ErrorCode::Unavailable,
             "sessions are unavailable, retry shortly",
         )
-    })?;
-    let max_age = actix_web::cookie::time::Duration::seconds(node.config.token_ttl_secs as i64);
-    let cookie = |name: &'static str, value: String| {
+    })
+}
+
+/// The answer to a sign-in or a renewal: tokens and session in the body and in cookies.
+fn signed_in(node: &NodeData, auth: Authenticated, session: String) -> HttpResponse {
+    let cookie = |name: &'static str, value: String, path: &'static str, ttl: u64| {
         Cookie::build(name, value)
-            .path("/")
+            .path(path)
             .http_only(true)
             .same_site(SameSite::Lax)
             .secure(node.config.secure_cookies())
-            .max_age(max_age)
+            .max_age(actix_web::cookie::time::Duration::seconds(ttl as i64))
             .finish()
     };
-    Ok(HttpResponse::Ok()
-        .cookie(cookie(TOKEN_COOKIE, auth.token.clone()))
-        .cookie(cookie(SESSION_COOKIE, state.id.to_string()))
+    let (access_ttl, refresh_ttl) = (node.config.token_ttl_secs, node.config.refresh_ttl_secs);
+    let issued = auth.issued;
+    HttpResponse::Ok()
+        .cookie(cookie(TOKEN_COOKIE, issued.token.clone(), "/", access_ttl))
+        .cookie(cookie(SESSION_COOKIE, session.clone(), "/", refresh_ttl))
+        .cookie(cookie(
+            REFRESH_COOKIE,
+            issued.refresh_token.clone(),
+            REFRESH_COOKIE_PATH,
+            refresh_ttl,
+        ))
         .json(AuthResponse {
-            token: auth.token,
-            session: state.id.to_string(),
+            token: issued.token,
+            session,
             user: auth.user.view(),
-        }))
+            refresh_token: issued.refresh_token,
+            expires_at: issued.expires_at,
+        })
+}
+
+/// A JSON object body that may be left out altogether (no body, or an empty one).
+fn optional_body(body: &[u8]) -> Result<RefreshRequest, HttpError> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Ok(RefreshRequest::default());
+    }
+    super::body::parse_object(body)
+}
+
+/// `POST /api/auth/refresh`: a refresh token (body `refreshToken`, else the `rookery_refresh`
+/// cookie) renews the sign-in with fresh tokens; it is spent. The caller's session (body
+/// `session`, else the cookie) is kept, or a new one started.
+pub async fn refresh(
+    node: NodeData,
+    req: HttpRequest,
+    body: web::Bytes,
+) -> Result<HttpResponse, HttpError> {
+    check_origin(&node, &req, "refresh")?;
+    let asked = optional_body(&body)?;
+    let token = asked
+        .refresh_token
+        .or_else(|| req.cookie(REFRESH_COOKIE).map(|c| c.value().to_owned()))
+        .ok_or_else(|| HttpError::new(ErrorCode::Unauthenticated, "no refresh token"))?;
+    let auth = node.accounts.refresh(&token, client_ip(&req)).await?;
+    let session = asked
+        .session
+        .or_else(|| req.cookie(SESSION_COOKIE).map(|c| c.value().to_owned()));
+    let mut kept = None;
+    if let Some(id) = session.as_deref().and_then(SessionId::parse) {
+        if let Ok(Some(state)) = node.sessions.load(&id).await {
+            if state.user_id == auth.user.id {
+                kept = Some(state.id.to_string());
+            }
+        }
+    }
+    match kept {
+        Some(session) => Ok(signed_in(&node, auth, session)),
+        None => started(&node, auth).await,
+    }
 }
 
 pub async fn register(
@@ -106,25 +167,42 @@ pub async fn login(
     started(&node, auth).await
 }
 
-/// `POST /api/auth/logout`: the session (from the cookie, or `?session=`) can no longer be
-/// resumed, the cookies are cleared, and the logout is audited. The token itself stays valid
-/// until it expires (tokens are not revocable; see ARCHITECTURE.md, known limits).
+/// `POST /api/auth/logout`: the sign-in ends on every node (the access token, the refresh
+/// token and every token renewed from them are refused from now on), the session (from the
+/// cookie, or `?session=`) can no longer be resumed, the cookies are cleared, and the logout
+/// is audited. Either token proves the caller: an expired access token with a live refresh
+/// cookie still logs out.
 pub async fn logout(
     node: NodeData,
     req: HttpRequest,
     query: web::Query<SessionQuery>,
+    body: web::Bytes,
 ) -> Result<HttpResponse, HttpError> {
-    let token =
-        bearer(&req).ok_or_else(|| HttpError::new(ErrorCode::Unauthenticated, "no token"))?;
-    let user = node.accounts.user_from_token(&token).await?;
+    let asked = optional_body(&body)?;
+    let access = bearer(&req);
+    let refresh = asked
+        .refresh_token
+        .or_else(|| req.cookie(REFRESH_COOKIE).map(|c| c.value().to_owned()));
+    let presented: Vec<&str> = access
+        .iter()
+        .chain(refresh.iter())
+        .map(String::as_str)
+        .collect();
+    let unauthenticated = || HttpError::new(ErrorCode::Unauthenticated, "no valid token");
+    let user = node
+        .accounts
+        .revoke(&presented)
+        .await?
+        .ok_or_else(unauthenticated)?;
     let session = query
         .into_inner()
         .session
+        .or(asked.session)
         .or_else(|| req.cookie(SESSION_COOKIE).map(|c| c.value().to_owned()));
     if let Some(id) = session.as_deref().and_then(SessionId::parse) {
         // Only the caller's own session: someone else's is left alone, and nothing is said.
         if let Ok(Some(state)) = node.sessions.load(&id).await {
-            if state.user_id == user.id {
+            if state.user_id == user {
                 node.sessions.delete(&id).await.map_err(|e| {
                     tracing::warn!(error = %e, "session not deleted");
                     HttpError::new(ErrorCode::Unavailable, "sessions are unavailable, retry")
@@ -132,13 +210,16 @@ pub async fn logout(
             }
         }
     }
-    let event = NewEvent::new(AuditType::Logout, AuditOutcome::Ok)
-        .actor(user.name.clone())
-        .ip(client_ip(&req));
+    let name = match node.store.user_by_id(&user).await {
+        Ok(Some(account)) => Some(account.name),
+        _ => None,
+    };
+    let mut event = NewEvent::new(AuditType::Logout, AuditOutcome::Ok).ip(client_ip(&req));
+    event.actor = name;
     node.accounts.auditor.record(event);
-    let expired = |name: &'static str| {
+    let expired = |name: &'static str, path: &'static str| {
         let mut cookie = Cookie::build(name, "")
-            .path("/")
+            .path(path)
             .http_only(true)
             .secure(node.config.secure_cookies())
             .finish();
@@ -146,8 +227,9 @@ pub async fn logout(
         cookie
     };
     Ok(HttpResponse::NoContent()
-        .cookie(expired(TOKEN_COOKIE))
-        .cookie(expired(SESSION_COOKIE))
+        .cookie(expired(TOKEN_COOKIE, "/"))
+        .cookie(expired(SESSION_COOKIE, "/"))
+        .cookie(expired(REFRESH_COOKIE, REFRESH_COOKIE_PATH))
         .finish())
 }
 

@@ -60,6 +60,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     .service(resource!("/api/auth/register", post => api::register))
     .service(resource!("/api/auth/login", post => api::login))
     .service(resource!("/api/auth/guest", post => api::guest))
+    .service(resource!("/api/auth/refresh", post => api::refresh))
     .service(resource!("/api/auth/logout", post => api::logout))
     .service(resource!("/api/me", get => me::me, put => me::update))
     .service(resource!("/api/me/notifications", get => me::notifications))

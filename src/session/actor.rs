@@ -793,8 +793,10 @@ impl SessionActor {
                         );
                         let started = ServerMessage::SessionStarted {
                             session: state.id.to_string(),
-                            token: auth.token,
+                            token: auth.issued.token,
                             user: state.user.clone(),
+                            refresh_token: Some(auth.issued.refresh_token),
+                            expires_at: auth.issued.expires_at,
                         };
                         act.become_player(state, ctx, move |act, ctx| {
                             act.reply(started, reference, ctx)
@@ -855,11 +857,17 @@ impl SessionActor {
                     ctx,
                 );
             }
-            Opening::Started { state, token } => {
+            Opening::Started {
+                state,
+                token,
+                expires_at,
+            } => {
                 let started = ServerMessage::SessionStarted {
                     session: state.id.to_string(),
                     token,
                     user: state.user.clone(),
+                    refresh_token: None,
+                    expires_at,
                 };
                 self.become_player(state, ctx, move |act, ctx| act.reply(started, None, ctx));
             }

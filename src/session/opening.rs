@@ -22,7 +22,12 @@ pub enum Opening {
     /// `client/UNWATCHED` for each).
     Resumed(SessionState, Vec<String>),
     /// A fresh session for a valid token.
-    Started { state: SessionState, token: String },
+    Started {
+        state: SessionState,
+        token: String,
+        /// When the token expires (ms since the epoch).
+        expires_at: u64,
+    },
     /// The session belongs to someone else: refused, nothing revealed.
     Refused,
     /// The token's account is banned: told so (`banned`, with `until`) and closed with 4003.
@@ -89,6 +94,7 @@ impl Opening {
         Opening::Started {
             state,
             token: token.to_owned(),
+            expires_at: holder.expires_at,
         }
     }
 }

@@ -553,11 +553,15 @@ async fn logout_forgets_the_session_clears_the_cookies_and_is_audited() {
         cleared.iter().any(|c| c.starts_with("rookery_session=;")),
         "{cleared:?}"
     );
-    // The session is gone: connecting with it starts a fresh one.
+    assert!(
+        cleared.iter().any(|c| c.starts_with("rookery_refresh=;")),
+        "{cleared:?}"
+    );
+    // The sign-in is over: its token opens no session, and the session is gone.
     let mut socket = s.app.connect_raw(&s.player.ws_path()).await;
-    let first = socket.recv().await;
-    assert_eq!(first["type"], "client/SESSION_STARTED", "{first}");
-    assert_ne!(first["session"], s.player.session.as_str());
+    socket.expect_error("unauthenticated").await;
+    let session = rookery::domain::SessionId::parse(&s.player.session).unwrap();
+    assert!(s.app.node.sessions.load(&session).await.unwrap().is_none());
     let events = all_events(&s, "&type=logout").await;
     assert_eq!(events.len(), 1);
     assert_eq!(events[0]["actor"], "carol");

@@ -50,8 +50,8 @@ async fn cookies_are_secure_when_the_public_url_is_https_and_only_then() {
             let cookies = cookie_attributes(response);
             assert_eq!(
                 cookies.len(),
-                2,
-                "{what}: token and session cookies: {cookies:?}"
+                3,
+                "{what}: token, session and refresh cookies: {cookies:?}"
             );
             for (name, attributes) in cookies {
                 assert_eq!(

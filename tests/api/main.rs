@@ -15,4 +15,5 @@ mod matchmaking;
 mod notifications;
 mod resume;
 mod spectators;
+mod tokens;
 mod tournaments;

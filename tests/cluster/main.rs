@@ -16,4 +16,5 @@ mod listeners;
 mod moderation;
 mod secrets;
 mod spectators;
+mod tokens;
 mod tournaments;

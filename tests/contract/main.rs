@@ -10,6 +10,7 @@ mod bus;
 mod events;
 mod jobs;
 mod leases;
+mod ledger;
 mod rooms;
 mod snapshots;
 mod store;

@@ -1,10 +1,13 @@
 //! Accounts and identity: registration, login and guests (shared by HTTP and the socket),
-//! argon2id password hashes, HS256 session tokens, and login attempt limits.
+//! argon2id password hashes, HS256 access and refresh tokens with cluster-wide revocation, and
+//! login attempt limits.
 
-use std::collections::HashMap;
+pub mod ledger;
+pub mod redis;
+
 use std::net::IpAddr;
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::sync::Arc;
+use std::time::Duration;
 
 use argon2::{Argon2, PasswordHasher, PasswordVerifier};
 use client_protocol::{ErrorCode, Role};
@@ -14,6 +17,7 @@ use serde::{Deserialize, Serialize};
 use crate::audit::{AuditOutcome, AuditType, Auditor, Detail, NewEvent};
 use crate::domain::{now_ms, CredentialError, Email, Password, UserId, Username};
 use crate::store::{NewUser, StandingChange, Store, StoreError, User};
+use ledger::{Count, Ledger, LedgerError};
 
 /// What a token says about its bearer.
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
@@ -24,7 +28,22 @@ pub struct Claims {
     pub guest: bool,
     pub iat: u64,
     pub exp: u64,
+    /// This token's id (96 random bits, base64url).
+    #[serde(default)]
+    pub jti: String,
+    /// The sign-in this token descends from: a login's tokens and every refresh after it carry
+    /// the same family, and revoking the family (logout, a refresh token used twice) ends them
+    /// all. Empty in tokens issued before families existed.
+    #[serde(default)]
+    pub fam: String,
+    /// `refresh` for a refresh token, absent for an access token: neither is taken for the
+    /// other.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub token_use: Option<String>,
 }
+
+/// The `token_use` of a refresh token.
+const REFRESH_USE: &str = "refresh";
 
 /// Why an account operation failed. Each maps to one wire error code.
 #[derive(Debug, thiserror::Error)]
@@ -39,6 +58,8 @@ pub enum AuthError {
     RateLimited { retry_after_secs: u64 },
     #[error("token is invalid or expired")]
     BadToken,
+    #[error("this sign-in has ended (logged out or revoked): log in again")]
+    Revoked,
     #[error("{}", banned_message(*until))]
     Banned { until: Option<u64> },
     #[error("too many sign-ins at once: retry in a moment")]
@@ -62,7 +83,7 @@ impl AuthError {
             AuthError::UsernameTaken => ErrorCode::UsernameTaken,
             AuthError::BadCredentials => ErrorCode::BadCredentials,
             AuthError::RateLimited { .. } => ErrorCode::RateLimited,
-            AuthError::BadToken => ErrorCode::Unauthenticated,
+            AuthError::BadToken | AuthError::Revoked => ErrorCode::Unauthenticated,
             AuthError::Banned { .. } => ErrorCode::Banned,
             AuthError::Busy => ErrorCode::Unavailable,
             AuthError::Unavailable(_) => ErrorCode::Unavailable,
@@ -79,12 +100,30 @@ impl From<StoreError> for AuthError {
     }
 }
 
-/// Issues and checks HS256 tokens.
+/// Issues and checks HS256 tokens: short-lived access tokens and the refresh tokens that
+/// renew them.
 #[derive(Clone)]
 pub struct Tokens {
     encoding: EncodingKey,
     decoding: DecodingKey,
     ttl: Duration,
+    refresh_ttl: Duration,
+    reuse_grace: Duration,
+}
+
+/// A fresh pair of tokens for one sign-in.
+pub struct Issued {
+    pub token: String,
+    pub refresh_token: String,
+    /// When the access token expires, in ms since the epoch.
+    pub expires_at: u64,
+}
+
+/// 96 random bits as base64url: a token or family id.
+fn token_id() -> String {
+    use base64::Engine;
+    let bytes: [u8; 12] = rand::random();
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
 }
 
 impl Tokens {
@@ -93,76 +132,92 @@ impl Tokens {
             encoding: EncodingKey::from_secret(secret),
             decoding: DecodingKey::from_secret(secret),
             ttl,
+            refresh_ttl: ttl.max(DEFAULT_REFRESH_TTL),
+            reuse_grace: DEFAULT_REUSE_GRACE,
         }
     }
 
-    pub fn issue(&self, user: &User) -> String {
+    /// Refresh tokens live this long (at least as long as an access token), and one used
+    /// again within `reuse_grace` of its first use renews once more.
+    pub fn refresh(mut self, ttl: Duration, reuse_grace: Duration) -> Self {
+        self.refresh_ttl = ttl.max(self.ttl);
+        self.reuse_grace = reuse_grace;
+        self
+    }
+
+    /// An access token and a refresh token for `user`, in sign-in `family` (None: a new
+    /// sign-in).
+    pub fn issue(&self, user: &User, family: Option<&str>) -> Issued {
         let iat = now_ms() / 1000;
-        let claims = Claims {
+        let fam = family.map_or_else(token_id, str::to_owned);
+        let claims = |ttl: Duration, token_use: Option<&str>| Claims {
             sub: user.id.to_string(),
             name: user.name.clone(),
             guest: user.guest,
             iat,
-            exp: iat + self.ttl.as_secs(),
+            exp: iat + ttl.as_secs(),
+            jti: token_id(),
+            fam: fam.clone(),
+            token_use: token_use.map(str::to_owned),
         };
-        jsonwebtoken::encode(&Header::default(), &claims, &self.encoding)
+        let access = claims(self.ttl, None);
+        Issued {
+            expires_at: access.exp * 1000,
+            token: self.sign(&access),
+            refresh_token: self.sign(&claims(self.refresh_ttl, Some(REFRESH_USE))),
+        }
+    }
+
+    fn sign(&self, claims: &Claims) -> String {
+        jsonwebtoken::encode(&Header::default(), claims, &self.encoding)
             .expect("HS256 encoding cannot fail")
     }
 
-    pub fn verify(&self, token: &str) -> Result<Claims, AuthError> {
+    /// The claims of a token whose signature and expiry are valid, of either use.
+    fn decode(&self, token: &str) -> Result<Claims, AuthError> {
         let mut validation = Validation::new(jsonwebtoken::Algorithm::HS256);
         validation.leeway = 5;
         jsonwebtoken::decode::<Claims>(token, &self.decoding, &validation)
             .map(|data| data.claims)
             .map_err(|_| AuthError::BadToken)
     }
-}
 
-/// A fixed-window counter per key: at most `limit` events per `window`.
-struct WindowLimiter {
-    limit: u32,
-    window: Duration,
-    hits: Mutex<HashMap<String, (Instant, u32)>>,
-}
+    /// The claims of a genuine token of either use, expired or not (what logout may end).
+    fn decode_expired(&self, token: &str) -> Result<Claims, AuthError> {
+        let mut validation = Validation::new(jsonwebtoken::Algorithm::HS256);
+        validation.validate_exp = false;
+        jsonwebtoken::decode::<Claims>(token, &self.decoding, &validation)
+            .map(|data| data.claims)
+            .map_err(|_| AuthError::BadToken)
+    }
 
-impl WindowLimiter {
-    fn new(limit: u32, window: Duration) -> Self {
-        WindowLimiter {
-            limit,
-            window,
-            hits: Mutex::new(HashMap::new()),
+    /// The claims of a valid access token (a refresh token is refused). Revocation is checked
+    /// by `Accounts`, which holds the ledger.
+    pub fn verify(&self, token: &str) -> Result<Claims, AuthError> {
+        let claims = self.decode(token)?;
+        match claims.token_use {
+            None => Ok(claims),
+            Some(_) => Err(AuthError::BadToken),
         }
     }
 
-    /// Counts an event; Err with the seconds until the window resets when over the limit.
-    fn hit(&self, key: &str) -> Result<(), u64> {
-        let now = Instant::now();
-        let mut hits = self.hits.lock().expect("poisoned");
-        if hits.len() > 100_000 {
-            hits.retain(|_, (start, _)| now.duration_since(*start) < self.window);
-        }
-        let entry = hits.entry(key.to_owned()).or_insert((now, 0));
-        if now.duration_since(entry.0) >= self.window {
-            *entry = (now, 0);
-        }
-        if entry.1 >= self.limit {
-            return Err((self.window - now.duration_since(entry.0)).as_secs().max(1));
-        }
-        entry.1 += 1;
-        Ok(())
-    }
-
-    fn peek(&self, key: &str) -> Result<(), u64> {
-        let now = Instant::now();
-        let hits = self.hits.lock().expect("poisoned");
-        match hits.get(key) {
-            Some((start, n)) if now.duration_since(*start) < self.window && *n >= self.limit => {
-                Err((self.window - now.duration_since(*start)).as_secs().max(1))
-            }
-            _ => Ok(()),
+    /// The claims of a valid refresh token (an access token is refused).
+    fn verify_refresh(&self, token: &str) -> Result<Claims, AuthError> {
+        let claims = self.decode(token)?;
+        match claims.token_use.as_deref() {
+            Some(REFRESH_USE) => Ok(claims),
+            _ => Err(AuthError::BadToken),
         }
     }
 }
+
+/// How long a refresh token lives unless configured.
+pub const DEFAULT_REFRESH_TTL: Duration = Duration::from_secs(30 * 24 * 3600);
+
+/// A refresh token presented again this soon after it was first used renews once more (two
+/// tabs refreshing at once); later, the second use is taken for a stolen copy and its whole
+/// family is revoked (OAuth 2.0 refresh token rotation with reuse detection).
+pub const DEFAULT_REUSE_GRACE: Duration = Duration::from_secs(30);
 
 /// The account service: everything that creates or proves an identity.
 #[derive(Clone)]
@@ -178,8 +233,10 @@ pub struct Accounts {
     hashing: Arc<tokio::sync::Semaphore>,
     /// How long a login or registration waits for a hashing permit before it is refused (503).
     hash_wait: Duration,
-    failed_per_user: Arc<WindowLimiter>,
-    attempts_per_ip: Arc<WindowLimiter>,
+    /// Login attempt windows and revoked tokens, shared by the cluster's nodes.
+    ledger: Arc<dyn Ledger>,
+    per_user_per_min: u32,
+    per_ip_per_min: u32,
 }
 
 /// The holder of a valid token.
@@ -190,6 +247,8 @@ pub struct TokenHolder {
     /// The account as stored; None for a guest (see `Accounts::identify`) and while the
     /// store is unreachable.
     pub user: Option<User>,
+    /// When the token expires, in ms since the epoch.
+    pub expires_at: u64,
 }
 
 impl TokenHolder {
@@ -209,10 +268,10 @@ impl TokenHolder {
     }
 }
 
-/// A proven identity: the user and a fresh token.
+/// A proven identity: the user and fresh tokens.
 pub struct Authenticated {
     pub user: User,
-    pub token: String,
+    pub issued: Issued,
 }
 
 impl Accounts {
@@ -224,7 +283,6 @@ impl Accounts {
         auditor: Auditor,
         admins: &[String],
     ) -> Self {
-        let minute = Duration::from_secs(60);
         Accounts {
             store,
             tokens,
@@ -239,17 +297,52 @@ impl Accounts {
                 std::thread::available_parallelism().map_or(2, |n| n.get()),
             )),
             hash_wait: HASH_QUEUE_WAIT,
-            failed_per_user: Arc::new(WindowLimiter::new(per_user_per_min, minute)),
-            attempts_per_ip: Arc::new(WindowLimiter::new(per_ip_per_min, minute)),
+            ledger: Arc::new(ledger::MemoryLedger::default()),
+            per_user_per_min,
+            per_ip_per_min,
         }
     }
 
-    fn limit_ip(&self, ip: Option<IpAddr>) -> Result<(), AuthError> {
+    /// Keeps attempt windows and revocations in `ledger` (the cluster's, so that a limit and
+    /// a logout hold on every node).
+    pub fn with_ledger(mut self, ledger: Arc<dyn Ledger>) -> Self {
+        self.ledger = ledger;
+        self
+    }
+
+    /// Counts (or only checks) one event against a per-minute limit. A ledger out of reach
+    /// refuses nothing.
+    async fn limit(&self, key: String, limit: u32, count: bool) -> Result<(), AuthError> {
+        let counted = if count {
+            self.ledger.hit(&key, limit, MINUTE).await
+        } else {
+            self.ledger.peek(&key, limit, MINUTE).await
+        };
+        match counted {
+            Ok(Count::Within) => Ok(()),
+            Ok(Count::Over { retry_after_secs }) => {
+                Err(AuthError::RateLimited { retry_after_secs })
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "login limits not applied");
+                Ok(())
+            }
+        }
+    }
+
+    /// Counts a failed login for `key` (a case-folded username).
+    async fn failed_login(&self, key: &str) {
+        let _ = self
+            .limit(format!("user:{key}"), self.per_user_per_min, true)
+            .await;
+    }
+
+    async fn limit_ip(&self, ip: Option<IpAddr>) -> Result<(), AuthError> {
         match ip {
-            Some(ip) => self
-                .attempts_per_ip
-                .hit(&ip.to_string())
-                .map_err(|retry_after_secs| AuthError::RateLimited { retry_after_secs }),
+            Some(ip) => {
+                self.limit(format!("ip:{ip}"), self.per_ip_per_min, true)
+                    .await
+            }
             None => Ok(()),
         }
     }
@@ -347,7 +440,7 @@ impl Accounts {
         email: Option<&str>,
         ip: Option<IpAddr>,
     ) -> Result<Authenticated, AuthError> {
-        self.limit_ip(ip)?;
+        self.limit_ip(ip).await?;
         let name = Username::parse(username)?;
         let password = Password::parse(password)?;
         let email = email.map(Email::parse).transpose()?;
@@ -387,15 +480,14 @@ impl Accounts {
         password: &str,
         ip: Option<IpAddr>,
     ) -> Result<Authenticated, AuthError> {
-        self.limit_ip(ip)?;
+        self.limit_ip(ip).await?;
         let key = username.to_ascii_lowercase();
-        self.failed_per_user
-            .peek(&key)
-            .map_err(|retry_after_secs| AuthError::RateLimited { retry_after_secs })?;
+        self.limit(format!("user:{key}"), self.per_user_per_min, false)
+            .await?;
         // The cheap checks first: no account has a malformed name or a password of a length
         // that registration refuses, so neither is worth an argon2 run.
         if Username::parse(username).is_err() || Password::parse(password).is_err() {
-            let _ = self.failed_per_user.hit(&key);
+            self.failed_login(&key).await;
             return Err(AuthError::BadCredentials);
         }
         let found = self.store.user_by_name(&key).await?;
@@ -417,14 +509,14 @@ impl Accounts {
                 None => Ok(self.authenticated(user)),
             },
             _ => {
-                let _ = self.failed_per_user.hit(&key);
+                self.failed_login(&key).await;
                 Err(AuthError::BadCredentials)
             }
         }
     }
 
     pub async fn guest(&self, ip: Option<IpAddr>) -> Result<Authenticated, AuthError> {
-        self.limit_ip(ip)?;
+        self.limit_ip(ip).await?;
         let id = UserId::generate();
         let name = format!("Guest-{}", &id.as_str()[..6]);
         let user = self
@@ -450,10 +542,15 @@ impl Accounts {
 
     /// The user a valid token names, as stored (a deleted user is refused).
     pub async fn user_from_token(&self, token: &str) -> Result<User, AuthError> {
-        let (id, _) = self.verify(token)?;
+        let (id, _) = self.verify(token).await?;
+        self.current(&id).await
+    }
+
+    /// The account `id` as stored, refused if deleted or banned.
+    async fn current(&self, id: &UserId) -> Result<User, AuthError> {
         let user = self
             .store
-            .user_by_id(&id)
+            .user_by_id(id)
             .await?
             .ok_or(AuthError::BadToken)?;
         match user.standing.banned(now_ms()) {
@@ -462,11 +559,102 @@ impl Accounts {
         }
     }
 
-    /// The user id and claims of a token whose signature and expiry are valid.
-    fn verify(&self, token: &str) -> Result<(UserId, Claims), AuthError> {
+    /// The user id and claims of an access token whose signature and expiry are valid and
+    /// whose sign-in was not revoked.
+    async fn verify(&self, token: &str) -> Result<(UserId, Claims), AuthError> {
         let claims = self.tokens.verify(token)?;
         let id = UserId::parse(&claims.sub).ok_or(AuthError::BadToken)?;
+        if self.family_revoked(&claims).await {
+            return Err(AuthError::Revoked);
+        }
         Ok((id, claims))
+    }
+
+    /// Whether the sign-in a token descends from was revoked. A ledger out of reach revokes
+    /// nothing (play goes on while Redis is away; the signature and expiry still hold).
+    async fn family_revoked(&self, claims: &Claims) -> bool {
+        if claims.fam.is_empty() {
+            return false;
+        }
+        match self.ledger.revoked(&claims.fam).await {
+            Ok(revoked) => revoked,
+            Err(e) => {
+                tracing::warn!(error = %e, "token revocations not checked");
+                false
+            }
+        }
+    }
+
+    /// Renews a sign-in: a valid refresh token gives a fresh access token and a fresh refresh
+    /// token in the same family, and is spent. Spent tokens are refused, and one used again
+    /// past a short grace revokes its whole family: someone else holds a copy.
+    pub async fn refresh(
+        &self,
+        refresh_token: &str,
+        ip: Option<IpAddr>,
+    ) -> Result<Authenticated, AuthError> {
+        // A renewal is routine and not recorded; a refused one is, like any refused token.
+        let result = self.renew(refresh_token).await;
+        if let Err(e) = &result {
+            let event = NewEvent::new(AuditType::TokenRefused, AuditOutcome::Refused)
+                .ip(ip)
+                .text("reason", e.to_string())
+                .text("via", "refresh");
+            self.auditor.record(event);
+        }
+        result
+    }
+
+    async fn renew(&self, refresh_token: &str) -> Result<Authenticated, AuthError> {
+        let claims = self.tokens.verify_refresh(refresh_token)?;
+        let id = UserId::parse(&claims.sub).ok_or(AuthError::BadToken)?;
+        if claims.jti.is_empty() || claims.fam.is_empty() || self.family_revoked(&claims).await {
+            return Err(AuthError::Revoked);
+        }
+        match self
+            .ledger
+            .spend(&claims.jti, self.tokens.refresh_ttl)
+            .await
+        {
+            Ok(None) => {}
+            Ok(Some(spent_at))
+                if now_ms().saturating_sub(spent_at)
+                    < self.tokens.reuse_grace.as_millis() as u64 => {}
+            Ok(Some(_)) => {
+                self.revoke_family(&claims.fam).await?;
+                return Err(AuthError::Revoked);
+            }
+            // Without the ledger a spent token cannot be told from a fresh one: refuse.
+            Err(LedgerError(e)) => return Err(AuthError::Unavailable(StoreError::Unavailable(e))),
+        }
+        let user = self.current(&id).await?;
+        Ok(Authenticated {
+            issued: self.tokens.issue(&user, Some(&claims.fam)),
+            user,
+        })
+    }
+
+    /// Ends, on every node, the sign-ins that `tokens` (access or refresh tokens, genuine,
+    /// expired or not) belong to. Returns the account one of them names, if any.
+    pub async fn revoke(&self, tokens: &[&str]) -> Result<Option<UserId>, AuthError> {
+        let mut who = None;
+        for token in tokens {
+            let Ok(claims) = self.tokens.decode_expired(token) else {
+                continue;
+            };
+            if !claims.fam.is_empty() {
+                self.revoke_family(&claims.fam).await?;
+            }
+            who = who.or_else(|| UserId::parse(&claims.sub));
+        }
+        Ok(who)
+    }
+
+    async fn revoke_family(&self, family: &str) -> Result<(), AuthError> {
+        self.ledger
+            .revoke(family, self.tokens.refresh_ttl)
+            .await
+            .map_err(|LedgerError(e)| AuthError::Unavailable(StoreError::Unavailable(e)))
     }
 
     /// Who a valid token names, for a socket that opens with it.
@@ -477,13 +665,15 @@ impl Accounts {
     /// rating, and refused if deleted; when the store is down the signature is proof enough
     /// and they play on (`user` None).
     pub async fn identify(&self, token: &str) -> Result<TokenHolder, AuthError> {
-        let (id, claims) = self.verify(token)?;
+        let (id, claims) = self.verify(token).await?;
+        let expires_at = claims.exp * 1000;
         if claims.guest {
             return Ok(TokenHolder {
                 id,
                 name: claims.name,
                 guest: true,
                 user: None,
+                expires_at,
             });
         }
         let user = match self.store.user_by_id(&id).await {
@@ -504,12 +694,13 @@ impl Accounts {
             name: claims.name,
             guest: claims.guest,
             user,
+            expires_at,
         })
     }
 
     fn authenticated(&self, user: User) -> Authenticated {
-        let token = self.tokens.issue(&user);
-        Authenticated { user, token }
+        let issued = self.tokens.issue(&user, None);
+        Authenticated { user, issued }
     }
 
     /// Runs one argon2 operation on the blocking pool (never on a socket's arbiter), once a
@@ -552,6 +743,9 @@ impl Accounts {
     }
 }
 
+/// The window of the login attempt limits.
+const MINUTE: Duration = Duration::from_secs(60);
+
 /// How long a login or registration waits for a hashing permit by default.
 const HASH_QUEUE_WAIT: Duration = Duration::from_secs(3);
 
@@ -593,10 +787,8 @@ mod tests {
         assert_eq!(AuthError::Busy.code(), ErrorCode::Unavailable);
     }
 
-    #[test]
-    fn a_token_verifies_until_forged() {
-        let tokens = Tokens::new(b"secret-one", Duration::from_secs(60));
-        let user = User {
+    fn alice() -> User {
+        User {
             id: UserId::generate(),
             name: "alice".into(),
             guest: false,
@@ -605,20 +797,53 @@ mod tests {
             created_at: 0,
             standing: Default::default(),
             email: None,
-        };
-        let token = tokens.issue(&user);
-        assert_eq!(tokens.verify(&token).unwrap().sub, user.id.to_string());
-        let other = Tokens::new(b"secret-two", Duration::from_secs(60));
-        assert!(other.verify(&token).is_err());
+        }
     }
 
     #[test]
-    fn the_window_limiter_refuses_past_its_limit() {
-        let limiter = WindowLimiter::new(2, Duration::from_secs(60));
-        assert!(limiter.hit("k").is_ok());
-        assert!(limiter.hit("k").is_ok());
-        assert!(limiter.peek("k").is_err());
-        assert!(limiter.hit("k").is_err());
-        assert!(limiter.hit("other").is_ok());
+    fn a_token_verifies_until_forged_and_each_use_is_its_own() {
+        let tokens = Tokens::new(b"secret-one", Duration::from_secs(60));
+        let user = alice();
+        let issued = tokens.issue(&user, None);
+        let access = tokens.verify(&issued.token).unwrap();
+        assert_eq!(access.sub, user.id.to_string());
+        let refresh = tokens.verify_refresh(&issued.refresh_token).unwrap();
+        assert_eq!(access.fam, refresh.fam, "one sign-in");
+        assert_ne!(access.jti, refresh.jti);
+        assert!(
+            tokens.verify(&issued.refresh_token).is_err(),
+            "not an access token"
+        );
+        assert!(
+            tokens.verify_refresh(&issued.token).is_err(),
+            "not a refresh token"
+        );
+        let other = Tokens::new(b"secret-two", Duration::from_secs(60));
+        assert!(other.verify(&issued.token).is_err());
+        assert!(other.decode_expired(&issued.token).is_err());
+    }
+
+    #[tokio::test]
+    async fn the_memory_ledger_counts_windows_and_spends_once() {
+        let ledger = ledger::MemoryLedger::default();
+        let minute = Duration::from_secs(60);
+        assert_eq!(ledger.hit("k", 2, minute).await.unwrap(), Count::Within);
+        assert_eq!(ledger.hit("k", 2, minute).await.unwrap(), Count::Within);
+        assert!(matches!(
+            ledger.peek("k", 2, minute).await,
+            Ok(Count::Over { .. })
+        ));
+        assert!(matches!(
+            ledger.hit("k", 2, minute).await,
+            Ok(Count::Over { .. })
+        ));
+        assert_eq!(ledger.hit("other", 2, minute).await.unwrap(), Count::Within);
+        assert_eq!(ledger.spend("t", minute).await.unwrap(), None);
+        assert!(ledger.spend("t", minute).await.unwrap().is_some());
+        assert!(!ledger.revoked("f").await.unwrap());
+        ledger.revoke("f", minute).await.unwrap();
+        assert!(ledger.revoked("f").await.unwrap());
+        ledger.revoke("gone", Duration::ZERO).await.unwrap();
+        assert!(!ledger.revoked("gone").await.unwrap(), "expired at once");
     }
 }
