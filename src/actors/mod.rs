@@ -197,10 +197,11 @@ impl<A: VirtualActor> Activator for Activation<A> {
         address: &Address,
         lease: Lease,
     ) -> Result<Mailbox, Refusal> {
+        // Claimed, not only read: the old owner's late write cannot overtake what we start from.
         let stored = self
             .services
             .snapshots
-            .load(address.key())
+            .claim(address.key(), lease.fence)
             .await
             .map_err(|_| Refusal::Unavailable)?;
         let snapshot = match stored {

@@ -135,6 +135,21 @@ impl SnapshotStore for MemoryCluster {
             .map(|(s, _)| s.clone()))
     }
 
+    async fn claim(&self, key: &str, fence: u64) -> Result<Option<Stored>, SaveError> {
+        let mut snapshots = self.snapshots.lock().expect("poisoned");
+        let Some((stored, _)) = snapshots.get_mut(key).filter(|(_, exp)| alive(exp)) else {
+            return Ok(None);
+        };
+        if stored.fence > fence {
+            return Err(SaveError::Fenced {
+                stored: stored.fence,
+                ours: fence,
+            });
+        }
+        stored.fence = fence;
+        Ok(Some(stored.clone()))
+    }
+
     async fn save(
         &self,
         key: &str,

@@ -35,6 +35,16 @@ if tonumber(ARGV[4]) > 0 then redis.call('PEXPIRE', KEYS[1], ARGV[4]) else redis
 return {'ok', ARGV[3]}
 "#;
 
+/// Marks a snapshot with a new owner's fence and returns it. KEYS[1] snapshot; ARGV fence.
+/// Returns {'ok', data, rev}, {'fenced', stored fence}, or {'none'} when nothing is stored.
+const CLAIM: &str = r#"
+local cur = redis.call('HMGET', KEYS[1], 'data', 'fence', 'rev')
+if not cur[1] then return {'none'} end
+if tonumber(cur[2]) > tonumber(ARGV[1]) then return {'fenced', cur[2]} end
+redis.call('HSET', KEYS[1], 'fence', ARGV[1])
+return {'ok', cur[1], cur[3]}
+"#;
+
 /// Takes a lease if free or already ours, with a new fence. KEYS[1] lease, KEYS[2] fence
 /// counter; ARGV node, ttl ms. Returns the fence, or false when another node holds it.
 const ACQUIRE: &str = r#"
@@ -78,6 +88,7 @@ pub struct RedisCluster {
     /// order, so no connection is checked out (or pinged) per command.
     commands: ConnectionManager,
     save: Script,
+    claim: Script,
     acquire: Script,
     renew_many: Script,
     release: Script,
@@ -100,6 +111,7 @@ impl RedisCluster {
             prefix: prefix.to_owned(),
             commands,
             save: Script::new(SAVE),
+            claim: Script::new(CLAIM),
             acquire: Script::new(ACQUIRE),
             renew_many: Script::new(RENEW_MANY),
             release: Script::new(RELEASE),
@@ -275,6 +287,35 @@ impl SnapshotStore for RedisCluster {
             fence: fence.unwrap_or(0),
             rev: rev.unwrap_or(0),
         }))
+    }
+
+    async fn claim(&self, key: &str, fence: u64) -> Result<Option<Stored>, SaveError> {
+        let mut invocation = self.claim.key(self.key(key));
+        invocation.arg(fence);
+        let answer: Vec<Value> = self.invoke(invocation).await?;
+        let text = |v: Option<&Value>| -> Option<Vec<u8>> {
+            match v {
+                Some(Value::BulkString(bytes)) => Some(bytes.clone()),
+                Some(Value::SimpleString(s)) => Some(s.clone().into_bytes()),
+                _ => None,
+            }
+        };
+        let number = |v: Option<&Value>| {
+            text(v).and_then(|b| String::from_utf8(b).ok()?.parse::<u64>().ok())
+        };
+        match text(answer.first()).as_deref() {
+            Some(b"ok") => Ok(Some(Stored {
+                data: text(answer.get(1)).unwrap_or_default(),
+                fence,
+                rev: number(answer.get(2)).unwrap_or(0),
+            })),
+            Some(b"fenced") => Err(SaveError::Fenced {
+                stored: number(answer.get(1)).unwrap_or(0),
+                ours: fence,
+            }),
+            Some(b"none") => Ok(None),
+            _ => Err(unavailable(format!("unexpected claim answer {answer:?}"))),
+        }
     }
 
     async fn save(

@@ -41,6 +41,11 @@ pub struct Lease {
 pub trait SnapshotStore: Send + Sync + 'static {
     /// Reads a snapshot.
     async fn load(&self, key: &str) -> Result<Option<Stored>, SaveError>;
+    /// Reads a snapshot for a new owner and, in the same step, marks it with the owner's
+    /// `fence` (data, revision and expiry unchanged): from then on the previous owner's late
+    /// writes are fenced out, so the state the new owner starts from cannot be overtaken.
+    /// `Fenced` if an even newer owner claimed it; None if nothing is stored.
+    async fn claim(&self, key: &str, fence: u64) -> Result<Option<Stored>, SaveError>;
     /// Compare-and-set write (see the module doc); `ttl` None keeps it forever.
     async fn save(
         &self,

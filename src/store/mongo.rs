@@ -49,13 +49,27 @@ pub struct MongoStore {
     /// Becomes `Some(converted)` once the startup work (legacy migration, then indexes) is
     /// done; `converted` counts the legacy records this store converted.
     prepared: watch::Receiver<Option<u64>>,
+    /// How many of an account's newest rated game ids it keeps, to apply each game's rating
+    /// once (`record_game`).
+    applied_window: usize,
 }
+
+/// The game ids each account keeps for idempotent rating updates: far more than the games a
+/// retried `game_over` could be behind by (the recorders listener retries within minutes), and
+/// the account document stays bounded (about 30 KB at most).
+pub const APPLIED_WINDOW: usize = 1000;
 
 impl MongoStore {
     /// Connects lazily (the driver dials on first use) and prepares the database in the
     /// background, retrying until the server is reachable: first the one-shot migration of
     /// legacy game records ([`MongoStore::migrate_legacy_games`]), then the indexes. The node
     /// starts even while MongoDB is down; reads accept both shapes meanwhile.
+    /// Keeps `window` game ids per account instead of [`APPLIED_WINDOW`] (tests).
+    pub fn applied_window(mut self, window: usize) -> Self {
+        self.applied_window = window.max(1);
+        self
+    }
+
     pub async fn connect(uri: &str, database: &str) -> Result<Self, StoreError> {
         let mut options = ClientOptions::parse(uri).await.map_err(unavailable)?;
         options.app_name = Some("rookery".to_owned());
@@ -66,6 +80,7 @@ impl MongoStore {
         let store = MongoStore {
             db: client.database(database),
             prepared,
+            applied_window: APPLIED_WINDOW,
         };
         let preparing = store.clone();
         tokio::spawn(async move {
@@ -609,6 +624,15 @@ impl Store for MongoStore {
             let guard = doc! {"_id": user.as_str(), "appliedGames": {"$ne": id}};
             self.users()
                 .update_one(guard, update)
+                .await
+                .map_err(unavailable)?;
+            // Past the window, the oldest id goes (FerretDB has no `$push` `$slice`).
+            let full = doc! {
+                "_id": user.as_str(),
+                format!("appliedGames.{}", self.applied_window): {"$exists": true},
+            };
+            self.users()
+                .update_one(full, doc! {"$pop": {"appliedGames": -1}})
                 .await
                 .map_err(unavailable)?;
         }

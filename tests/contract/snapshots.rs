@@ -1,4 +1,5 @@
-//! The snapshot store contract: fenced compare-and-set writes, plain puts with expiry.
+//! The snapshot store contract: fenced compare-and-set writes, claims by a new owner, plain
+//! puts with expiry.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -40,6 +41,32 @@ pub async fn contract(store: Arc<dyn SnapshotStore>, ns: &str) {
         .await
         .expect("a new owner");
     assert_eq!(store.load(&key).await.unwrap().unwrap().data, b"v3");
+
+    // A new owner (fence 5) claims the state it starts from: the previous owner (fence 2)
+    // can no longer write, not even a newer revision, and the claim changed nothing else.
+    let claimed = store.claim(&key, 5).await.unwrap().expect("stored");
+    assert_eq!(
+        (claimed.data.as_slice(), claimed.fence, claimed.rev),
+        (&b"v3"[..], 5, 3)
+    );
+    assert_eq!(
+        store.save(&key, b"late".to_vec(), 2, 4, None).await,
+        Err(SaveError::Fenced { stored: 5, ours: 2 }),
+        "the old owner's late write"
+    );
+    assert_eq!(
+        store.claim(&key, 4).await,
+        Err(SaveError::Fenced { stored: 5, ours: 4 }),
+        "an older claimant"
+    );
+    store
+        .save(&key, b"v4".to_vec(), 5, 4, None)
+        .await
+        .expect("the claimant writes on");
+    assert_eq!(
+        store.claim(&format!("{ns}:game:none"), 9).await.unwrap(),
+        None
+    );
 
     let session = format!("{ns}:session:s");
     store

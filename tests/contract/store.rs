@@ -642,3 +642,44 @@ async fn the_sqlite_store_keeps_games_in_columns_and_migrates_legacy_rows_once()
         cells.record
     );
 }
+
+#[actix_web::test]
+async fn the_mongodb_store_keeps_a_bounded_window_of_applied_games() {
+    let database = crate::servers::unique("rookery_test_");
+    let store = MongoStore::connect(&crate::servers::shared().mongodb_uri, &database)
+        .await
+        .unwrap()
+        .applied_window(3);
+    let (a, b) = two_users(&store, "w").await;
+    let games: Vec<FinishedGame> = (0..5)
+        .map(|i| finished(&format!("window-{i}"), [&a, &b], 1_000 + i, 1.0))
+        .collect();
+    for game in &games {
+        store.record_game(game).await.unwrap();
+    }
+    store.record_game(&games[4]).await.unwrap();
+    store.record_game(&games[2]).await.unwrap();
+    let db = raw_database(&database).await;
+    let account = db
+        .collection::<Document>("users")
+        .find_one(doc! {"_id": a.as_str()})
+        .await
+        .unwrap()
+        .expect("stored");
+    let applied: Vec<&str> = account
+        .get_array("appliedGames")
+        .unwrap()
+        .iter()
+        .filter_map(|id| id.as_str())
+        .collect();
+    assert_eq!(
+        applied,
+        ["window-2", "window-3", "window-4"],
+        "the newest 3"
+    );
+    let user = store.user_by_id(&a).await.unwrap().unwrap();
+    assert_eq!(
+        user.games_played, 5,
+        "retries within the window count nothing twice"
+    );
+}
