@@ -84,10 +84,11 @@ function detailsText(details = {}) {
 // ----- the view --------------------------------------------------------------------------------
 
 /**
- * Wires the admin section. `token()` gives the caller's current token. Returns `render(viewer)`
+ * Wires the admin section. `client()` gives the player's SDK client (its token, renewed when
+ * about to expire), else `token()` the stored token. Returns `render(viewer)`
  * (show the parts `viewer`'s roles allow) and `reset()` (forget the last account and search).
  */
-export function createAdminView({ token }) {
+export function createAdminView({ client = () => null, token }) {
   const state = {
     viewer: null,
     /** The account on the card (an `AdminUserView`). */
@@ -97,7 +98,7 @@ export function createAdminView({ token }) {
     events: [],
     next: null,
   };
-  const as = () => ({ token: token() ?? undefined });
+  const as = () => (client() ? { client: client() } : { token: token() ?? undefined });
 
   function message(id, text) {
     const box = $(id);

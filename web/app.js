@@ -1,6 +1,8 @@
 // The rookery page: log in or play as a guest, queue, accept a matchup, play, see the result
 // and the history. Everything goes through the SDK (../sdk/rookery.js), which reconnects and
 // resumes by itself; the token and session are kept in localStorage so a reload resumes too.
+// Access tokens live an hour: the SDK renews them with the refresh token (kept with them) before
+// it reconnects or makes an HTTP call, and "Log out" ends the sign-in on the node.
 // All URLs are relative, so the page works behind a proxy or load balancer unchanged. Each game
 // kind's board (drawing, move list, clicks) is in boards/, found through boards.js. Staff (the
 // `admin` and `moderator` roles) also get the admin view, in admin.js. Tournaments (the list,
@@ -63,7 +65,7 @@ const tour = {
   drawn: {},
 };
 
-const admin = createAdminView({ token: () => ui.client?.token ?? loadJson(AUTH_KEY)?.token ?? null });
+const admin = createAdminView({ client: () => ui.client, token: () => loadJson(AUTH_KEY)?.token ?? null });
 
 // ----- storage ---------------------------------------------------------------------------------
 
@@ -75,6 +77,11 @@ function loadJson(key) {
   }
 }
 const saveJson = (key, value) => localStorage.setItem(key, JSON.stringify(value));
+
+/** What the page keeps to stay signed in: the SDK's identity (`session` and `tokens` events). */
+function saveAuth({ token, refreshToken, expiresAt, session, user }) {
+  saveJson(AUTH_KEY, { token, refreshToken: refreshToken ?? null, expiresAt: expiresAt ?? null, session, user });
+}
 
 // ----- notices ---------------------------------------------------------------------------------
 
@@ -121,16 +128,26 @@ function start(auth) {
   const previous = ui.client;
   ui.client = null;
   previous?.close();
-  const client = new rookery.RookeryClient({ token: auth.token, session: auth.session ?? null });
+  const client = new rookery.RookeryClient({
+    token: auth.token,
+    session: auth.session ?? null,
+    // The SDK renews the token with it when it is about to expire (a reconnect, an HTTP call).
+    refreshToken: auth.refreshToken ?? null,
+    expiresAt: auth.expiresAt ?? null,
+  });
   ui.client = client;
   ui.user = auth.user ?? null;
   const mine = (fn) => (payload) => {
     if (ui.client === client) fn(payload);
   };
-  client.on("session", mine(({ token, session, user }) => {
-    ui.user = user;
-    saveJson(AUTH_KEY, { token, session, user });
+  client.on("session", mine((identity) => {
+    ui.user = identity.user;
+    saveAuth(identity);
     render();
+  }));
+  // A renewal: keep the new pair (the old refresh token is spent).
+  client.on("tokens", mine((identity) => {
+    if (identity.token) saveAuth(identity);
   }));
   client.on("game", mine(onGame));
   client.on("message", mine(() => render()));
@@ -221,6 +238,8 @@ function onClosed(client, { error }) {
     notify("That saved session belongs to another player, so a fresh one was started.", { kind: "error" });
     start({ ...auth, session: null });
   } else if (error?.code === "unauthenticated") {
+    // The token was refused and could not be renewed (logged out elsewhere, or the refresh
+    // token expired or was revoked).
     localStorage.removeItem(AUTH_KEY);
     ui.client = null;
     notify("Your login has expired: log in again.", { kind: "error", sticky: true });
@@ -726,7 +745,8 @@ function render() {
 // tournament starts arrives as client/START_GAME and opens like any other.
 
 const isAdmin = (user) => Boolean(user?.roles?.includes("admin"));
-const as = () => ({ token: ui.client?.token ?? undefined });
+/** HTTP calls as this player: the SDK's client gives its token, renewed first when it is about to expire. */
+const as = () => (ui.client ? { client: ui.client } : {});
 
 const STATUS_TEXT = { created: "Upcoming", started: "Running", finished: "Finished", cancelled: "Cancelled" };
 const RESULT_TEXT = { first: "1–0", second: "0–1", draw: "½–½", aborted: "aborted" };
@@ -1874,8 +1894,18 @@ function wire() {
     spectate.closed.clear();
     chat.lines.clear();
     live.games = null;
-    ui.client?.close();
+    // The sign-in ends on the node too: its tokens are refused from now on, on every node.
+    const client = ui.client;
+    const saved = loadJson(AUTH_KEY);
     ui.client = null;
+    const ended = client
+      ? client.logout()
+      : saved?.token || saved?.refreshToken
+      ? rookery.logout({ token: saved.token ?? undefined, refreshToken: saved.refreshToken, session: saved.session })
+      : null;
+    ended?.catch(() => {
+      // Offline: signed out here all the same; the tokens expire by themselves.
+    });
     ui.user = null;
     ui.historyFor = null;
     ui.adminOpen = false;
@@ -1884,6 +1914,18 @@ function wire() {
     admin.reset();
     localStorage.removeItem(AUTH_KEY);
     render();
+  });
+  // Another tab of this player renewed the tokens: take the new pair, so this tab never
+  // presents a refresh token that the other has spent (the node would end the sign-in).
+  window.addEventListener("storage", (event) => {
+    if (event.key !== AUTH_KEY || !ui.client) return;
+    const auth = loadJson(AUTH_KEY);
+    const client = ui.client;
+    if (!auth?.token || auth.user?.id !== client.user?.id || auth.refreshToken === client.refreshToken) return;
+    if (auth.expiresAt != null && client.expiresAt != null && auth.expiresAt < client.expiresAt) return;
+    client.token = auth.token;
+    client.refreshToken = auth.refreshToken ?? null;
+    client.expiresAt = auth.expiresAt ?? null;
   });
   $("find").addEventListener("click", () => queue(chosenQueue()));
   $("admin-toggle").addEventListener("click", () => {

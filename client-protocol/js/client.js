@@ -3,9 +3,11 @@
 // their promises, retries) and a View (view.js: the session's state folded from frames),
 // and adds the events and a method per client message. What belongs to the socket rather than
 // the session (the tournaments watched, the chat rooms joined) it sends again on a new socket.
+// It keeps the sign-in going: a token about to expire is renewed with the refresh token before
+// a socket opens (`refresh`), and `logout` ends it on the node.
 import { Connection } from "./connection.js";
 import { RookeryError } from "./errors.js";
-import { resolve } from "./http.js";
+import { logout as logoutRoute, refresh as refreshRoute, resolve, tokenTimes } from "./http.js";
 import { READY_TIMEOUT_MS, REQUEST_TIMEOUT_MS } from "./protocol.js";
 import { Requests } from "./requests.js";
 import { View } from "./view.js";
@@ -14,6 +16,11 @@ import { View } from "./view.js";
 const MATCHUP_ANSWER_SLACK_MS = 5_000;
 /** How long a `server/REPLY_MATCHUP` waits for a matchup the client has not seen. */
 const UNKNOWN_MATCHUP_WAIT_MS = 30_000;
+/** A token this close to its expiry is renewed before a socket or an HTTP call. */
+const REFRESH_MARGIN_MS = 60_000;
+/** The subprotocol offered beside the token's (`rookery.bearer.<token>`); the node answers it. */
+const SUBPROTOCOL = "rookery";
+const BEARER_SUBPROTOCOL = "rookery.bearer.";
 
 /**
  * A connection to a node that survives socket drops: it reconnects with backoff, resumes its
@@ -26,6 +33,11 @@ export class RookeryClient {
    * @param {string} [options.baseUrl] the node (default: the page's own location)
    * @param {string} [options.token]
    * @param {string} [options.session]
+   * @param {string} [options.refreshToken] renews `token` once it expires
+   * @param {number} [options.expiresAt] when `token` expires (default: read from the token)
+   * @param {(tokens: object) => void} [options.onTokens] a `tokens` listener: store them
+   * @param {number} [options.refreshMarginMs]
+   * @param {typeof fetch} [options.fetch]
    * @param {typeof WebSocket} [options.WebSocket]
    * @param {number} [options.requestTimeoutMs]
    * @param {boolean|object} [options.reconnect]
@@ -33,7 +45,12 @@ export class RookeryClient {
    */
   constructor(options = {}) {
     this.baseUrl = options.baseUrl;
+    /** The `fetch` of the renewals and of HTTP calls made with `{client}` (default: the global one). */
+    this.fetch = options.fetch;
+    this.refreshMarginMs = options.refreshMarginMs ?? REFRESH_MARGIN_MS;
     this.requestTimeoutMs = options.requestTimeoutMs ?? REQUEST_TIMEOUT_MS;
+    /** The renewal under way: every caller meanwhile waits for this one. */
+    this._refreshing = null;
     this.reconnectPolicy =
       options.reconnect === false
         ? null
@@ -46,13 +63,24 @@ export class RookeryClient {
     /** The socket dropped since the watches and joins were last sent: send them again once it is back. */
     this._watchLost = false;
     const emit = (type, payload) => this._emit(type, payload);
-    this._view = new View({ token: options.token ?? null, session: options.session ?? null, emit });
+    this._view = new View({
+      token: options.token ?? null,
+      session: options.session ?? null,
+      refreshToken: options.refreshToken ?? null,
+      expiresAt: options.expiresAt ?? null,
+      emit,
+    });
+    if (typeof options.onTokens === "function") this.on("tokens", options.onTokens);
     const random = options.random ?? Math.random;
     this._connection = new Connection(
       { WebSocket: options.WebSocket, policy: () => this.reconnectPolicy, random },
       {
         url: () => this.socketUrl(),
+        protocols: () => this.socketProtocols(),
         anonymous: () => !this.token,
+        prepare: () => (this._expiring() ? this.refresh() : null),
+        canRenew: () => Boolean(this.refreshToken),
+        renew: () => this.refresh(),
         opening: (frame) => this._deliver(frame),
         frame: (frame) => {
           this._deliver(frame);
@@ -97,6 +125,24 @@ export class RookeryClient {
     return this._view.session;
   }
 
+  /** The refresh token that renews `token`, or null. */
+  get refreshToken() {
+    return this._view.refreshToken;
+  }
+
+  set refreshToken(refreshToken) {
+    this._view.refreshToken = refreshToken;
+  }
+
+  /** When `token` expires (ms since the epoch): as the node said, else read from the token. */
+  get expiresAt() {
+    return this._view.expiresAt ?? tokenTimes(this.token)?.expiresAt ?? null;
+  }
+
+  set expiresAt(expiresAt) {
+    this._view.expiresAt = expiresAt;
+  }
+
   set session(session) {
     this._view.session = session;
   }
@@ -124,8 +170,9 @@ export class RookeryClient {
 
   /**
    * Listens for an event: every `client/...` type, `message` (every frame), `connected`,
-   * `disconnected`, `reconnecting`, `closed`, `session`, `game`, `watched` (a watched game
-   * changed). Returns an unsubscribe function.
+   * `disconnected`, `reconnecting`, `closed`, `session`, `tokens` (the token, refresh token or
+   * expiry changed: store them), `game`, `watched` (a watched game changed). Returns an
+   * unsubscribe function.
    */
   on(type, listener) {
     if (!this._listeners.has(type)) this._listeners.set(type, new Set());
@@ -213,13 +260,95 @@ export class RookeryClient {
     this._connection.close();
   }
 
-  /** The `/ws` URL for the current token and session. */
+  /** The `/ws` URL for the current session (the token goes in a subprotocol, not in the URL). */
   socketUrl() {
     const url = resolve("ws", this.baseUrl);
     url.protocol = url.protocol === "https:" ? "wss:" : "ws:";
-    if (this.token) url.searchParams.set("token", this.token);
     if (this.session) url.searchParams.set("session", this.session);
     return url.toString();
+  }
+
+  /** The subprotocols the socket offers: `rookery` and `rookery.bearer.<token>`; none without a token. */
+  socketProtocols() {
+    return this.token ? [SUBPROTOCOL, `${BEARER_SUBPROTOCOL}${this.token}`] : null;
+  }
+
+  // ----- staying signed in -------------------------------------------------------------------
+
+  /**
+   * The token is expired or close to it (`refreshMarginMs`, at most half its lifetime) and a
+   * refresh token can renew it.
+   */
+  _expiring(now = Date.now()) {
+    const expiresAt = this.expiresAt;
+    if (!this.token || !this.refreshToken || expiresAt == null) return false;
+    const issuedAt = tokenTimes(this.token)?.issuedAt;
+    const margin = issuedAt != null && expiresAt > issuedAt
+      ? Math.min(this.refreshMarginMs, (expiresAt - issuedAt) / 2)
+      : this.refreshMarginMs;
+    return expiresAt - now <= margin;
+  }
+
+  /**
+   * `POST /api/auth/refresh` with the refresh token (and the session, which the node keeps):
+   * the new token, refresh token and expiry replace the old ones (the `tokens` and `session`
+   * events). One renewal at a time: a call while one is under way gets the same promise.
+   * Resolves with the node's answer; rejects with `unauthenticated` when the refresh token is
+   * refused (spent, revoked, expired: it is forgotten) or there is none.
+   */
+  refresh() {
+    if (this._refreshing) return this._refreshing;
+    const refreshToken = this.refreshToken;
+    if (!refreshToken) return Promise.reject(new RookeryError("unauthenticated", "no refresh token to renew the sign-in"));
+    const renewal = refreshRoute(refreshToken, { baseUrl: this.baseUrl, fetch: this.fetch, session: this.session })
+      .then(
+        (auth) => {
+          // A logout or another sign-in meanwhile: this answer is not for the client any more.
+          if (this.refreshToken === refreshToken) this._view.adopt(auth);
+          return auth;
+        },
+        (error) => {
+          if (error.code === "unauthenticated" && this.refreshToken === refreshToken) {
+            this._view.adopt({ ...this._view.identity(), refreshToken: null });
+          }
+          throw error;
+        },
+      )
+      .finally(() => {
+        if (this._refreshing === renewal) this._refreshing = null;
+      });
+    this._refreshing = renewal;
+    return renewal;
+  }
+
+  /**
+   * Resolves with a token good for a while yet: the current one, renewed first when it is
+   * expired or close to it and a refresh token is known (the HTTP helpers' `{client}` option).
+   */
+  async freshToken() {
+    if (this._refreshing) await this._refreshing.catch(() => {});
+    else if (this._expiring()) await this.refresh().catch(() => {});
+    return this.token;
+  }
+
+  /**
+   * Signs out: closes the socket, `POST /api/auth/logout` with the token and the refresh
+   * token (the sign-in ends on every node: they and every token renewed from them are refused
+   * from then on, and the session can no longer be resumed), and forgets token, refresh
+   * token and session (the `tokens` and `session` events, with nulls). Resolves once the node
+   * has answered; tokens it already refused count as signed out.
+   */
+  async logout() {
+    if (this._refreshing) await this._refreshing.catch(() => {});
+    const { token, refreshToken, session } = this;
+    this.close();
+    this._view.adopt(null);
+    if (!token && !refreshToken) return;
+    try {
+      await logoutRoute({ baseUrl: this.baseUrl, fetch: this.fetch, token: token ?? undefined, refreshToken, session });
+    } catch (error) {
+      if (error.status !== 401) throw error;
+    }
   }
 
   // ----- requests ----------------------------------------------------------------------------
@@ -532,8 +661,8 @@ export class RookeryClient {
 }
 
 /**
- * Opens a client: `await connect({baseUrl, token, session})` resolves once the session is
- * started or resumed.
+ * Opens a client: `await connect({baseUrl, token, session, refreshToken})` resolves once the
+ * session is started or resumed.
  */
 export async function connect(options = {}) {
   const client = new RookeryClient(options);

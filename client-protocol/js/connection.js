@@ -1,7 +1,8 @@
 // connection.js: the socket. Opens it (waiting for the session's opening frame), writes frames
 // or queues them until it is open, reconnects with backoff and jitter after a drop (at once
 // when the browser comes back online), and stops for good on the close codes the protocol
-// says not to retry. Close codes and backoff defaults come from protocol.js, generated from
+// says not to retry. Before each socket it lets the client renew an expiring token, and a
+// token the node refuses at the opening is renewed once and tried once more. Close codes and backoff defaults come from protocol.js, generated from
 // client-protocol/src/constants.rs.
 import { RookeryError } from "./errors.js";
 import {
@@ -54,7 +55,12 @@ export function backoffDelay(attempt, policy = {}, random = Math.random) {
 /**
  * One client's socket, reopened as needed. Its `state` is `idle`, `connecting`, `open`,
  * `reconnecting` or `closed`; `hooks` connect it to the rest of the client:
- * - `url()`: the `/ws` URL to open; `anonymous()`: no token, so no opening frame to wait for;
+ * - `url()`: the `/ws` URL to open; `protocols()`: the subprotocols to offer (the token rides
+ *   in one); `anonymous()`: no token, so no opening frame to wait for;
+ * - `prepare()`: before each socket, null or a promise (a token renewal) to wait for; when it
+ *   rejects with `unauthenticated` the sign-in is over and the connection stops;
+ * - `canRenew()`, `renew()`: the node refused the token at the opening (`unauthenticated`):
+ *   whether a renewal can be tried, and the renewal (a promise); then one socket more;
  * - `opening(frame)`: the frame that starts or resumes the session (or refuses it);
  *   `frame(frame)`: every later frame;
  * - `opened()`: the session is on a socket (requests go out again); `lost(code)`: the socket
@@ -83,6 +89,12 @@ export class Connection {
     this._connectWaiters = [];
     this._awaitingOpening = false;
     this._openingError = null;
+    /** A renewal (before a socket, or after a refused token) is under way: no socket yet. */
+    this._renewing = false;
+    /** The token was renewed after a refusal since the last opening: not again. */
+    this._renewedAfterRefusal = false;
+    /** Counts the attempts to open, so a renewal that ends late starts nothing stale. */
+    this._generation = 0;
     this._wentOffline = false;
     if (typeof window !== "undefined" && typeof window.addEventListener === "function") {
       this._onOnline = () => this._networkBack();
@@ -110,6 +122,8 @@ export class Connection {
   close() {
     if (this.state === "closed") return;
     this._closedByUser = true;
+    this._renewing = false;
+    this._generation += 1;
     clearTimeout(this._timer);
     const socket = this._socket;
     this._socket = null;
@@ -149,9 +163,41 @@ export class Connection {
     this.state = this._attempt === 0 && !this._everConnected ? "connecting" : "reconnecting";
     this._awaitingOpening = true;
     this._openingError = null;
+    const generation = ++this._generation;
+    const preparing = this._hooks.prepare();
+    if (!preparing) {
+      this._dial();
+      return;
+    }
+    this._renewing = true;
+    preparing.then(
+      () => this._afterRenewal(generation, null),
+      (error) => this._afterRenewal(generation, error),
+    );
+  }
+
+  /**
+   * A renewal ended: dial unless the client closed meanwhile. A refused renewal ends the
+   * sign-in (`unauthenticated`); any other failure (the network) is a failed attempt.
+   */
+  _afterRenewal(generation, error) {
+    if (generation !== this._generation || this.state === "closed") return;
+    this._renewing = false;
+    if (error?.code === "unauthenticated") {
+      this._openingError = new RookeryError("unauthenticated", error.message || "the sign-in has ended");
+      this._lost({ code: NORMAL, reason: "sign-in ended" });
+    } else if (error) {
+      this._lost({ code: ABNORMAL, reason: `renewal failed: ${error.message ?? error}` });
+    } else {
+      this._dial();
+    }
+  }
+
+  _dial() {
     let socket;
     try {
-      socket = new this._WebSocket(this._hooks.url());
+      const protocols = this._hooks.protocols();
+      socket = protocols ? new this._WebSocket(this._hooks.url(), protocols) : new this._WebSocket(this._hooks.url());
     } catch (error) {
       this._lost({ code: ABNORMAL, reason: String(error?.message ?? error) });
       return;
@@ -207,26 +253,63 @@ export class Connection {
         return;
       }
       if (type === "client/ERROR" && !frame.ref && (frame.code === "forbidden" || frame.code === "unauthenticated")) {
-        this._openingError = new RookeryError(frame.code, frame.message, { frame });
-        this._hooks.opening(frame);
         // forbidden: the node closes the socket; unauthenticated: it would stay anonymous.
         const socket = this._socket;
         if (frame.code === "unauthenticated" && socket) {
           this._socket = null;
           this._detach(socket);
           socket.close(NORMAL, "bad token");
+          if (!this._renewedAfterRefusal && this._hooks.canRenew()) {
+            // The token expired (or was refused): renew it once and open once more.
+            this._renewedAfterRefusal = true;
+            this._renewAfterRefusal(frame);
+            return;
+          }
+          this._openingError = new RookeryError(frame.code, frame.message, { frame });
+          this._hooks.opening(frame);
           this._lost({ code: NORMAL, reason: "bad token" });
+          return;
         }
+        this._openingError = new RookeryError(frame.code, frame.message, { frame });
+        this._hooks.opening(frame);
         return;
       }
     }
     this._hooks.frame(frame);
   }
 
+  /** The node refused the token at the opening: one renewal, then one more socket at once. */
+  _renewAfterRefusal(frame) {
+    const generation = this._generation;
+    this._renewing = true;
+    this._hooks.renew().then(
+      () => {
+        if (generation !== this._generation || this.state === "closed") return;
+        this._renewing = false;
+        this._open();
+      },
+      (error) => {
+        if (generation !== this._generation || this.state === "closed") return;
+        this._renewing = false;
+        if (error?.code === "unauthenticated") {
+          // The refresh token is refused too: the sign-in is over.
+          this._openingError = new RookeryError(frame.code, frame.message, { frame });
+          this._hooks.opening(frame);
+          this._lost({ code: NORMAL, reason: "bad token" });
+        } else {
+          // The renewal did not get through: an attempt like any failed one, renewed again later.
+          this._renewedAfterRefusal = false;
+          this._lost({ code: ABNORMAL, reason: `renewal failed: ${error?.message ?? error}` });
+        }
+      },
+    );
+  }
+
   /** The socket is usable: flush what waited, re-send what was not acknowledged. */
   _opened(opening) {
     this.state = "open";
     this._awaitingOpening = false;
+    this._renewedAfterRefusal = false;
     this._everConnected = true;
     this._attempt = 0;
     this._opening = opening;
@@ -271,7 +354,7 @@ export class Connection {
 
   /** The browser says the network is back: try now rather than at the end of the backoff. */
   _networkBack() {
-    if (this.state === "reconnecting" && !this._socket) {
+    if (this.state === "reconnecting" && !this._socket && !this._renewing) {
       this._open();
     } else if (this.state === "open" && this._wentOffline && this._socket) {
       // The old socket may be silently dead; a new one resumes the session and the node

@@ -1,5 +1,7 @@
-// http.js: the node's HTTP API (accounts, users, finished and live games, queues,
-// administration, tournaments), and URLs relative to the node.
+// http.js: the node's HTTP API (accounts and their renewal, users, finished and live games,
+// queues, administration, tournaments), and URLs relative to the node. Every call takes
+// `options.token` (Bearer), or `options.client`: a RookeryClient whose token is used, renewed
+// first when it is expired or about to be.
 import { RookeryError } from "./errors.js";
 
 function defaultBase() {
@@ -15,7 +17,22 @@ export function resolve(path, baseUrl) {
   return new URL(path, base);
 }
 
-async function httpJson(method, path, { baseUrl, body, token, fetch: fetchImpl } = {}) {
+async function httpJson(method, path, options = {}) {
+  const { client } = options;
+  if (client && options.token === undefined) {
+    // The client's token, renewed first when it is expired or about to be; a 401 after that
+    // renews once more (the node may have refused it for its own reasons) and tries again.
+    const token = await client.freshToken();
+    const through = { ...options, client: undefined, baseUrl: options.baseUrl ?? client.baseUrl, fetch: options.fetch ?? client.fetch, token };
+    try {
+      return await httpJson(method, path, through);
+    } catch (error) {
+      if (error.status !== 401 || error.code !== "unauthenticated" || !client.refreshToken) throw error;
+      const renewed = await client.refresh();
+      return httpJson(method, path, { ...through, token: renewed.token });
+    }
+  }
+  const { baseUrl, body, token, fetch: fetchImpl } = options;
   const doFetch = fetchImpl ?? globalThis.fetch;
   const headers = { accept: "application/json" };
   if (body !== undefined) headers["content-type"] = "application/json";
@@ -42,19 +59,67 @@ async function httpJson(method, path, { baseUrl, body, token, fetch: fetchImpl }
   return value;
 }
 
-/** `POST /api/auth/guest`: a guest account. Resolves with `{token, session, user}`. */
+/**
+ * When a JWT was issued and when it expires (ms since the epoch), read from its payload
+ * without checking it (the node does that); null for what is not a JWT.
+ */
+export function tokenTimes(token) {
+  try {
+    const part = String(token).split(".")[1];
+    const base64 = part.replace(/-/g, "+").replace(/_/g, "/").padEnd(Math.ceil(part.length / 4) * 4, "=");
+    const claims = JSON.parse(atob(base64));
+    if (!Number.isFinite(claims.exp)) return null;
+    return { issuedAt: Number.isFinite(claims.iat) ? claims.iat * 1000 : null, expiresAt: claims.exp * 1000 };
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * `POST /api/auth/guest`: a guest account. Resolves with
+ * `{token, session, user, refreshToken, expiresAt}` (as do `register` and `login`).
+ */
 export function guest(options = {}) {
   return httpJson("POST", "api/auth/guest", options);
 }
 
-/** `POST /api/auth/register`. Resolves with `{token, session, user}`. */
+/** `POST /api/auth/register`. Resolves with `{token, session, user, refreshToken, expiresAt}`. */
 export function register(username, password, options = {}) {
   return httpJson("POST", "api/auth/register", { ...options, body: { username, password } });
 }
 
-/** `POST /api/auth/login`. Resolves with `{token, session, user}`. */
+/** `POST /api/auth/login`. Resolves with `{token, session, user, refreshToken, expiresAt}`. */
 export function login(username, password, options = {}) {
   return httpJson("POST", "api/auth/login", { ...options, body: { username, password } });
+}
+
+/**
+ * `POST /api/auth/refresh`: a refresh token renews the sign-in. Resolves with
+ * `{token, session, user, refreshToken, expiresAt}`; the refresh token passed is spent (keep
+ * the new one). `refreshToken` null leaves it to the browser's `rookery_refresh` cookie;
+ * `options.session` is the session to keep (else a new one starts). A bad, spent or revoked
+ * refresh token: `unauthenticated` (401).
+ */
+export function refresh(refreshToken, options = {}) {
+  const body = {};
+  if (refreshToken) body.refreshToken = refreshToken;
+  if (options.session) body.session = options.session;
+  return httpJson("POST", "api/auth/refresh", { ...options, token: undefined, client: undefined, body });
+}
+
+/**
+ * `POST /api/auth/logout`: ends the sign-in on every node (`options.token` as Bearer and/or
+ * `options.refreshToken`; an expired access token still logs out, and in a browser the
+ * cookies stand in for both). The session `options.session` can no longer be resumed.
+ * Resolves with null (204); `unauthenticated` (401) when neither token is valid.
+ */
+export function logout(options = {}) {
+  const { refreshToken, session, ...rest } = options;
+  const body = {};
+  if (refreshToken) body.refreshToken = refreshToken;
+  if (session) body.session = session;
+  const query = session ? `?${new URLSearchParams({ session })}` : "";
+  return httpJson("POST", `api/auth/logout${query}`, { ...rest, client: undefined, body });
 }
 
 /** `GET /api/me` (with `options.token`, or the login cookie in a browser). */

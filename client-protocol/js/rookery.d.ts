@@ -978,12 +978,38 @@ export interface HttpOptions {
   baseUrl?: string;
   /** Sent as `Authorization: Bearer`. */
   token?: string;
+  /**
+   * Instead of `token`: this client's token, renewed first when it is expired or about to be
+   * (and once more after a 401); its `baseUrl` and `fetch` unless given here.
+   */
+  client?: RookeryClient;
   fetch?: typeof fetch;
+}
+
+/** The answer of a sign-in or a renewal, with the refresh token and expiry always there. */
+export interface SignedIn extends AuthResponse {
+  refreshToken: string;
+  expiresAt: number;
 }
 
 export declare function guest(options?: HttpOptions): Promise<AuthResponse>;
 export declare function register(username: string, password: string, options?: HttpOptions): Promise<AuthResponse>;
 export declare function login(username: string, password: string, options?: HttpOptions): Promise<AuthResponse>;
+/**
+ * `POST /api/auth/refresh`: renews the sign-in; `refreshToken` is spent (keep the new one).
+ * null leaves it to the browser's `rookery_refresh` cookie. Rejects with `unauthenticated`.
+ */
+export declare function refresh(
+  refreshToken: string | null,
+  options?: Omit<HttpOptions, "token" | "client"> & { session?: string | null },
+): Promise<SignedIn>;
+/**
+ * `POST /api/auth/logout`: the sign-in ends on every node (`token` and/or `refreshToken`; in
+ * a browser the cookies stand in), and `session` can no longer be resumed. Resolves with null.
+ */
+export declare function logout(
+  options?: Omit<HttpOptions, "client"> & { refreshToken?: string | null; session?: string | null },
+): Promise<null>;
 export declare function me(options?: HttpOptions): Promise<UserProfile>;
 export declare function getUser(name: string, options?: HttpOptions): Promise<UserProfile>;
 export declare function getUserGames(name: string, options?: HttpOptions & { limit?: number }): Promise<GameRecord[]>;
@@ -1163,10 +1189,31 @@ export interface ReconnectPolicy {
 /** The delay before reconnect attempt `attempt` (0-based). */
 export declare function backoffDelay(attempt: number, policy?: ReconnectPolicy, random?: () => number): number;
 
+/** What the `tokens` and `session` events carry: store it to stay signed in after a reload. */
+export interface Identity {
+  token: string | null;
+  /** Renews `token` (`refresh()`); null when unknown. */
+  refreshToken: string | null;
+  /** When `token` expires (ms since the epoch); null when unknown. */
+  expiresAt: number | null;
+  session: string | null;
+  user: UserView | null;
+}
+
 export interface ClientOptions {
   baseUrl?: string;
   token?: string | null;
   session?: string | null;
+  /** Renews `token` before it expires (from a sign-in's answer or `client/SESSION_STARTED`). */
+  refreshToken?: string | null;
+  /** When `token` expires (ms since the epoch); default: read from the token. */
+  expiresAt?: number | null;
+  /** Called with the new tokens whenever they change (a `tokens` listener): store them. */
+  onTokens?: (tokens: Identity) => void;
+  /** Renew a token this close to its expiry, at most half its lifetime (default 60 000 ms). */
+  refreshMarginMs?: number;
+  /** The `fetch` of renewals, logout and `{client}` HTTP calls (default: the global one). */
+  fetch?: typeof fetch;
   /** A WebSocket implementation (default: the global one). */
   WebSocket?: typeof WebSocket;
   /** How long a request waits for its answer (default 10 000 ms). */
@@ -1200,7 +1247,9 @@ export interface LifecycleEvents {
   /** The client stopped for good (closed, taken over, refused, or out of attempts). */
   closed: { code: number; reason: string; error: RookeryError };
   /** The token or session changed: store them to resume after a reload. */
-  session: { token: string | null; session: string | null; user: UserView | null };
+  session: Identity;
+  /** The token, refresh token or expiry changed (a sign-in, a renewal, a logout): store them. */
+  tokens: Identity;
   /** The current game changed. */
   game: GameState;
   /** A watched game changed (v1.1). */
@@ -1214,6 +1263,12 @@ export declare class RookeryClient {
   readonly state: ConnectionState;
   readonly token: string | null;
   readonly session: string | null;
+  /** The refresh token that renews `token`, or null. */
+  readonly refreshToken: string | null;
+  /** When `token` expires (ms since the epoch), or null. */
+  readonly expiresAt: number | null;
+  /** Tokens this close to their expiry are renewed before a socket or HTTP call. */
+  refreshMarginMs: number;
   readonly user: UserView | null;
   /** The queue this session is in. */
   readonly queue: QueueSpec | null;
@@ -1233,8 +1288,20 @@ export declare class RookeryClient {
   connect(): Promise<ClientSessionStartedMessage | ClientResumeSessionMessage | null>;
   /** Closes for good. */
   close(): void;
-  /** The `/ws` URL with the current token and session. */
+  /** The `/ws` URL with the current session (the token is not in it). */
   socketUrl(): string;
+  /** The subprotocols offered: `["rookery", "rookery.bearer.<token>"]`, or null without a token. */
+  socketProtocols(): string[] | null;
+
+  /**
+   * `POST /api/auth/refresh` with the refresh token: the new pair replaces the old (the
+   * `tokens` event). One at a time; concurrent calls share it. Rejects with `unauthenticated`.
+   */
+  refresh(): Promise<SignedIn>;
+  /** A token good for a while: the current one, renewed first when it is about to expire. */
+  freshToken(): Promise<string | null>;
+  /** Closes, `POST /api/auth/logout` (the sign-in ends on every node), forgets the tokens. */
+  logout(): Promise<void>;
 
   /** Sends with a fresh `ref`; resolves with the reply echoing it, rejects on its `client/ERROR`. */
   request(message: ClientFrame, options?: RequestOptions): Promise<ServerFrame>;

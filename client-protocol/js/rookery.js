@@ -10,13 +10,14 @@
 //   connection.js  the socket: opening, reconnect with backoff, session resume, close codes
 //   requests.js    `ref` → promise matching, timeouts, re-sending what is safe to repeat
 //   view.js        the state fold (identity, queue, matchup, game, watched games), the clock helpers
-//   http.js        the HTTP API;  errors.js  RookeryError;  messages.js  the message types
+//   http.js        the HTTP API (sign-in renewal and logout too);  errors.js  RookeryError;
+//                  messages.js  the message types
 //   protocol.js    GENERATED: close codes, limits, timers from client-protocol/src/constants.rs
 
 export * from "./protocol.js";
 export { RookeryError } from "./errors.js";
 export { CLIENT_MESSAGE_TYPES, HELPERS, SERVER_MESSAGE_TYPES } from "./messages.js";
-export { getGame, getLiveGames, getQueues, getUser, getUserGames, guest, login, me, register } from "./http.js";
+export { getGame, getLiveGames, getQueues, getUser, getUserGames, guest, login, logout, me, refresh, register } from "./http.js";
 export {
   AUDIT_TYPES, banUser, getAdminUser, muteUser, searchAudit, setUserRoles, unbanUser, unmuteUser, verifyAudit,
 } from "./http.js";

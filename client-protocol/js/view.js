@@ -1,5 +1,5 @@
-// view.js: the state a client folds from what its node sends: the identity (token, session,
-// user), the queue it is in, the pending matchup, the current game and the games it watches,
+// view.js: the state a client folds from what its node sends: the identity (token, refresh
+// token and expiry, session, user), the queue it is in, the pending matchup, the current game and the games it watches,
 // plus the helpers that read a game's clocks and presence between frames.
 
 const monotonic =
@@ -89,18 +89,23 @@ function ended(game, frame, now) {
 }
 
 /**
- * The views of one session, folded frame by frame: `token`, `session`, `user`, `queue`,
+ * The views of one session, folded frame by frame: `token`, `refreshToken`, `expiresAt`,
+ * `session`, `user`, `queue`,
  * `matchup` (the pending `client/PROPOSE_MATCHUP`), `game` (a `GameState`) and `watched` (the
- * games it watches, by id). `emit` gets the `session`, `game` and `watched` events.
+ * games it watches, by id). `emit` gets the `session`, `tokens`, `game` and `watched` events.
  */
 export class View {
   /**
-   * @param {{token?: string|null, session?: string|null, emit: (type: string, payload: object) => void}} options
+   * @param {{token?: string|null, session?: string|null, refreshToken?: string|null, expiresAt?: number|null, emit: (type: string, payload: object) => void}} options
    */
-  constructor({ token = null, session = null, emit }) {
+  constructor({ token = null, session = null, refreshToken = null, expiresAt = null, emit }) {
     this.token = token;
     this.session = session;
     this.user = null;
+    /** The refresh token that renews `token` (`POST /api/auth/refresh`), or null. */
+    this.refreshToken = refreshToken;
+    /** When `token` expires (ms since the epoch), or null when unknown. */
+    this.expiresAt = expiresAt;
     /** @type {object|null} the queue this session is in */
     this.queue = null;
     /** @type {object|null} the pending `client/PROPOSE_MATCHUP` */
@@ -118,15 +123,21 @@ export class View {
     switch (frame.type) {
       case "client/SESSION_STARTED": {
         const fresh = this.session !== frame.session;
+        const before = this.tokens();
+        if (frame.token !== this.token) this.expiresAt = null;
         this.token = frame.token;
         this.session = frame.session;
         this.user = frame.user;
+        // A socket that opened with a token gets no refresh token (null): its client keeps its own.
+        if (frame.refreshToken) this.refreshToken = frame.refreshToken;
+        if (frame.expiresAt != null) this.expiresAt = frame.expiresAt;
         if (fresh) {
           this.queue = null;
           this.matchup = null;
           if (this.game && this.game.status !== "over") this._lostGame();
         }
-        this._emit("session", { token: this.token, session: this.session, user: this.user });
+        this._emit("session", this.identity());
+        this._tokensChanged(before);
         break;
       }
       case "client/RESUME_SESSION":
@@ -137,7 +148,7 @@ export class View {
         if (this.game && this.game.status !== "over" && this.game.game !== frame.game) {
           this._lostGame();
         }
-        this._emit("session", { token: this.token, session: this.session, user: this.user });
+        this._emit("session", this.identity());
         break;
       case "client/QUEUED":
       case "client/ALREADY_IN_QUEUE":
@@ -199,6 +210,42 @@ export class View {
       default:
         break;
     }
+  }
+
+  /** The identity, as the `session` and `tokens` events carry it. */
+  identity() {
+    return {
+      token: this.token,
+      refreshToken: this.refreshToken,
+      expiresAt: this.expiresAt,
+      session: this.session,
+      user: this.user,
+    };
+  }
+
+  /** What renews the sign-in, to compare before and after a change. */
+  tokens() {
+    return `${this.token} ${this.refreshToken} ${this.expiresAt}`;
+  }
+
+  /**
+   * Adopts a renewal or a sign-in answered over HTTP (`{token, session, user, refreshToken,
+   * expiresAt}`), or forgets the identity (`null`): the `session` and `tokens` events follow.
+   */
+  adopt(auth) {
+    const before = this.tokens();
+    const sessionBefore = this.session;
+    this.token = auth?.token ?? null;
+    this.refreshToken = auth?.refreshToken ?? null;
+    this.expiresAt = auth?.expiresAt ?? null;
+    if (auth === null || auth?.session) this.session = auth?.session ?? null;
+    if (auth === null || auth?.user) this.user = auth?.user ?? null;
+    if (before !== this.tokens() || sessionBefore !== this.session) this._emit("session", this.identity());
+    this._tokensChanged(before);
+  }
+
+  _tokensChanged(before) {
+    if (before !== this.tokens()) this._emit("tokens", this.identity());
   }
 
   /** The game ended while we were away: its result is in the player's history. */

@@ -41,13 +41,17 @@ const validClientFrame = validator("ClientFrame");
 
 /**
  * A WebSocket class that records every frame both ways and checks it against the schema
- * (ClientFrame out, ServerFrame in). `problems` collects the frames that do not match.
+ * (ClientFrame out, ServerFrame in). `problems` collects the frames that do not match; `urls`
+ * and `protocols`, what each socket was opened with; `sockets`, the sockets themselves.
  */
 export function recordingWebSocket() {
-  const log = { sent: [], received: [], problems: [] };
+  const log = { sent: [], received: [], problems: [], urls: [], protocols: [], sockets: [] };
   class Recording extends globalThis.WebSocket {
-    constructor(url) {
-      super(url);
+    constructor(url, protocols) {
+      super(url, protocols);
+      log.urls.push(url);
+      log.protocols.push(protocols ?? null);
+      log.sockets.push(this);
       this.addEventListener("message", (event) => {
         const frame = JSON.parse(event.data);
         log.received.push(frame);
@@ -223,6 +227,7 @@ export async function player(base, auth, options = {}) {
     baseUrl: options.via ?? base,
     token: auth.token,
     session: auth.session,
+    refreshToken: auth.refreshToken ?? null,
     WebSocket,
     requestTimeoutMs: 10_000,
     reconnect: { initialDelayMs: 50, maxDelayMs: 500 },
@@ -282,8 +287,9 @@ export function fakeSocketClass(opening) {
   return class FakeSocket {
     static OPEN = 1;
     static sockets = [];
-    constructor(url) {
+    constructor(url, protocols) {
       this.url = url;
+      this.protocols = protocols ?? null;
       this.readyState = 0;
       this.sent = [];
       FakeSocket.sockets.push(this);

@@ -40,8 +40,9 @@ test("every server/ and game/ type in the schema has an SDK helper", () => {
 class FakeSocket {
   static OPEN = 1;
   static last = null;
-  constructor(url) {
+  constructor(url, protocols) {
     this.url = url;
+    this.protocols = protocols ?? null;
     this.readyState = 0;
     this.sent = [];
     FakeSocket.last = this;
@@ -67,7 +68,9 @@ test("every helper sends a frame of its type that the schema accepts", async () 
   const opening = await client.connect();
   assert.equal(opening.type, "client/SESSION_STARTED");
   const socket = FakeSocket.last;
-  assert.equal(socket.url, "ws://127.0.0.1:9/ws?token=t");
+  // The token rides in a subprotocol, never in the URL.
+  assert.equal(socket.url, "ws://127.0.0.1:9/ws");
+  assert.deepEqual(socket.protocols, ["rookery", "rookery.bearer.t"]);
   const calls = {
     "server/REGISTER_USER": () => client.registerUser("ann", "password1"),
     "server/LOGIN": () => client.login("ann", "password1"),

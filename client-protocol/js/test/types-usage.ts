@@ -5,6 +5,7 @@ import {
   type AdminUserView, type AuditType, type Role,
 } from "../rookery.js";
 import { getLiveGames, type ChatRoom, type LiveGame, type WatchedGame } from "../rookery.js";
+import { logout, refresh, type Identity, type SignedIn } from "../rookery.js";
 import {
   addRegistration, cancelTournament, createTournament, getRegistrations, getTournament, getTournaments, joinTournament,
   removeRegistration, TOURNAMENT_STATUSES, withdrawTournament, type Standing, type TournamentView,
@@ -104,4 +105,29 @@ export async function spectatorExample(client: RookeryClient): Promise<void> {
   console.log(over?.status, client.watchedGames.length);
   const left = await client.unwatchGame(top.game);
   console.log(left.game, client.game?.watchers);
+}
+
+export async function staySignedIn(): Promise<void> {
+  const base = "http://127.0.0.1:8080";
+  const auth = await guest({ baseUrl: base });
+  const stored: Identity[] = [];
+  const client = new RookeryClient({
+    baseUrl: base,
+    token: auth.token,
+    session: auth.session,
+    refreshToken: auth.refreshToken ?? null,
+    expiresAt: auth.expiresAt ?? null,
+    onTokens: (tokens) => stored.push(tokens),
+  });
+  client.on("tokens", ({ refreshToken, expiresAt }: Identity) => console.log(refreshToken, expiresAt));
+  const renewed: SignedIn = await client.refresh();
+  const expiresAt: number = renewed.expiresAt;
+  const token: string | null = await client.freshToken();
+  const protocols: string[] | null = client.socketProtocols();
+  console.log(expiresAt, token, protocols, client.refreshToken, client.expiresAt, stored.length);
+  const games = await getLiveGames({ limit: 5 }, { client });
+  console.log(games.games.length);
+  await client.logout();
+  const again = await refresh(renewed.refreshToken, { baseUrl: base, session: renewed.session });
+  await logout({ baseUrl: base, token: again.token, refreshToken: again.refreshToken, session: again.session });
 }
