@@ -313,6 +313,10 @@ pub struct Sender {
     pub user: UserId,
     /// The client message's `ref`, echoed by the reply.
     pub reference: Option<String>,
+    /// The node the sender's socket is on (a game notices when that node dies). Set by the
+    /// session as it sends; None where no socket sent it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub node: Option<std::sync::Arc<str>>,
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -422,6 +426,11 @@ pub enum GameAction {
     Crowd {
         node: String,
         watchers: u32,
+    },
+    /// The nodes alive now (their heartbeats current): a player whose socket was on any
+    /// other node is away from now on, as if the socket had closed (`from` is None).
+    NodesAlive {
+        alive: Vec<String>,
     },
 }
 
@@ -602,6 +611,7 @@ mod tests {
             session: session.clone(),
             user: UserId::generate(),
             reference: Some("r1".into()),
+            node: None,
         };
         let envelope = Envelope::game(
             &GameId::generate(),

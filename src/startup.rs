@@ -446,6 +446,12 @@ impl Application {
             services: services.clone(),
             router: router.clone(),
         }));
+        // Every node tells the games it hosts which nodes are alive, so that players whose
+        // node was killed start their abandonment grace.
+        tokio::spawn(crate::actors::game::presence::watch_nodes(
+            router.clone(),
+            seams.membership.clone(),
+        ));
         // Every node tells the games its sockets watch how many they are.
         tokio::spawn(crate::actors::game::crowd::report_crowds(
             router.clone(),

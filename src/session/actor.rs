@@ -24,8 +24,8 @@ use crate::auth::{banned_message, AuthError};
 use crate::cluster::{Mailbox, Passivate};
 use crate::domain::{now_ms, GameId, QueueKey, SessionId};
 use crate::messages::{
-    Address, Envelope, FeedEvent, FeedFrame, GameAction, GameCommand, QueueAction, QueueCommand,
-    Sender, SessionEvent, UserEvent,
+    Address, Body, Envelope, FeedEvent, FeedFrame, GameAction, GameCommand, QueueAction,
+    QueueCommand, Sender, SessionEvent, UserEvent,
 };
 use crate::rooms::{fingerprint, PostError, Room};
 use crate::telemetry::names;
@@ -128,6 +128,7 @@ impl SessionActor {
             session: s.id.clone(),
             user: s.user_id.clone(),
             reference,
+            node: Some(self.env.router.node_id().into()),
         })
     }
 
@@ -450,7 +451,15 @@ impl SessionActor {
         match decided {
             Route::Reply(message) => self.reply(message, reference, ctx),
             Route::Authenticate(request) => self.authenticate(request, reference, ctx),
-            Route::Forward(envelope) => self.env.router.send(envelope),
+            Route::Forward(mut envelope) => {
+                // A game learns which node its player's socket is on.
+                if let Body::Game(command) = &mut envelope.body {
+                    if let Some(from) = &mut command.from {
+                        from.node = Some(self.env.router.node_id().into());
+                    }
+                }
+                self.env.router.send(envelope)
+            }
             Route::Enqueue { queue, envelope } => self.enqueue(queue, envelope, reference, ctx),
             Route::Watch { group, envelope } => self.watch(group, envelope, ctx),
             Route::Unwatch(group) => {

@@ -94,6 +94,7 @@ fn route_player(
         session: state.id.clone(),
         user: state.user_id.clone(),
         reference,
+        node: None,
     };
     let game = |game: &str, action: GameAction| match GameId::parse(game) {
         Some(id) => Route::Forward(Envelope::game(

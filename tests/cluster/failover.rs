@@ -285,3 +285,40 @@ async fn a_frozen_owner_that_wakes_up_cannot_overwrite_the_new_owners_state() {
     );
     println!("the woken owner: fenced write refused = {fenced}, lease renewal refused = {lost}");
 }
+
+#[actix_web::test]
+async fn a_player_whose_node_is_killed_loses_by_abandonment_once_the_grace_runs_out() {
+    let cluster = Cluster::start();
+    let grace = [("ROOKERY_GRACE_MS", "1500".to_owned())];
+    let n1 = cluster.node_with("n1", &grace).await;
+    let mut n2 = cluster.node_with("n2", &grace).await;
+    let (alice, bob) = (n1.register("stayer").await, n2.register("goner").await);
+    // The game lives on n1 with alice's socket; bob's socket is on n2.
+    let mut duel = duel(&n1, alice, &n2, bob, tictactoe(false)).await;
+    duel.play(&[json!(4), json!(0)]).await;
+    let (mut stayer, stayer_side) = if duel.a_is_first {
+        (duel.first, "first")
+    } else {
+        (duel.second, "second")
+    };
+    n2.kill9();
+    // No socket closed: n1 notices that n2 stopped heartbeating, and the grace starts.
+    let deadline = Instant::now() + std::time::Duration::from_secs(30);
+    let away = loop {
+        assert!(
+            Instant::now() < deadline,
+            "the stayer never heard the goner left"
+        );
+        let message = stayer.recv().await;
+        if message["type"] == "client/OPPONENT_PRESENCE" {
+            break message;
+        }
+    };
+    assert_eq!(away["connected"], false, "{away}");
+    let over = stayer.expect("client/GAME_OVER").await;
+    assert_eq!(
+        (over["result"].as_str(), over["reason"].as_str()),
+        (Some(stayer_side), Some("abandoned")),
+        "{over}"
+    );
+}

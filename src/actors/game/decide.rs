@@ -131,6 +131,7 @@ impl Decider<'_> {
                         })
                         .collect(),
                 ),
+                GameAction::NodesAlive { alive } => self.decide_nodes_alive(&alive, now),
                 _ => Decision::Reply(Vec::new()),
             };
         };
@@ -158,6 +159,45 @@ impl Decider<'_> {
             GameAction::Concede => self.decide_concede(&from, side, now),
             // Answered above (watch) or by the actor itself (crowd counts).
             GameAction::Watch | GameAction::Crowd { .. } => Decision::Reply(Vec::new()),
+            // Only a node sends this, never a player.
+            GameAction::NodesAlive { .. } => Decision::Reply(Vec::new()),
+        }
+    }
+
+    /// Players whose sockets were on a dead node are away from now on: the abandonment grace
+    /// starts for them as if their sockets had closed (none did: their node was killed).
+    fn decide_nodes_alive(&self, alive: &[String], now: u64) -> Decision {
+        let state = self.state;
+        if state.status == GameStatus::Over {
+            return Decision::Reply(Vec::new());
+        }
+        let mut next = state.clone();
+        let mut outs = Vec::new();
+        for side in Side::BOTH {
+            let seat = &state.seats[side.index()];
+            let on_dead_node = seat
+                .node
+                .as_ref()
+                .is_some_and(|n| !alive.iter().any(|a| a.as_str() == &**n));
+            if !on_dead_node || state.away_since[side.index()].is_some() {
+                continue;
+            }
+            next.away_since[side.index()] = Some(now);
+            let presence = self.presence(false);
+            outs.push(self.out(state.seats[side.other().index()].inbox(), presence, None));
+        }
+        if outs.is_empty() {
+            return Decision::Reply(outs);
+        }
+        self.commit(next, outs)
+    }
+
+    /// `client/OPPONENT_PRESENCE` about this game's player who left or came back.
+    fn presence(&self, connected: bool) -> ServerMessage {
+        ServerMessage::OpponentPresence {
+            game: self.state.id.to_string(),
+            connected,
+            grace_ms: self.limits.grace_ms,
         }
     }
 
@@ -194,17 +234,14 @@ impl Decider<'_> {
             return Decision::Reply(outs);
         }
         let seat = &state.seats[side.index()];
-        if state.away_since[side.index()].is_none() && seat.is_bound_to(&from.session) {
+        if state.away_since[side.index()].is_none() && seat.is_current(from) {
             return Decision::Reply(outs);
         }
         let mut next = state.clone();
         next.away_since[side.index()] = None;
         next.seats[side.index()].session = Some(from.session.clone());
-        let presence = ServerMessage::OpponentPresence {
-            game: state.id.to_string(),
-            connected: true,
-            grace_ms: self.limits.grace_ms,
-        };
+        next.seats[side.index()].sits_at(from);
+        let presence = self.presence(true);
         outs.push(self.out(state.seats[side.other().index()].inbox(), presence, None));
         self.commit(next, outs)
     }
@@ -220,11 +257,7 @@ impl Decider<'_> {
         }
         let mut next = state.clone();
         next.away_since[side.index()] = Some(now);
-        let presence = ServerMessage::OpponentPresence {
-            game: state.id.to_string(),
-            connected: false,
-            grace_ms: self.limits.grace_ms,
-        };
+        let presence = self.presence(false);
         let outs = vec![self.out(state.seats[side.other().index()].inbox(), presence, None)];
         self.commit(next, outs)
     }
@@ -249,6 +282,7 @@ impl Decider<'_> {
         if next.seats[side.index()].session.is_none() {
             next.seats[side.index()].session = Some(from.session.clone());
         }
+        next.seats[side.index()].sits_at(from);
         if next == *state {
             return Decision::Reply(Vec::new());
         }
@@ -301,6 +335,7 @@ impl Decider<'_> {
             return self.error(from, ErrorCode::NotYourTurn, "it is your opponent's turn");
         }
         let mut next = state.clone();
+        next.seats[side.index()].sits_at(from);
         let elapsed = next.elapsed(now);
         if next.clock.is_some() && elapsed >= next.remaining[side.index()] {
             let over = next.finish(self.flag_outcome(side), now);
@@ -328,11 +363,18 @@ impl Decider<'_> {
         // The move that ends the game is acknowledged with the game as it ends (`status`
         // `over`, no clock running), then `client/GAME_OVER` follows.
         let over = applied.outcome.map(|outcome| next.finish(outcome, now));
-        let mut outs = self.broadcast(
+        let mut outs = Vec::new();
+        // A player thought away (their node was taken for dead) who moves is back.
+        if next.away_since[side.index()].is_some() && state.seats[side.index()].is_current(from) {
+            next.away_since[side.index()] = None;
+            let presence = self.presence(true);
+            outs.push(self.out(state.seats[side.other().index()].inbox(), presence, None));
+        }
+        outs.extend(self.broadcast(
             &next,
             ServerMessage::UpdateGame(next.update(&board, now)),
             Some(from),
-        );
+        ));
         if let Some(over) = over {
             outs.extend(self.broadcast(&next, over, None));
         }

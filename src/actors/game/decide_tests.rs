@@ -23,6 +23,7 @@ fn seat(name: &str) -> Seat {
         guest: false,
         glicko: Glicko::default(),
         session: Some(SessionId::generate()),
+        node: None,
     }
 }
 
@@ -65,6 +66,7 @@ fn from(state: &GameState, side: Side, reference: Option<&str>) -> Sender {
         session: seat.session.clone().expect("a bound seat"),
         user: seat.user_id.clone(),
         reference: reference.map(str::to_owned),
+        node: Some("n1".into()),
     }
 }
 
@@ -176,6 +178,7 @@ fn commands_that_break_a_rule_are_refused_with_its_code() {
             session: SessionId::generate(),
             user: UserId::generate(),
             reference: None,
+            node: None,
         }),
         action: GameAction::Ready,
     };
@@ -464,6 +467,40 @@ fn a_player_away_past_the_grace_period_loses_by_abandonment() {
 }
 
 #[test]
+fn a_player_whose_node_died_is_away_and_a_move_of_theirs_brings_them_back() {
+    let (mut state, board) = playing(None);
+    state.seats[0].node = Some("n1".into());
+    state.seats[1].node = Some("n2".into());
+    let alive = |nodes: &[&str]| GameCommand {
+        from: None,
+        action: GameAction::NodesAlive {
+            alive: nodes.iter().map(|n| n.to_string()).collect(),
+        },
+    };
+    assert!(replies(decide(&state, &board, alive(&["n1", "n2"]), T0, &LIMITS)).is_empty());
+    let ((away, board), outs) = commit(decide(&state, &board, alive(&["n2"]), T0 + 10, &LIMITS));
+    assert_eq!(away.away_since, [Some(T0 + 10), None]);
+    assert_eq!(types(&outs), ["client/OPPONENT_PRESENCE"]);
+    assert_eq!(outs[0].to, state.seats[1].inbox());
+    assert!(
+        replies(decide(&away, &board, alive(&["n2"]), T0 + 20, &LIMITS)).is_empty(),
+        "told once"
+    );
+    // Its node was only slow: the player moves (from n1, as `from` says), and is back.
+    let mv = command(
+        &away,
+        Side::First,
+        GameAction::Move {
+            seq: 0,
+            mv: Move::Index(4),
+        },
+    );
+    let ((back, _), outs) = commit(decide(&away, &board, mv, T0 + 30, &LIMITS));
+    assert_eq!(back.away_since, [None, None]);
+    assert_eq!(types(&outs)[0], "client/OPPONENT_PRESENCE");
+}
+
+#[test]
 fn a_player_who_comes_back_in_time_gets_the_game_and_the_opponent_is_told() {
     let (state, board) = playing(None);
     let leave = command(&state, Side::First, GameAction::Leave);
@@ -588,6 +625,7 @@ fn a_tournament_game_reaches_the_account_until_a_session_readies_and_the_absent_
             session: session.clone(),
             user: state.seats[0].user_id.clone(),
             reference: None,
+            node: None,
         }),
         action: GameAction::Ready,
     };

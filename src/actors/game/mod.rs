@@ -6,6 +6,7 @@
 mod actor;
 pub mod crowd;
 pub mod decide;
+pub mod presence;
 pub mod state;
 
 pub use actor::{GameActor, CREATED_REV, LIVE_TTL};
@@ -42,6 +43,7 @@ pub async fn seat(services: &Services, player: Player<'_>) -> Seat {
         guest: player.guest,
         glicko,
         session: player.session,
+        node: None,
     }
 }
 

@@ -10,7 +10,7 @@ use crate::cluster::SnapshotStore;
 use crate::domain::{GameId, SessionId, UserId};
 use crate::events::{EventPlayer, GameEvent};
 use crate::games::{Board, Outcome, Rules};
-use crate::messages::Address;
+use crate::messages::{Address, Sender};
 use crate::store::rating::{self, Glicko};
 use crate::store::{FinishedGame, RatingUpdate};
 
@@ -24,6 +24,9 @@ pub struct Seat {
     /// Where this player's messages go: their session once one has joined the game. A game a
     /// tournament started has none at first, and reaches every open socket of the account.
     pub session: Option<SessionId>,
+    /// The node that session's socket was last on: when that node dies, the player is away.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub node: Option<std::sync::Arc<str>>,
 }
 
 /// Where a frame for a player goes.
@@ -51,6 +54,18 @@ impl Seat {
     /// Is `session` the one this seat's frames go to?
     pub fn is_bound_to(&self, session: &SessionId) -> bool {
         self.session.as_ref() == Some(session)
+    }
+
+    /// Is `from` this seat's session, on the node the seat knows it on?
+    pub fn is_current(&self, from: &Sender) -> bool {
+        self.is_bound_to(&from.session) && (from.node.is_none() || self.node == from.node)
+    }
+
+    /// Notes the node of this seat's own session when `from` is it.
+    pub fn sits_at(&mut self, from: &Sender) {
+        if self.is_bound_to(&from.session) && from.node.is_some() {
+            self.node.clone_from(&from.node);
+        }
     }
 }
 

@@ -331,6 +331,7 @@ fn new_game(state: &TournamentState, index: usize) -> GameState {
                 ..crate::store::Glicko::default()
             },
             session: None,
+            node: None,
         }
     });
     let spec = &state.spec;

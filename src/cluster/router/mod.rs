@@ -271,6 +271,18 @@ impl Router {
         counts
     }
 
+    /// The addresses of the `kind` actors this node hosts.
+    pub fn hosted_addresses(&self, kind: ActorKind) -> Vec<Address> {
+        let local = self.inner.local.lock().expect("poisoned");
+        local
+            .iter()
+            .filter(|(address, slot)| {
+                address.kind() == kind && matches!(slot, Slot::Active { socket: None, .. })
+            })
+            .map(|(address, _)| address.clone())
+            .collect()
+    }
+
     /// How many virtual actors (`sockets` false) or sockets (true) this node hosts.
     pub fn hosted_count(&self, sockets: bool) -> usize {
         self.mailboxes(sockets).len()
