@@ -142,6 +142,11 @@ pub struct Config {
     #[arg(long, env = "ROOKERY_REFRESH_REUSE_GRACE_MS", default_value_t = 30_000)]
     pub refresh_reuse_grace_ms: u64,
 
+    /// How long a node keeps an account it read for a connect or a queue request, in ms: a
+    /// ban, role or rating changed through another node shows within this. 0: no cache.
+    #[arg(long, env = "ROOKERY_USER_CACHE_MS", default_value_t = 1_000)]
+    pub user_cache_ms: u64,
+
     /// How long a disconnected player may stay away before losing by abandonment, in ms.
     #[arg(long, env = "ROOKERY_GRACE_MS", default_value_t = 60_000)]
     pub grace_ms: u64,

@@ -468,6 +468,18 @@ pub struct Ticket {
     pub rating: i32,
     pub guest: bool,
     pub queued_at: u64,
+    /// The player's Glicko-2 rating as the session read it when it queued, so that a game
+    /// is created without a store read (None: the game reads it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub glicko: Option<TicketRating>,
+}
+
+/// A Glicko-2 rating carried by a ticket (`store::Glicko`'s three numbers).
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct TicketRating {
+    pub rating: f64,
+    pub deviation: f64,
+    pub volatility: f64,
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -520,7 +520,8 @@ impl Application {
             auditor.clone(),
             &config.admins,
         )
-        .with_ledger(seams.ledger.clone());
+        .with_ledger(seams.ledger.clone())
+        .cache_users(Duration::from_millis(config.user_cache_ms));
         let node = Node::new(NodeInner {
             id: node_id.clone(),
             config: config.clone(),

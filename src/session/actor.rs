@@ -25,7 +25,7 @@ use crate::cluster::{Mailbox, Passivate};
 use crate::domain::{now_ms, GameId, QueueKey, SessionId};
 use crate::messages::{
     Address, Body, Envelope, FeedEvent, FeedFrame, GameAction, GameCommand, QueueAction,
-    QueueCommand, Sender, SessionEvent, UserEvent,
+    QueueCommand, Sender, SessionEvent, TicketRating, UserEvent,
 };
 use crate::rooms::{fingerprint, PostError, Room};
 use crate::telemetry::names;
@@ -745,13 +745,24 @@ impl SessionActor {
             return;
         };
         let accounts = self.env.accounts.clone();
-        let check = async move { accounts.playban(&user).await };
+        let check = async move { accounts.queue_check(&user).await };
+        let mut envelope = envelope;
         ctx.wait(check.into_actor(self).map(move |found, act, ctx| match found {
-            Ok(None) => {
+            Ok((None, account)) => {
+                // The ticket carries the stored rating: the game is made without a store read.
+                if let (Some(account), Body::Queue(command)) = (account, &mut envelope.body) {
+                    if let QueueAction::Enqueue { ticket } = &mut command.action {
+                        ticket.glicko = Some(TicketRating {
+                            rating: account.glicko.rating,
+                            deviation: account.glicko.deviation,
+                            volatility: account.glicko.volatility,
+                        });
+                    }
+                }
                 act.queue_pending = Some(queue);
                 act.env.router.send(envelope);
             }
-            Ok(Some(until)) => {
+            Ok((Some(until), _)) => {
                 let refusal = ServerMessage::Error {
                     code: ErrorCode::Playban,
                     message: format!(
@@ -1036,6 +1047,11 @@ impl Handler<UserEvent> for SessionActor {
     type Result = ();
 
     fn handle(&mut self, event: UserEvent, ctx: &mut Self::Context) {
+        // Whatever the account hears of (a ban, a playban, a new role) may have changed it:
+        // this node reads it afresh next time.
+        if let Some(user) = self.state().map(|s| s.user_id.clone()) {
+            self.env.accounts.forget(&user);
+        }
         match event {
             UserEvent::Banned { until, reason } => {
                 tracing::info!(%reason, "account banned: closing its socket");

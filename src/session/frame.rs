@@ -88,7 +88,7 @@ pub fn parse(text: &str) -> Result<(Option<String>, ClientMessage), FrameError> 
     }
     // serde reads a struct from an array too, field by field (`"queue":["chess",null,false]`):
     // the protocol's objects must be objects.
-    for path in OBJECT_FIELDS {
+    for (_, path) in OBJECT_FIELDS.iter().filter(|(ty, _)| *ty == kind) {
         let mut field = Some(&value);
         for key in *path {
             field = field.and_then(|f| f.get(key));
@@ -112,9 +112,13 @@ pub fn parse(text: &str) -> Result<(Option<String>, ClientMessage), FrameError> 
     Ok((reference, message))
 }
 
-/// The fields of client messages that hold an object (null where the protocol allows it is
-/// left to the message's type).
-const OBJECT_FIELDS: &[&[&str]] = &[&["queue"], &["queue", "clock"]];
+/// The fields of client messages that hold an object, by message type (null where the protocol
+/// allows it is left to the message's type). In another type such a field is unknown, and
+/// ignored like any other.
+const OBJECT_FIELDS: &[(&str, &[&str])] = &[
+    ("server/START_MATCHMAKING", &["queue"]),
+    ("server/START_MATCHMAKING", &["queue", "clock"]),
+];
 
 /// A JSON error as a client author reads it: what was expected in JSON's words (an object, a
 /// non-negative integer), never a Rust type name (`struct QueueSpec`, `u64`). Shared by the

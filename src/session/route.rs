@@ -271,6 +271,7 @@ fn start_matchmaking(
         rating: state.user.rating,
         guest: state.user.guest,
         queued_at: now_ms(),
+        glicko: None,
     };
     let command = QueueCommand {
         from,

@@ -88,8 +88,10 @@ impl SessionState {
             }
             ServerMessage::StartGame(view) | ServerMessage::ResumeGame(view) => {
                 self.game = GameId::parse(&view.game);
-                self.side = view.you;
-                self.in_tournament = view.tournament.is_some();
+                // A side and a tournament game only with a game (an id that does not parse
+                // names none).
+                self.side = self.game.as_ref().and(view.you);
+                self.in_tournament = self.game.is_some() && view.tournament.is_some();
                 if let Some(tournament) = &view.tournament {
                     self.tournaments.insert(tournament.clone());
                 }

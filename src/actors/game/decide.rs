@@ -518,7 +518,9 @@ impl Decider<'_> {
         let limits = self.limits;
         let outcome = match state.status {
             GameStatus::Over => None,
-            GameStatus::WaitingReady if now >= state.created_at + limits.ready_timeout_ms => {
+            GameStatus::WaitingReady
+                if now >= state.created_at.saturating_add(limits.ready_timeout_ms) =>
+            {
                 Some(Self::not_ready_outcome(state))
             }
             GameStatus::Playing
@@ -529,9 +531,9 @@ impl Decider<'_> {
             }
             _ => None,
         };
-        let abandoned = Side::BOTH
-            .into_iter()
-            .find(|s| state.away_since[s.index()].is_some_and(|t| now >= t + limits.grace_ms));
+        let abandoned = Side::BOTH.into_iter().find(|s| {
+            state.away_since[s.index()].is_some_and(|t| now >= t.saturating_add(limits.grace_ms))
+        });
         let outcome = outcome.or_else(|| {
             abandoned.map(|side| match state.status {
                 GameStatus::Playing => Outcome::win(side.other(), EndReason::Abandoned),

@@ -25,16 +25,21 @@ pub struct Player<'a> {
     pub guest: bool,
     /// None: the game reaches every socket of the account until one joins it.
     pub session: Option<SessionId>,
+    /// The stored rating, when the caller has it (a ticket): no store read then.
+    pub glicko: Option<Glicko>,
 }
 
 /// A seat for `player`, with their stored Glicko-2 rating (the store being down, their shown
 /// rating with a fresh deviation).
 pub async fn seat(services: &Services, player: Player<'_>) -> Seat {
-    let glicko = match services.store.user_by_id(player.user_id).await {
-        Ok(Some(user)) => user.glicko,
-        _ => Glicko {
-            rating: player.rating as f64,
-            ..Glicko::default()
+    let glicko = match player.glicko {
+        Some(glicko) => glicko,
+        None => match services.store.user_by_id(player.user_id).await {
+            Ok(Some(user)) => user.glicko,
+            _ => Glicko {
+                rating: player.rating as f64,
+                ..Glicko::default()
+            },
         },
     };
     Seat {

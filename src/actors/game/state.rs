@@ -404,14 +404,21 @@ impl GameState {
         let mut deadlines = Vec::new();
         match self.status {
             GameStatus::Over => return None,
-            GameStatus::WaitingReady => deadlines.push(self.created_at + ready_timeout),
+            GameStatus::WaitingReady => {
+                deadlines.push(self.created_at.saturating_add(ready_timeout))
+            }
             GameStatus::Playing => {
                 if let Some(start) = self.turn_started_at {
-                    deadlines.push(start + self.remaining[self.to_move().index()]);
+                    deadlines.push(start.saturating_add(self.remaining[self.to_move().index()]));
                 }
             }
         }
-        deadlines.extend(self.away_since.iter().flatten().map(|t| t + grace));
+        deadlines.extend(
+            self.away_since
+                .iter()
+                .flatten()
+                .map(|t| t.saturating_add(grace)),
+        );
         deadlines.into_iter().min()
     }
 }

@@ -357,6 +357,11 @@ async fn create_game(
             rating: ticket.rating,
             guest: ticket.guest,
             session: Some(ticket.session.clone()),
+            glicko: ticket.glicko.map(|g| crate::store::Glicko {
+                rating: g.rating,
+                deviation: g.deviation,
+                volatility: g.volatility,
+            }),
         };
         seats.push(game::seat(services, player).await);
     }

@@ -128,6 +128,7 @@ mod tests {
             rating,
             guest: false,
             queued_at,
+            glicko: None,
         }
     }
 

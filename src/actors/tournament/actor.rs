@@ -165,6 +165,7 @@ impl TournamentActor {
                         rating: seat.glicko.display(),
                         guest: seat.guest,
                         session: None,
+                        glicko: None,
                     };
                     *seat = game::seat(&services, player).await;
                 }
