@@ -186,6 +186,11 @@ impl NodeProc {
         }
     }
 
+    /// The process id while the node runs (to signal it from elsewhere, e.g. a timed SIGCONT).
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(Child::id)
+    }
+
     /// Waits for the process to exit by itself.
     pub fn wait_exit(&mut self) -> std::process::ExitStatus {
         let mut child = self.child.take().expect("running");

@@ -9,6 +9,7 @@ mod servers;
 
 mod harness;
 
+mod chaos;
 mod email;
 mod failover;
 mod faults;
