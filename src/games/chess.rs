@@ -31,12 +31,18 @@ impl Chess {
     /// A game starting from `fen` (regular FEN; Shredder FEN is accepted too). Nothing before
     /// it is known: the FEN position itself is the first occurrence for threefold repetition.
     /// A FEN that is already mate, stalemate, a dead position or at a halfmove clock of 100 is
-    /// decided from the start.
+    /// decided from the start. Castling rights other than standard chess's (a king off e1/e8,
+    /// a rook off the a/h file: Chess960) are refused: standard UCI cannot spell that castling.
     pub fn from_fen(fen: &str) -> Result<Chess, RuleError> {
         let board = fen
             .trim()
             .parse::<cc::Board>()
             .map_err(|_| RuleError::Malformed(format!("bad FEN: {fen}")))?;
+        if !standard_castling(&board) {
+            return Err(RuleError::Malformed(format!(
+                "castling rights standard chess does not have: {fen}"
+            )));
+        }
         Ok(Chess::from_board(board))
     }
 
@@ -246,6 +252,19 @@ fn to_cozy(board: &cc::Board, mv: cc::Move) -> Result<cc::Move, RuleError> {
             promotion: None,
         },
         None => mv,
+    })
+}
+
+/// Does every castling right have its king on e1/e8 and its rook on the a- or h-file? Only
+/// then does a king's two-file move name the castling alone (not a plain king move too).
+fn standard_castling(board: &cc::Board) -> bool {
+    cc::Color::ALL.into_iter().all(|color| {
+        let rights = board.castle_rights(color);
+        let home = cc::Square::new(cc::File::E, cc::Rank::First.relative_to(color));
+        (rights.short.is_none() && rights.long.is_none())
+            || (board.king(color) == home
+                && rights.short.is_none_or(|f| f == cc::File::H)
+                && rights.long.is_none_or(|f| f == cc::File::A))
     })
 }
 
