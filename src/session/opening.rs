@@ -5,10 +5,11 @@
 
 use std::net::IpAddr;
 
-use crate::actors::game::GameState;
+use crate::actors::game::{GameState, Standing};
 use crate::audit::{AuditOutcome, AuditType, NewEvent};
 use crate::auth::AuthError;
 use crate::domain::SessionId;
+use crate::messages::{Envelope, GameAction, GameCommand};
 
 use super::state::SessionState;
 use super::SessionEnv;
@@ -69,9 +70,19 @@ impl Opening {
                 }
                 // A game that ended while the player was away is in their history, not here.
                 if let Some(game) = state.game.clone() {
-                    if !GameState::is_live(env.snapshots.as_ref(), &game).await {
+                    let standing = GameState::standing(env.snapshots.as_ref(), &game).await;
+                    if standing != Standing::Live {
                         state.game = None;
                         state.side = None;
+                    }
+                    // Its owner died between the end and recording it: woken, the game is
+                    // rebuilt and records its result (nothing else would wake it).
+                    if standing == (Standing::Over { recorded: false }) {
+                        let wake = GameCommand {
+                            from: None,
+                            action: GameAction::Start,
+                        };
+                        env.router.send(Envelope::game(&game, wake));
                     }
                 }
                 // Games it watched that ended while it was away are watched no more.

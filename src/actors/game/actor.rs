@@ -93,7 +93,7 @@ impl VirtualActor for GameActor {
         state.rebuilt |= state.rev > CREATED_REV;
         if let Some(start) = state.turn_started_at {
             // Not charged: the time since the last write, while possibly nobody owned the game.
-            state.turn_started_at = Some(start + now.saturating_sub(state.saved_at));
+            state.turn_started_at = Some(start.saturating_add(now.saturating_sub(state.saved_at)));
         }
         let crowd = Crowd::new(ctx.config.crowd_tick_ms);
         Ok(GameActor {
@@ -179,10 +179,14 @@ impl GameActor {
                 act.board = board;
                 act.count_in_play();
                 act.index(was);
-                act.show_watchers(&outs);
-                act.send(outs);
-                if let Some(finished) = finished {
-                    act.game_finished(finished, ctx);
+                match finished {
+                    // The end is told once it is recorded: nobody hears a result that a node
+                    // dying now could lose (the retried move reaches the rebuilt game).
+                    Some(finished) => act.game_finished(finished, outs, ctx),
+                    None => {
+                        act.show_watchers(&outs);
+                        act.send(outs);
+                    }
                 }
                 act.schedule(ctx);
             }
@@ -361,10 +365,11 @@ impl GameActor {
         });
     }
 
-    /// Hands a finished game to the event log (retrying until it takes it), tells the players who
-    /// were away how it ended, then marks it recorded. A node dying before the mark makes the
-    /// next one do it again: every listener and the notices are idempotent by game id.
-    fn game_finished(&mut self, finished: FinishedGame, ctx: &mut Context<Self>) {
+    /// Hands a finished game to the event log (retrying until it takes it), then sends `held`
+    /// (the frames that tell of the end), tells the players who were away how it ended, and
+    /// marks it recorded. A node dying before the mark makes the next one do it again: every
+    /// listener and the notices are idempotent by game id.
+    fn game_finished(&mut self, finished: FinishedGame, held: Vec<Out>, ctx: &mut Context<Self>) {
         let record = &finished.record;
         metrics::counter!(names::GAMES_FINISHED, "kind" => record.kind.as_str(), "reason" => record.reason.as_str())
             .increment(1);
@@ -395,11 +400,16 @@ impl GameActor {
             };
             append(&*services.events, &over, u32::MAX).await;
             metrics::histogram!(names::PERSIST_SECONDS).record(started.elapsed().as_secs_f64());
-            for (user, draft) in notices {
-                services.notifier.tell(&router, &user, draft).await;
-            }
+            services
         };
-        ctx.spawn(append.into_actor(self).map(|(), act, ctx| {
+        ctx.spawn(append.into_actor(self).map(move |services, act, ctx| {
+            act.show_watchers(&held);
+            act.send(held);
+            tokio::spawn(async move {
+                for (user, draft) in notices {
+                    services.notifier.tell(&router, &user, draft).await;
+                }
+            });
             let mut next = act.state.clone();
             if let Some(finish) = next.finish.as_mut() {
                 finish.recorded = true;
@@ -510,7 +520,7 @@ impl Actor for GameActor {
         if let Some(finish) = &self.state.finish {
             if !finish.recorded {
                 if let Some(record) = self.state.record(&self.board) {
-                    self.game_finished(record, ctx);
+                    self.game_finished(record, Vec::new(), ctx);
                 }
             }
         }

@@ -241,8 +241,11 @@ impl Decider<'_> {
         next.away_since[side.index()] = None;
         next.seats[side.index()].session = Some(from.session.clone());
         next.seats[side.index()].sits_at(from);
-        let presence = self.presence(true);
-        outs.push(self.out(state.seats[side.other().index()].inbox(), presence, None));
+        // The opponent hears of a return only if they heard of the absence.
+        if state.away_since[side.index()].is_some() {
+            let presence = self.presence(true);
+            outs.push(self.out(state.seats[side.other().index()].inbox(), presence, None));
+        }
         self.commit(next, outs)
     }
 

@@ -10,7 +10,7 @@ pub mod presence;
 pub mod state;
 
 pub use actor::{GameActor, CREATED_REV, LIVE_TTL};
-pub use state::{Finish, GameState, Inbox, MoveRecord, Seat};
+pub use state::{Finish, GameState, Inbox, MoveRecord, Seat, Standing};
 
 use crate::actors::Services;
 use crate::cluster::SaveError;

@@ -29,6 +29,18 @@ pub struct Seat {
     pub node: Option<std::sync::Arc<str>>,
 }
 
+/// What a game's snapshot says of it (`GameState::standing`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Standing {
+    Live,
+    /// Over; `recorded` once its `game_over` is in the event log. An unrecorded one lost its
+    /// owner between the end and the append: activating it anywhere appends it.
+    Over {
+        recorded: bool,
+    },
+    Gone,
+}
+
 /// Where a frame for a player goes.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Inbox {
@@ -159,12 +171,21 @@ impl GameState {
 
     /// Is this game still being played (its snapshot exists and is not over)?
     pub async fn is_live(snapshots: &dyn SnapshotStore, id: &GameId) -> bool {
+        Self::standing(snapshots, id).await == Standing::Live
+    }
+
+    /// What a game's snapshot says of it.
+    pub async fn standing(snapshots: &dyn SnapshotStore, id: &GameId) -> Standing {
         match snapshots.load(&Self::snapshot_key(id)).await {
-            Ok(Some(stored)) => serde_json::from_slice::<GameState>(&stored.data)
-                .map(|state| state.status != GameStatus::Over)
-                .unwrap_or(false),
-            Ok(None) => false,
-            Err(_) => true, // cannot tell: let the game actor answer
+            Ok(Some(stored)) => match serde_json::from_slice::<GameState>(&stored.data) {
+                Ok(state) if state.status != GameStatus::Over => Standing::Live,
+                Ok(state) => Standing::Over {
+                    recorded: state.finish.is_some_and(|f| f.recorded),
+                },
+                Err(_) => Standing::Gone,
+            },
+            Ok(None) => Standing::Gone,
+            Err(_) => Standing::Live, // cannot tell: let the game actor answer
         }
     }
 
