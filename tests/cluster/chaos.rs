@@ -326,50 +326,6 @@ async fn start(
 
 /// The acknowledged move of an acknowledgement: the update's `lastMove`, or the move in a
 /// resync's list.
-/// How long a client waits for a move's answer before sending it again.
-const RESEND_AFTER: Duration = Duration::from_secs(3);
-
-/// Sends a move until it is acknowledged, as the SDK does: `unavailable` and `stale_seq` are
-/// retried at once, and a move nothing answers within [`RESEND_AFTER`] is sent again (same
-/// seq, same move: applied once). A command that reached an owner just as it stopped (its
-/// lease lost) is dropped with its mailbox (ARCHITECTURE.md, known limits): only a resend
-/// reaches the new owner.
-async fn move_resent(client: &mut Client, game: &str, seq: u64, mv: Value) -> Value {
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        assert!(Instant::now() < deadline, "move {seq} never acknowledged");
-        let reference = format!("m{seq}-{}", rand::random::<u16>());
-        let frame = json!({"type": "game/PLAYER_MOVE", "game": game, "seq": seq, "move": mv, "ref": reference});
-        client.send(frame).await;
-        let sent = Instant::now();
-        loop {
-            let left = RESEND_AFTER.saturating_sub(sent.elapsed());
-            let Ok(text) = client.socket().next_text_within(left).await else {
-                break; // nothing within the wait: send again
-            };
-            let message: Value = serde_json::from_str(&text).expect("JSON frames");
-            if message["type"] == "client/RESUME_GAME"
-                && message["moves"].get(seq as usize) == Some(&mv)
-            {
-                return message;
-            }
-            if message["ref"] != reference.as_str() {
-                continue;
-            }
-            if message["type"] == "client/UPDATE_GAME" {
-                assert_eq!(message["seq"], seq + 1, "{message}");
-                return message;
-            }
-            assert!(
-                message["code"] == "unavailable" || message["code"] == "stale_seq",
-                "only `unavailable` and `stale_seq` are retried: {message}"
-            );
-            tokio::time::sleep(Duration::from_millis(100)).await;
-            break;
-        }
-    }
-}
-
 fn acked_move(ack: &Value, seq: usize) -> Value {
     if ack["type"] == "client/RESUME_GAME" {
         ack["moves"][seq].clone()
@@ -473,7 +429,7 @@ async fn trial(plan: &Plan) -> Option<Duration> {
             acknowledged.push(mv);
             break;
         }
-        let ack = move_resent(
+        let ack = move_acked(
             &mut table.clients[mover(seq)],
             &game,
             seq as u64,

@@ -260,20 +260,32 @@ pub async fn resumed(client: &mut Client) -> Value {
     client.next_is("client/RESUME_SESSION").await
 }
 
-/// Sends a move and returns its acknowledgement, retrying on `unavailable` (a dependency or an
-/// owner is briefly away) the way a client should: same seq, same move. An acknowledgement
+/// How long a client waits for a move's answer before sending it again.
+const RESEND_AFTER: Duration = Duration::from_secs(3);
+
+/// Sends a move until it is acknowledged and returns the acknowledgement, as the SDK does:
+/// `unavailable` (a dependency or an owner briefly away) and `stale_seq` are retried at once,
+/// and a move nothing answers within [`RESEND_AFTER`] is sent again (same seq, same move:
+/// applied once). A node that was cut off from Redis can answer `stale_seq` from its old state
+/// until its next lease renewal tells it the game moved on, and a command that reached an
+/// owner just as it stopped (its lease lost) is dropped with its mailbox (ARCHITECTURE.md,
+/// known limits): nothing is applied, and the retry reaches the owner. An acknowledgement
 /// missed while this node's bus reconnected arrives as the resync's `client/RESUME_GAME`, with
-/// the move in its list; that is returned then. `stale_seq` is retried too: a node that was
-/// cut off from Redis can answer from its old state until its next lease renewal tells it the
-/// game moved on (ARCHITECTURE.md, Known limits); nothing is applied, and the retry reaches
-/// the owner.
+/// the move in its list; that is returned then.
 pub async fn move_acked(client: &mut Client, game: &str, seq: u64, mv: Value) -> Value {
-    let deadline = Instant::now() + WAIT;
+    let deadline = Instant::now() + Duration::from_secs(60);
     loop {
+        assert!(Instant::now() < deadline, "move {seq} never acknowledged");
         let reference = format!("m{seq}-{}", rand::random::<u16>());
-        client.send(json!({"type": "game/PLAYER_MOVE", "game": game, "seq": seq, "move": mv, "ref": reference})).await;
+        let frame = json!({"type": "game/PLAYER_MOVE", "game": game, "seq": seq, "move": mv, "ref": reference});
+        client.send(frame).await;
+        let sent = Instant::now();
         loop {
-            let message = client.recv().await;
+            let left = RESEND_AFTER.saturating_sub(sent.elapsed());
+            let Ok(text) = client.socket().next_text_within(left).await else {
+                break; // nothing within the wait: send again
+            };
+            let message: Value = serde_json::from_str(&text).expect("JSON frames");
             if message["type"] == "client/RESUME_GAME"
                 && message["moves"].get(seq as usize) == Some(&mv)
             {
@@ -290,10 +302,9 @@ pub async fn move_acked(client: &mut Client, game: &str, seq: u64, mv: Value) ->
                 message["code"] == "unavailable" || message["code"] == "stale_seq",
                 "only `unavailable` and `stale_seq` are retried: {message}"
             );
+            tokio::time::sleep(Duration::from_millis(100)).await;
             break;
         }
-        assert!(Instant::now() < deadline, "move {seq} never acknowledged");
-        tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
 
