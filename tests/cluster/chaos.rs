@@ -338,8 +338,11 @@ async fn trial(plan: &Plan) -> Option<Duration> {
     let mut rng = StdRng::seed_from_u64(plan.seed ^ 0x9e37_79b9_7f4a_7c15);
     let cluster = Cluster::start();
     let mut nodes = Vec::new();
+    // A listener's events pending on a killed node are claimed after 1 s (30 s by default):
+    // the finished game reaches MongoDB within the trial's wait.
+    let claim = [("ROOKERY_LISTENER_CLAIM_MS", "1000".to_owned())];
     for id in ["n1", "n2", "n3"] {
-        nodes.push(cluster.node(id).await);
+        nodes.push(cluster.node_with(id, &claim).await);
     }
     let who = vec![
         nodes[0].register("alice").await,
