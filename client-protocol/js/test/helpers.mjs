@@ -280,8 +280,9 @@ export function assertSchemaValid(...clients) {
 
 /**
  * A WebSocket stand-in class for tests without a node: each socket opens at once and delivers
- * `opening`, keeps what is sent (`sent`, parsed), and can be dropped (`drop()`). Every socket
- * made is in the class's `sockets`.
+ * `opening` (a frame, or a function of the socket giving one: its `url` and `protocols` are
+ * set), keeps what is sent (`sent`, parsed), and can be dropped (`drop()`). A socket closed
+ * before it opened stays closed. Every socket made is in the class's `sockets`.
  */
 export function fakeSocketClass(opening) {
   return class FakeSocket {
@@ -294,9 +295,10 @@ export function fakeSocketClass(opening) {
       this.sent = [];
       FakeSocket.sockets.push(this);
       setTimeout(() => {
+        if (this.readyState === 3) return;
         this.readyState = 1;
         this.onopen?.();
-        this.deliver(opening);
+        this.deliver(typeof opening === "function" ? opening(this) : opening);
       });
     }
     send(text) {
