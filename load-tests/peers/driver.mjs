@@ -19,7 +19,7 @@
 //
 // Usage: node driver.mjs --system rookery|colyseus --target http://127.0.0.1:PORT
 //          [--game tictactoe|connect4] [--pairs 10] [--warmup 5] [--measure 15] [--server-pid PID]
-//          [--client-ws builtin|ws] [--out FILE]
+//          [--client-ws builtin|ws] [--setup-concurrency 16] [--out FILE]
 // Node >= 22 (the built-in WebSocket); the packages come from load-tests/peers/colyseus
 // (`npm ci` there; `load-tests/run compare` does it).
 import { readFileSync, writeFileSync } from "node:fs";
