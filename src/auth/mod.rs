@@ -173,19 +173,12 @@ impl Tokens {
             .expect("HS256 encoding cannot fail")
     }
 
-    /// The claims of a token whose signature and expiry are valid, of either use.
-    fn decode(&self, token: &str) -> Result<Claims, AuthError> {
+    /// The claims of a genuine token of either use; with `expiry` false, an expired one too
+    /// (what logout may end).
+    fn decode(&self, token: &str, expiry: bool) -> Result<Claims, AuthError> {
         let mut validation = Validation::new(jsonwebtoken::Algorithm::HS256);
         validation.leeway = 5;
-        jsonwebtoken::decode::<Claims>(token, &self.decoding, &validation)
-            .map(|data| data.claims)
-            .map_err(|_| AuthError::BadToken)
-    }
-
-    /// The claims of a genuine token of either use, expired or not (what logout may end).
-    fn decode_expired(&self, token: &str) -> Result<Claims, AuthError> {
-        let mut validation = Validation::new(jsonwebtoken::Algorithm::HS256);
-        validation.validate_exp = false;
+        validation.validate_exp = expiry;
         jsonwebtoken::decode::<Claims>(token, &self.decoding, &validation)
             .map(|data| data.claims)
             .map_err(|_| AuthError::BadToken)
@@ -194,7 +187,7 @@ impl Tokens {
     /// The claims of a valid access token (a refresh token is refused). Revocation is checked
     /// by `Accounts`, which holds the ledger.
     pub fn verify(&self, token: &str) -> Result<Claims, AuthError> {
-        let claims = self.decode(token)?;
+        let claims = self.decode(token, true)?;
         match claims.token_use {
             None => Ok(claims),
             Some(_) => Err(AuthError::BadToken),
@@ -203,7 +196,7 @@ impl Tokens {
 
     /// The claims of a valid refresh token (an access token is refused).
     fn verify_refresh(&self, token: &str) -> Result<Claims, AuthError> {
-        let claims = self.decode(token)?;
+        let claims = self.decode(token, true)?;
         match claims.token_use.as_deref() {
             Some(REFRESH_USE) => Ok(claims),
             _ => Err(AuthError::BadToken),
@@ -709,7 +702,7 @@ impl Accounts {
     pub async fn revoke(&self, tokens: &[&str]) -> Result<Option<UserId>, AuthError> {
         let mut who = None;
         for token in tokens {
-            let Ok(claims) = self.tokens.decode_expired(token) else {
+            let Ok(claims) = self.tokens.decode(token, false) else {
                 continue;
             };
             if !claims.fam.is_empty() {
@@ -896,7 +889,7 @@ mod tests {
         );
         let other = Tokens::new(b"secret-two", Duration::from_secs(60));
         assert!(other.verify(&issued.token).is_err());
-        assert!(other.decode_expired(&issued.token).is_err());
+        assert!(other.decode(&issued.token, false).is_err());
     }
 
     #[tokio::test]

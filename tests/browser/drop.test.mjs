@@ -4,7 +4,7 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 
 import {
-  acceptMatchup, assertNoErrors, baseUrl, byTest, launch, openPlayer, playAsGuest, playMoves,
+  acceptMatchup, assertNoErrors, baseUrl, byTest, cutAndReconnect, launch, openPlayer, playAsGuest, playMoves,
   queue, screenshot, shownMoves, sides, startProxy, storedAuth, waitForSeq,
 } from "./helpers.mjs";
 
@@ -25,14 +25,7 @@ test("a network drop mid-game: the page reconnects on its own and play goes on",
   await playMoves(players, [4, 0], cell);
   const session = (await storedAuth(a)).session;
 
-  // Record every connection state the page shows, however briefly.
-  await a.page.evaluate(() => {
-    const status = document.querySelector('[data-testid="conn-status"]');
-    window.shownStates = [];
-    new MutationObserver(() => window.shownStates.push(status.dataset.state)).observe(status, { attributes: true });
-  });
-  proxy.cut();
-  await a.page.waitForFunction(() => window.shownStates.includes("reconnecting") && window.shownStates.at(-1) === "open");
+  await cutAndReconnect(a, proxy);
   assert.equal((await storedAuth(a)).session, session);
   await waitForSeq(a, 2);
   assert.deepEqual(await shownMoves(a), ["✕ b2", "◯ a3"]);

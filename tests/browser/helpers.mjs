@@ -165,6 +165,20 @@ export async function screenshot(player, name) {
   return path;
 }
 
+/**
+ * Cuts `player`'s network (`proxy`) and waits until the page showed "reconnecting" and then
+ * "open" again; every connection state it shows, however briefly, is recorded.
+ */
+export async function cutAndReconnect(player, proxy) {
+  await player.page.evaluate(() => {
+    const status = document.querySelector('[data-testid="conn-status"]');
+    window.shownStates = [];
+    new MutationObserver(() => window.shownStates.push(status.dataset.state)).observe(status, { attributes: true });
+  });
+  proxy.cut();
+  await player.page.waitForFunction(() => window.shownStates.includes("reconnecting") && window.shownStates.at(-1) === "open");
+}
+
 export async function storedAuth(player) {
   return JSON.parse(await player.page.evaluate(() => localStorage.getItem("rookery.auth")));
 }

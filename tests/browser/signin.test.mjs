@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 
 import {
-  acceptMatchup, assertNoErrors, byTest, launch, openPlayer, ownNode, playAsGuest, playMoves,
+  acceptMatchup, assertNoErrors, byTest, cutAndReconnect, launch, openPlayer, ownNode, playAsGuest, playMoves,
   queue, registerInPage, screenshot, shownMoves, sides, startProxy, storedAuth, waitForSeq,
 } from "./helpers.mjs";
 
@@ -52,13 +52,7 @@ test("an expired token: the page renews it, reconnects and plays on, stays signe
   await untilStatus(url, before.token, 401, "the node refuses the first token");
   assert.equal(await byTest(a.page, "conn-status").getAttribute("data-state"), "open");
 
-  await a.page.evaluate(() => {
-    const status = document.querySelector('[data-testid="conn-status"]');
-    window.shownStates = [];
-    new MutationObserver(() => window.shownStates.push(status.dataset.state)).observe(status, { attributes: true });
-  });
-  proxy.cut();
-  await a.page.waitForFunction(() => window.shownStates.includes("reconnecting") && window.shownStates.at(-1) === "open");
+  await cutAndReconnect(a, proxy);
   const renewed = await storedAuth(a);
   assert.notEqual(renewed.token, before.token, "a new token, stored");
   assert.notEqual(renewed.refreshToken, before.refreshToken, "the refresh token rotated");
