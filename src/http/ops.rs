@@ -12,6 +12,11 @@ pub async fn healthz() -> HttpResponse {
     HttpResponse::Ok().json(json!({ "status": "alive" }))
 }
 
+/// How long one readiness check may take. The checks run at once, so `/readyz` answers within
+/// about this long even with every dependency hanging (a Kubernetes probe gives up after 1 s
+/// by default).
+const CHECK_TIMEOUT: Duration = Duration::from_millis(800);
+
 /// Runs one readiness check with a timeout and reports it as JSON.
 async fn check<F, E>(probe: F) -> (bool, serde_json::Value)
 where
@@ -19,10 +24,10 @@ where
     E: std::fmt::Display,
 {
     let started = Instant::now();
-    let (ok, error) = match tokio::time::timeout(Duration::from_secs(2), probe).await {
+    let (ok, error) = match tokio::time::timeout(CHECK_TIMEOUT, probe).await {
         Ok(Ok(())) => (true, None),
         Ok(Err(e)) => (false, Some(e.to_string())),
-        Err(_) => (false, Some("timed out after 2 s".to_owned())),
+        Err(_) => (false, Some(format!("timed out after {CHECK_TIMEOUT:?}"))),
     };
     let ms = started.elapsed().as_secs_f64() * 1000.0;
     (
@@ -32,30 +37,34 @@ where
 }
 
 pub async fn readyz(node: NodeData) -> HttpResponse {
-    let (store_ok, store) = check(node.store.ping()).await;
-    let (snap_ok, snapshots) =
-        check(async { node.snapshots.load("readyz-probe").await.map(|_| ()) }).await;
-    let peers = match tokio::time::timeout(Duration::from_secs(2), node.membership.peers()).await {
-        Ok(Ok(nodes)) => json!({ "ok": true, "nodes": nodes }),
-        Ok(Err(e)) => json!({ "ok": false, "error": e.to_string() }),
-        Err(_) => json!({ "ok": false, "error": "timed out after 2 s" }),
+    let peers = async {
+        match tokio::time::timeout(CHECK_TIMEOUT, node.membership.peers()).await {
+            Ok(Ok(nodes)) => json!({ "ok": true, "nodes": nodes }),
+            Ok(Err(e)) => json!({ "ok": false, "error": e.to_string() }),
+            Err(_) => json!({ "ok": false, "error": format!("timed out after {CHECK_TIMEOUT:?}") }),
+        }
     };
+    // Details that do not make the node unready: how far behind each listener is.
+    let lags = futures_util::future::join_all(node.listeners.names().iter().map(|name| async {
+        let lag = match tokio::time::timeout(CHECK_TIMEOUT, node.events.lag(name)).await {
+            Ok(Ok(lag)) => json!(lag),
+            _ => serde_json::Value::Null,
+        };
+        ((*name).to_owned(), lag)
+    }));
+    let ((store_ok, store), (snap_ok, snapshots), peers, lags) = tokio::join!(
+        check(node.store.ping()),
+        check(async { node.snapshots.load("readyz-probe").await.map(|_| ()) }),
+        peers,
+        lags,
+    );
+    let lags: serde_json::Map<String, serde_json::Value> = lags.into_iter().collect();
     let hosted: serde_json::Map<String, serde_json::Value> = node
         .router
         .hosted()
         .into_iter()
         .map(|(kind, n)| (format!("{}s", kind.prefix()), json!(n)))
         .collect();
-    // Details that do not make the node unready: how far behind each listener is, and
-    // whether chess games are analysed here.
-    let mut lags = serde_json::Map::new();
-    for name in node.listeners.names() {
-        let lag = match tokio::time::timeout(Duration::from_secs(2), node.events.lag(name)).await {
-            Ok(Ok(lag)) => json!(lag),
-            _ => serde_json::Value::Null,
-        };
-        lags.insert((*name).to_owned(), lag);
-    }
     let draining = node.is_draining();
     let ready = store_ok && snap_ok && !draining;
     let body = json!({

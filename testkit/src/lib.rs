@@ -20,6 +20,13 @@ pub use socket::{parse, ws_config, ws_path, RawFrame, Socket};
 /// The websocket library underneath, for the types [`Socket`] hands out (`Utf8Bytes`).
 pub use tokio_tungstenite::tungstenite;
 
+/// Columns, in order, that fill a connect-four board with no four in a line: a draw, so every
+/// game played with them is 42 acknowledged moves long.
+pub const CONNECT4_DRAW: [u32; 42] = [
+    3, 3, 3, 4, 0, 4, 6, 2, 5, 4, 6, 5, 3, 0, 5, 0, 4, 6, 5, 4, 4, 6, 6, 1, 2, 1, 2, 6, 1, 1, 1, 5,
+    1, 0, 0, 2, 2, 3, 0, 5, 3, 2,
+];
+
 /// How long a test waits for anything (a frame, a close, an HTTP answer).
 pub const WAIT: Duration = Duration::from_secs(10);
 

@@ -324,16 +324,6 @@ async fn start(
     (game, first, fault_at)
 }
 
-/// The acknowledged move of an acknowledgement: the update's `lastMove`, or the move in a
-/// resync's list.
-fn acked_move(ack: &Value, seq: usize) -> Value {
-    if ack["type"] == "client/RESUME_GAME" {
-        ack["moves"][seq].clone()
-    } else {
-        ack["lastMove"].clone()
-    }
-}
-
 async fn trial(plan: &Plan) -> Option<Duration> {
     let mut rng = StdRng::seed_from_u64(plan.seed ^ 0x9e37_79b9_7f4a_7c15);
     let cluster = Cluster::start();

@@ -186,6 +186,13 @@ impl NodeProc {
         }
     }
 
+    /// True while the process runs (it has not exited or been killed).
+    pub fn running(&mut self) -> bool {
+        self.child
+            .as_mut()
+            .is_some_and(|child| matches!(child.try_wait(), Ok(None)))
+    }
+
     /// The process id while the node runs (to signal it from elsewhere, e.g. a timed SIGCONT).
     pub fn pid(&self) -> Option<u32> {
         self.child.as_ref().map(Child::id)
@@ -308,6 +315,16 @@ pub async fn move_acked(client: &mut Client, game: &str, seq: u64, mv: Value) ->
     }
 }
 
+/// The acknowledged move of an acknowledgement: the update's `lastMove`, or the move in a
+/// resync's list.
+pub fn acked_move(ack: &Value, seq: usize) -> Value {
+    if ack["type"] == "client/RESUME_GAME" {
+        ack["moves"][seq].clone()
+    } else {
+        ack["lastMove"].clone()
+    }
+}
+
 /// Two players of a running game, by side.
 pub struct Duel {
     pub game: String,
@@ -331,7 +348,7 @@ impl Duel {
                 &mut self.second
             };
             let ack = move_acked(mover, &self.game, seq as u64, mv.clone()).await;
-            acknowledged.push(ack["lastMove"].clone());
+            acknowledged.push(acked_move(&ack, seq));
         }
         acknowledged
     }

@@ -15,6 +15,7 @@ mod failover;
 mod faults;
 mod listeners;
 mod moderation;
+mod outages;
 mod secrets;
 mod spectators;
 mod tokens;

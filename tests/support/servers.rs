@@ -36,14 +36,15 @@ fn wait_for_port(port: u16, what: &str) {
     }
 }
 
-/// Runs `program args` under a shell watchdog that kills it once this test process is gone.
+/// Runs `program args` under a shell watchdog that kills it once this test process is gone
+/// (SIGTERM to the watchdog stops the server, SIGUSR1 kills it with SIGKILL).
 fn spawn_watched(program: &str, args: &[String], log: &Path) -> Child {
     let quoted: Vec<String> = std::iter::once(program.to_owned())
         .chain(args.iter().cloned())
         .map(|a| format!("'{}'", a.replace('\'', r"'\''")))
         .collect();
     let script = format!(
-        "{} >>'{}' 2>&1 & child=$!; trap 'kill $child 2>/dev/null' TERM; \
+        "{} >>'{}' 2>&1 & child=$!; trap 'kill $child 2>/dev/null' TERM; trap 'kill -KILL $child 2>/dev/null' USR1; \
          while kill -0 {} 2>/dev/null && kill -0 $child 2>/dev/null; do sleep 0.3; done; kill $child 2>/dev/null; wait $child",
         quoted.join(" "),
         log.display(),
@@ -121,6 +122,17 @@ impl RedisServer {
 
     pub fn stop(&mut self) {
         stop_server(&mut self.child, self.port);
+    }
+
+    /// SIGKILL: Redis dies mid-command, keeping only what its append-only file holds.
+    pub fn kill9(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = Command::new("kill")
+                .arg("-USR1")
+                .arg(child.id().to_string())
+                .status();
+            let _ = child.wait();
+        }
     }
 }
 

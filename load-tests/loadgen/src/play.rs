@@ -19,11 +19,7 @@ use serde::{Deserialize, Serialize};
 use crate::client::{self, Sources};
 use crate::stats::{self, Latencies, Summary};
 
-/// Columns, in order, that fill a connect-four board with no four in a line: a draw.
-pub const DRAW: [u32; 42] = [
-    3, 3, 3, 4, 0, 4, 6, 2, 5, 4, 6, 5, 3, 0, 5, 0, 4, 6, 5, 4, 4, 6, 6, 1, 2, 1, 2, 6, 1, 1, 1, 5,
-    1, 0, 0, 2, 2, 3, 0, 5, 3, 2,
-];
+pub use rookery_testkit::CONNECT4_DRAW as DRAW;
 /// A table that hears nothing for this long is stuck.
 const STALL: Duration = Duration::from_secs(10);
 
