@@ -20,6 +20,11 @@ use crate::telemetry::names;
 const BATCH: usize = 32;
 /// How long one read waits for a new entry.
 const READ_WAIT: Duration = Duration::from_secs(1);
+/// After a read shorter than a batch, a listener waits this long before it reads again: under
+/// load one read and one acknowledgement then carry every event of that spell instead of one
+/// each (four listeners reading and acknowledging each move cost more than the move itself),
+/// while an event appended to an idle log is still handled at once.
+const LINGER: Duration = Duration::from_millis(10);
 /// How often lag is sampled and the log trimmed.
 const HOUSEKEEPING_EVERY: Duration = Duration::from_secs(5);
 
@@ -184,6 +189,8 @@ impl Run {
             if failed {
                 // Wait, and start again from the pending entries.
                 tokio::time::sleep(self.policy.retry_after).await;
+            } else if !done.is_empty() && done.len() < BATCH {
+                tokio::time::sleep(LINGER).await;
             }
         }
     }

@@ -2,7 +2,10 @@
 //! stream's semantics for the one process that uses it: entries with increasing ids, a
 //! consumer group per listener (the last id handed out, and a pending list with delivery
 //! counts), claims of entries left idle, dead letters. A reader waits on an in-process
-//! wakeup, never a poll.
+//! wakeup, never a poll. Appends are group-committed: the appends that arrive while one
+//! transaction is being written go into the next one together, so many games' moves cost one
+//! SQLite transaction (and one hop to the blocking pool), each append still answered only once
+//! its entry is committed.
 
 use std::path::Path;
 use std::sync::{Arc, Mutex};
@@ -10,7 +13,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use rusqlite::{params, Connection, OptionalExtension};
-use tokio::sync::Notify;
+use tokio::sync::{oneshot, Notify};
 
 use super::{unavailable, Entry, EventLog, EventsError, GameEvent, Retention, CLAIM_IDLE};
 use crate::domain::now_ms;
@@ -55,6 +58,16 @@ pub struct SqliteEvents {
     conn: Arc<Mutex<Connection>>,
     appended: Arc<Notify>,
     claim_idle: Duration,
+    appends: Arc<Mutex<Appends>>,
+}
+
+/// Appends waiting for the next group commit.
+#[derive(Default)]
+struct Appends {
+    /// Each entry's JSON and who waits for its id.
+    queued: Vec<(String, oneshot::Sender<Result<i64, EventsError>>)>,
+    /// A writer is committing (it takes what is queued when it is done).
+    writing: bool,
 }
 
 impl SqliteEvents {
@@ -68,6 +81,7 @@ impl SqliteEvents {
             conn: Arc::new(Mutex::new(conn)),
             appended: Arc::new(Notify::new()),
             claim_idle: CLAIM_IDLE,
+            appends: Arc::default(),
         })
     }
 
@@ -91,6 +105,50 @@ impl SqliteEvents {
         })
         .await
         .map_err(unavailable)?
+    }
+
+    /// Commits what is queued, one transaction per round, until nothing is left.
+    async fn write_queued(self) {
+        loop {
+            let batch = {
+                let mut appends = self.appends.lock().expect("poisoned");
+                if appends.queued.is_empty() {
+                    appends.writing = false;
+                    return;
+                }
+                std::mem::take(&mut appends.queued)
+            };
+            let (bodies, waiters): (Vec<String>, Vec<_>) = batch.into_iter().unzip();
+            let committed = self
+                .with(move |conn| {
+                    let tx = conn.transaction()?;
+                    let at = now_ms() as i64;
+                    let mut ids = Vec::with_capacity(bodies.len());
+                    for body in bodies {
+                        tx.run(
+                            "INSERT INTO events (at, body) VALUES (?1, ?2)",
+                            params![at, body],
+                        )?;
+                        ids.push(tx.last_insert_rowid());
+                    }
+                    tx.commit()?;
+                    Ok(ids)
+                })
+                .await;
+            match committed {
+                Ok(ids) => {
+                    for (waiter, id) in waiters.into_iter().zip(ids) {
+                        let _ = waiter.send(Ok(id));
+                    }
+                    self.appended.notify_waiters();
+                }
+                Err(e) => {
+                    for waiter in waiters {
+                        let _ = waiter.send(Err(unavailable(&e)));
+                    }
+                }
+            }
+        }
     }
 
     /// One read without waiting: own pending, then claimable, then new entries.
@@ -176,16 +234,18 @@ impl SqliteEvents {
 impl EventLog for SqliteEvents {
     async fn append(&self, event: &GameEvent) -> Result<String, EventsError> {
         let body = serde_json::to_string(event)?;
-        let id = self
-            .with(move |conn| {
-                conn.run(
-                    "INSERT INTO events (at, body) VALUES (?1, ?2)",
-                    params![now_ms() as i64, body],
-                )?;
-                Ok(conn.last_insert_rowid())
-            })
-            .await?;
-        self.appended.notify_waiters();
+        let (tx, rx) = oneshot::channel();
+        let start_writer = {
+            let mut appends = self.appends.lock().expect("poisoned");
+            appends.queued.push((body, tx));
+            !std::mem::replace(&mut appends.writing, true)
+        };
+        if start_writer {
+            tokio::spawn(self.clone().write_queued());
+        }
+        let id = rx
+            .await
+            .map_err(|_| unavailable("event writer stopped"))??;
         Ok(id.to_string())
     }
 
