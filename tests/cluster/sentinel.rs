@@ -23,6 +23,39 @@ struct SentinelSet {
     sentinels: Vec<(u16, Child)>,
 }
 
+/// A data node on `port` (a replica of `replica_of`), without persistence.
+fn spawn_redis(dir: &Path, port: u16, replica_of: Option<u16>) -> Child {
+    let data = dir.join(format!("redis-{port}"));
+    std::fs::create_dir_all(&data).unwrap();
+    let mut args: Vec<String> = [
+        "--port",
+        &port.to_string(),
+        "--bind",
+        "127.0.0.1",
+        "--dir",
+        &data.display().to_string(),
+        "--save",
+        "",
+        "--appendonly",
+        "no",
+        // A replica's first full sync starts at once, not after the 5 s default.
+        "--repl-diskless-sync-delay",
+        "0",
+    ]
+    .map(str::to_owned)
+    .to_vec();
+    if let Some(primary) = replica_of {
+        args.extend([
+            "--replicaof".into(),
+            "127.0.0.1".into(),
+            primary.to_string(),
+        ]);
+    }
+    let child = spawn_watched("redis-server", &args, &data.join("redis.log"));
+    wait_for_port(port, "redis-server");
+    child
+}
+
 impl SentinelSet {
     fn start() -> SentinelSet {
         let dir = tempfile::tempdir().expect("tempdir");
@@ -30,35 +63,8 @@ impl SentinelSet {
         let primary = free_port();
         for i in 0..3 {
             let port = if i == 0 { primary } else { free_port() };
-            let data = dir.path().join(format!("redis-{port}"));
-            std::fs::create_dir_all(&data).unwrap();
-            let mut args: Vec<String> = [
-                "--port",
-                &port.to_string(),
-                "--bind",
-                "127.0.0.1",
-                "--dir",
-                &data.display().to_string(),
-                "--save",
-                "",
-                "--appendonly",
-                "no",
-                // A replica's first full sync starts at once, not after the 5 s default.
-                "--repl-diskless-sync-delay",
-                "0",
-            ]
-            .map(str::to_owned)
-            .to_vec();
-            if i > 0 {
-                args.extend([
-                    "--replicaof".into(),
-                    "127.0.0.1".into(),
-                    primary.to_string(),
-                ]);
-            }
-            let log = data.join("redis.log");
-            redis.push((port, Some(spawn_watched("redis-server", &args, &log))));
-            wait_for_port(port, "redis-server");
+            let replica_of = (i > 0).then_some(primary);
+            redis.push((port, Some(spawn_redis(dir.path(), port, replica_of))));
         }
         let mut sentinels = Vec::new();
         for _ in 0..3 {
@@ -118,8 +124,7 @@ impl SentinelSet {
     }
 
     /// Until both replicas are connected and the sentinels know all of them.
-    async fn settled(&self) {
-        let primary = self.redis[0].0;
+    async fn settled(&self, primary: u16) {
         eventually("two replicas online", || async {
             let info = Self::cli(primary, &["INFO", "replication"]);
             (info.matches("state=online").count() == 2).then_some(())
@@ -143,6 +148,13 @@ impl SentinelSet {
             })
             .await;
         }
+    }
+
+    /// Starts the data node on `port` again, as a replica of `primary` (as an operator would
+    /// bring a dead primary back).
+    fn restart_as_replica(&mut self, port: u16, primary: u16) {
+        let child = spawn_redis(self.dir.path(), port, Some(primary));
+        self.redis.iter_mut().find(|(p, _)| *p == port).unwrap().1 = Some(child);
     }
 
     /// SIGKILL to the data node on `port`.
@@ -209,10 +221,47 @@ async fn save_latency(url: &str, n: u64) -> (f64, f64) {
     (mean, took[(took.len() * 99 / 100).min(took.len() - 1)])
 }
 
+/// Snapshot writes per second with `writers` games writing at once (`WAIT` shared per batch).
+async fn save_throughput(url: &str, writers: u64, each: u64) -> f64 {
+    let cluster = RedisCluster::open(url, &unique("tput"), Duration::from_secs(10))
+        .await
+        .expect("a client");
+    cluster.save("warm", vec![0], 1, 1, None).await.unwrap();
+    let start = Instant::now();
+    let tasks: Vec<_> = (0..writers)
+        .map(|w| {
+            let cluster = cluster.clone();
+            tokio::spawn(async move {
+                let key = format!("game:tput{w}");
+                for rev in 1..=each {
+                    cluster
+                        .save(&key, vec![b'x'; 600], 1, rev, None)
+                        .await
+                        .expect("a write acknowledged");
+                }
+            })
+        })
+        .collect();
+    for task in tasks {
+        task.await.unwrap();
+    }
+    (writers * each) as f64 / start.elapsed().as_secs_f64()
+}
+
+/// Asks a sentinel for a manual failover until it starts one (it refuses while no replica
+/// is in sync or a failover is still in progress).
+async fn manual_failover(set: &SentinelSet) {
+    let port = set.sentinels[1].0;
+    eventually("a manual failover starts", || async {
+        (SentinelSet::cli(port, &["SENTINEL", "FAILOVER", SERVICE]) == "OK").then_some(())
+    })
+    .await;
+}
+
 #[actix_web::test]
 async fn the_primary_killed_mid_game_loses_no_acknowledged_move() {
     let mut set = SentinelSet::start();
-    set.settled().await;
+    set.settled(set.redis[0].0).await;
     let url = set.url("?wait=1&wait_ms=1000");
 
     // What `WAIT 1` costs a snapshot write (600 bytes, one at a time, on loopback).
@@ -223,6 +272,13 @@ async fn the_primary_killed_mid_game_loses_no_acknowledged_move() {
         "sentinel: snapshot write mean/p99 µs: redis:// {:.0}/{:.0}, sentinel wait=0 {:.0}/{:.0}, \
          sentinel wait=1 {:.0}/{:.0}",
         plain.0, plain.1, no_wait.0, no_wait.1, wait.0, wait.1
+    );
+    let plain_tput =
+        save_throughput(&format!("redis://127.0.0.1:{}/", set.redis[0].0), 32, 50).await;
+    let wait_tput = save_throughput(&url, 32, 50).await;
+    println!(
+        "sentinel: snapshot writes/s with 32 games writing at once: redis:// {plain_tput:.0}, \
+         sentinel wait=1 {wait_tput:.0}"
     );
 
     let cluster = Cluster::start();
@@ -241,16 +297,42 @@ async fn the_primary_killed_mid_game_loses_no_acknowledged_move() {
     )
     .await;
 
-    let kill_at = 10;
+    // At move 10 the primary dies (SIGKILL); then it comes back as a replica of the promoted
+    // one, and at move 26 the promoted one is demoted by a manual failover while it runs (its
+    // clients are cut, and it answers writes `READONLY`).
+    let (kill_at, switch_at) = (10, 26);
     let old_primary = set.primary_port().expect("a primary");
     let mut acknowledged = Vec::new();
     let mut killed = None;
     let mut window = None;
+    let mut switched = None;
+    let mut switch_window = None;
+    let mut promoted = None;
     let mut move_times = Vec::new();
     for (seq, &column) in CONNECT4_DRAW.iter().enumerate() {
         if seq == kill_at {
             set.kill9(old_primary);
             killed = Some(Instant::now());
+        }
+        if seq == switch_at {
+            promoted = set.primary_port();
+            assert_ne!(
+                promoted,
+                Some(old_primary),
+                "promoted by now\n{}",
+                set.logs()
+            );
+            set.restart_as_replica(old_primary, promoted.unwrap());
+            set.settled(promoted.unwrap()).await;
+            manual_failover(&set).await; // refused for a while after the last failover
+            switched = Some(Instant::now());
+            // The moves resume once the sentinels name the new primary (until then the old
+            // one may still take them).
+            let sentinels = &set;
+            eventually("the sentinels name the new primary", || async {
+                (sentinels.primary_port() != promoted).then_some(())
+            })
+            .await;
         }
         let mover = if seq % 2 == 0 {
             &mut duel.first
@@ -261,6 +343,8 @@ async fn the_primary_killed_mid_game_loses_no_acknowledged_move() {
         let ack = move_acked(mover, &duel.game, seq as u64, json!(column)).await;
         if seq == kill_at {
             window = killed.map(|k| k.elapsed());
+        } else if seq == switch_at {
+            switch_window = switched.map(|k| k.elapsed());
         } else {
             move_times.push(sent.elapsed());
         }
@@ -276,11 +360,11 @@ async fn the_primary_killed_mid_game_loses_no_acknowledged_move() {
             })
             .await;
     }
-    let new_primary = set.primary_port().expect("a primary after the failover");
-    assert_ne!(
-        new_primary,
-        old_primary,
-        "sentinel promoted a replica\n{}",
+    let new_primary = set.primary_port().expect("a primary after the failovers");
+    let promoted = promoted.unwrap();
+    assert!(
+        new_primary != promoted,
+        "the manual failover named a new primary (either replica, the old one back too)\n{}",
         set.logs()
     );
 
@@ -308,10 +392,11 @@ async fn the_primary_killed_mid_game_loses_no_acknowledged_move() {
     }
     move_times.sort();
     println!(
-        "sentinel: primary {old_primary} killed at move {kill_at}, replica {new_primary} promoted; \
-         unavailable for {} ms (the kill to the next acknowledged move); {} moves all stored; \
-         other moves median {} ms",
+        "sentinel: primary {old_primary} killed at move {kill_at}, replica {promoted} promoted: \
+         unavailable for {} ms (the kill to the next acknowledged move); manual failover to \
+         {new_primary} at move {switch_at}: {} ms; {} moves all stored; other moves median {} ms",
         window.unwrap().as_millis(),
+        switch_window.unwrap().as_millis(),
         acknowledged.len(),
         move_times[move_times.len() / 2].as_millis()
     );
