@@ -396,6 +396,24 @@ impl RedisCluster {
         unavailable(e)
     }
 
+    /// Runs a write that must survive a failover: in Sentinel mode with `wait` > 0 through the
+    /// writer that follows it with `WAIT` (answered once the replicas asked for have it),
+    /// otherwise as any command.
+    pub async fn durable(&self, cmd: redis::Cmd) -> Result<Value, SaveError> {
+        match &self.durable {
+            Some(durable) => {
+                let (answer, answered) = oneshot::channel();
+                let stopped = || unavailable("the durable writer stopped");
+                durable.send((cmd, answer)).map_err(|_| stopped())?;
+                answered.await.map_err(|_| stopped())?
+            }
+            None => cmd
+                .query_async(&mut self.conn())
+                .await
+                .map_err(|e| self.failed(e)),
+        }
+    }
+
     /// A key or channel name under this cluster's prefix.
     pub fn key(&self, name: &str) -> String {
         format!("{}{name}", self.prefix)
@@ -695,7 +713,7 @@ impl SnapshotStore for RedisCluster {
         let ttl_ms = ttl.map_or(0, |t| t.as_millis() as u64);
         let (outcome, stored): (String, u64) = match &self.durable {
             // Acknowledged once the replicas asked for hold it (see `durable_writer`).
-            Some(durable) => {
+            Some(_) => {
                 let mut cmd = redis::cmd("EVAL");
                 cmd.arg(SAVE)
                     .arg(1)
@@ -704,11 +722,7 @@ impl SnapshotStore for RedisCluster {
                     .arg(fence)
                     .arg(rev)
                     .arg(ttl_ms);
-                let (answer, answered) = oneshot::channel();
-                let stopped = || unavailable("the durable snapshot writer stopped");
-                durable.send((cmd, answer)).map_err(|_| stopped())?;
-                let value = answered.await.map_err(|_| stopped())??;
-                redis::from_redis_value(value).map_err(unavailable)?
+                redis::from_redis_value(self.durable(cmd).await?).map_err(unavailable)?
             }
             None => {
                 let mut invocation = self.save.key(self.key(key));
