@@ -388,7 +388,10 @@ pub async fn connect(
         (Target::ClusterRedis, Some(redis)) => Arc::new(RedisJobs::new(redis, &name).await?),
         (Target::ClusterRedis, None) => return Err(JobsError::InvalidUrl("redis".into())),
         (Target::Redis(url), _) => {
-            let redis = RedisCluster::new(&url, &config.redis_prefix).map_err(unavailable)?;
+            // Behind Sentinel, the primary is asked for first (as for the cluster's Redis).
+            let redis = RedisCluster::open(&url, &config.redis_prefix, Duration::from_secs(5))
+                .await
+                .map_err(unavailable)?;
             Arc::new(RedisJobs::new(redis, &name).await?)
         }
         (Target::Beanstalk(addr), _) => Arc::new(BeanstalkJobs::new(&addr)),
