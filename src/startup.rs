@@ -236,8 +236,10 @@ impl Seams {
                 mode: "embedded",
             });
         };
-        let redis =
-            RedisCluster::new(url.expose(), &config.redis_prefix).map_err(StartupError::Redis)?;
+        // Behind Sentinel, the primary is asked for first (up to 5 s; followed from then on).
+        let redis = RedisCluster::open(url.expose(), &config.redis_prefix, Duration::from_secs(5))
+            .await
+            .map_err(StartupError::Redis)?;
         let bus = redis
             .bus(node_id)
             .await

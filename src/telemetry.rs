@@ -170,6 +170,14 @@ fn describe() {
     for kind in ["game", "session", "watch"] {
         metrics::counter!(BUS_RECEIVED, "kind" => kind).increment(0);
     }
+    describe_counter!(
+        REDIS_WAIT_SHORT,
+        "Snapshot writes not acknowledged: fewer replicas than asked had them in time."
+    );
+    describe_counter!(
+        REDIS_PRIMARY_CHANGES,
+        "Times the sentinels named a new Redis primary and this node followed."
+    );
     describe_counter!(CHAT_MESSAGES, "Chat messages accepted.");
     describe_counter!(ACTIVATIONS, "Virtual actor activations, by kind.");
     for kind in ["game", "queue"] {
@@ -198,6 +206,8 @@ fn describe() {
         UNKNOWN_TYPES,
         SLOW_CONSUMERS,
         BUS_PUBLISHED,
+        REDIS_WAIT_SHORT,
+        REDIS_PRIMARY_CHANGES,
         CHAT_MESSAGES,
         AUDIT_DROPPED,
         AUDIT_WRITE_FAILURES,
@@ -396,6 +406,11 @@ pub mod names {
     pub const PERSIST_SECONDS: &str = "rookery_persist_seconds";
     /// Counter: messages published on the bus to another node.
     pub const BUS_PUBLISHED: &str = "rookery_bus_published_total";
+    /// Counter: snapshot writes refused because too few replicas had them within the wait
+    /// (Sentinel mode, `WAIT`).
+    pub const REDIS_WAIT_SHORT: &str = "rookery_redis_wait_short_total";
+    /// Counter: times the sentinels named a new Redis primary and this node moved to it.
+    pub const REDIS_PRIMARY_CHANGES: &str = "rookery_redis_primary_changes_total";
     /// Counter: messages this node received from the bus, label `kind` (the address's kind:
     /// `watch` for a group of watchers or a chat room, received once per node).
     pub const BUS_RECEIVED: &str = "rookery_bus_received_total";

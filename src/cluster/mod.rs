@@ -12,6 +12,7 @@ pub mod membership;
 pub mod memory;
 pub mod redis;
 pub mod router;
+pub mod sentinel;
 pub mod snapshot;
 
 pub use bus::{Bus, BusError, Incoming};

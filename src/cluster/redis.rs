@@ -2,17 +2,28 @@
 //! fencing numbers, node heartbeats, and the bus over pub/sub. Commands share one multiplexed
 //! connection (concurrent commands are pipelined on it, and it reconnects by itself); the bus
 //! listens on a RESP3 connection manager of its own that also resubscribes.
+//!
+//! Behind `redis+sentinel://` ([`super::sentinel`]) the primary is asked of the sentinels every
+//! 250 ms (at once after a `READONLY` refusal); when it changes, the command connection is
+//! rebuilt against the new one and the bus moves there too, resubscribes every channel and
+//! counts a resubscription (so the sessions resync). Snapshot writes then go through one
+//! writer of their own that follows each batch with `WAIT <replicas> <ms>`: a write is
+//! acknowledged only once that many replicas hold it.
 
-use std::sync::{Arc, Mutex};
+use std::collections::HashSet;
+use std::sync::{Arc, Mutex, RwLock, Weak};
 use std::time::Duration;
 
 use async_trait::async_trait;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
-use redis::{IntoConnectionInfo, ProtocolVersion, PushKind, Script, Value};
-use tokio::sync::mpsc;
+use redis::{
+    ConnectionAddr, ConnectionInfo, IntoConnectionInfo, ProtocolVersion, PushKind, Script, Value,
+};
+use tokio::sync::{mpsc, oneshot, watch, Notify};
 
 use super::bus::{Bus, BusError, Incoming};
 use super::membership::Membership;
+use super::sentinel::{self, SentinelConfig};
 use super::snapshot::{Lease, Leases, SaveError, SnapshotStore, Stored};
 
 /// A Redis command may take this long before the caller hears `unavailable`.
@@ -21,6 +32,12 @@ const COMMAND_TIMEOUT: Duration = Duration::from_secs(2);
 const RESYNC_AFTER_RESUBSCRIBE: Duration = Duration::from_millis(300);
 /// How often the bus subscriber pings Redis, so that a lost connection is noticed and rebuilt.
 const SUBSCRIBER_KEEPALIVE: Duration = Duration::from_secs(1);
+/// How often a Sentinel-mode node asks the sentinels where the primary is.
+const SENTINEL_POLL: Duration = Duration::from_millis(250);
+/// At most this many snapshot writes share one `WAIT`.
+const DURABLE_BATCH: usize = 256;
+/// Channels per `SUBSCRIBE` when the bus moves to a new primary.
+const RESUBSCRIBE_CHUNK: usize = 500;
 
 /// Fenced compare-and-set of a snapshot hash {data, fence, rev}.
 /// KEYS[1] snapshot; ARGV data, fence, rev, ttl ms (0: no expiry).
@@ -79,14 +96,205 @@ fn unavailable(e: impl std::fmt::Display) -> SaveError {
     SaveError::Unavailable(e.to_string())
 }
 
+/// A write refused by a node that is (now) a replica: the primary moved.
+fn read_only(e: &redis::RedisError) -> bool {
+    matches!(
+        e.kind(),
+        redis::ErrorKind::Server(redis::ServerErrorKind::ReadOnly)
+    ) || e.code() == Some("READONLY")
+        || e.to_string().contains("READONLY")
+}
+
+fn tcp_addr(info: &ConnectionInfo) -> Option<(String, u16)> {
+    match info.addr() {
+        ConnectionAddr::Tcp(host, port) | ConnectionAddr::TcpTls { host, port, .. } => {
+            Some((host.clone(), *port))
+        }
+        _ => None,
+    }
+}
+
+fn command_manager(info: ConnectionInfo) -> Result<ConnectionManager, redis::RedisError> {
+    let client = redis::Client::open(info)?;
+    let config = ConnectionManagerConfig::new()
+        .set_connection_timeout(Some(COMMAND_TIMEOUT))
+        .set_response_timeout(Some(COMMAND_TIMEOUT))
+        .set_number_of_retries(2)
+        .set_max_delay(Duration::from_millis(500));
+    ConnectionManager::new_lazy_with_config(client, config)
+}
+
+/// The primary this node talks to, and its connections to it.
+struct Primary {
+    info: ConnectionInfo,
+    commands: ConnectionManager,
+    /// Sentinel mode with `wait` > 0: the snapshot writes and their `WAIT`, on a connection of
+    /// their own, since `WAIT` holds up every later command of the connection that sends it.
+    durable: Option<ConnectionManager>,
+}
+
+impl Primary {
+    fn connect(info: ConnectionInfo, durable: bool) -> Result<Primary, redis::RedisError> {
+        Ok(Primary {
+            commands: command_manager(info.clone())?,
+            durable: if durable {
+                Some(command_manager(info.clone())?)
+            } else {
+                None
+            },
+            info,
+        })
+    }
+}
+
+/// A snapshot write for the durable writer, and where its answer goes.
+type DurableWrite = (redis::Cmd, oneshot::Sender<Result<Value, SaveError>>);
+
+/// Asks the sentinels where the primary is, every [`SENTINEL_POLL`] or when told to, and moves
+/// the connections when it changed. Ends when the cluster is dropped.
+async fn follow_primary(
+    config: Arc<SentinelConfig>,
+    primary: Weak<RwLock<Primary>>,
+    switched: watch::Sender<u64>,
+    reresolve: Arc<Notify>,
+) {
+    let mut first = true;
+    let mut failing = false;
+    loop {
+        if !first {
+            tokio::select! {
+                _ = tokio::time::sleep(SENTINEL_POLL) => {}
+                _ = reresolve.notified() => {}
+            }
+        }
+        first = false;
+        let Some(primary) = primary.upgrade() else {
+            return;
+        };
+        let (current, durable) = {
+            let p = primary.read().expect("poisoned");
+            (tcp_addr(&p.info), p.durable.is_some())
+        };
+        let named = match config.named_primary().await {
+            Ok(named) => named,
+            Err(e) => {
+                if !failing {
+                    tracing::warn!(error = %e, "no sentinel names the redis primary");
+                }
+                failing = true;
+                continue;
+            }
+        };
+        failing = false;
+        if current.as_ref() == Some(&named) {
+            continue;
+        }
+        // A sentinel may still name the old primary, or one not yet promoted: trust the node.
+        if let Err(e) = config.confirm(&named.0, named.1).await {
+            tracing::debug!(error = %e, "the named redis primary is not one yet");
+            continue;
+        }
+        match Primary::connect(config.node_info(&named.0, named.1), durable) {
+            Ok(next) => {
+                *primary.write().expect("poisoned") = next;
+                switched.send_modify(|n| *n += 1);
+                metrics::counter!(crate::telemetry::names::REDIS_PRIMARY_CHANGES).increment(1);
+                tracing::info!(
+                    host = %named.0,
+                    port = named.1,
+                    previous = ?current,
+                    "redis primary changed: commands and bus follow"
+                );
+            }
+            Err(e) => tracing::warn!(error = %e, "could not connect to the new redis primary"),
+        }
+    }
+}
+
+/// Sends the snapshot writes queued meanwhile as one pipeline followed by one
+/// `WAIT replicas ms` (it covers every write before it on the connection), and answers each.
+async fn durable_writer(
+    mut queued: mpsc::UnboundedReceiver<DurableWrite>,
+    primary: Arc<RwLock<Primary>>,
+    reresolve: Arc<Notify>,
+    replicas: u32,
+    wait: Duration,
+) {
+    while let Some(first) = queued.recv().await {
+        let mut batch = vec![first];
+        while batch.len() < DURABLE_BATCH {
+            match queued.try_recv() {
+                Ok(write) => batch.push(write),
+                Err(_) => break,
+            }
+        }
+        let (cmds, answers): (Vec<_>, Vec<_>) = batch.into_iter().unzip();
+        let mut pipe = redis::pipe();
+        for cmd in cmds {
+            pipe.add_command(cmd);
+        }
+        pipe.cmd("WAIT").arg(replicas).arg(wait.as_millis() as u64);
+        let conn = primary.read().expect("poisoned").durable.clone();
+        let outcome = match conn {
+            None => Err("no durable connection".to_owned()),
+            Some(mut conn) => {
+                match tokio::time::timeout(
+                    COMMAND_TIMEOUT + wait,
+                    pipe.query_async::<Vec<Value>>(&mut conn),
+                )
+                .await
+                {
+                    Err(_) => Err("redis write timed out".to_owned()),
+                    Ok(Err(e)) => {
+                        if read_only(&e) {
+                            reresolve.notify_one();
+                        }
+                        Err(e.to_string())
+                    }
+                    Ok(Ok(mut values)) => match values.pop() {
+                        Some(Value::Int(n)) if n >= i64::from(replicas) => Ok(values),
+                        reached => {
+                            metrics::counter!(crate::telemetry::names::REDIS_WAIT_SHORT)
+                                .increment(1);
+                            Err(format!(
+                                "written on the primary but {reached:?} of {replicas} replicas \
+                                 had it within {wait:?}: not acknowledged"
+                            ))
+                        }
+                    },
+                }
+            }
+        };
+        match outcome {
+            Ok(values) => {
+                for (answer, value) in answers.into_iter().zip(values) {
+                    let _ = answer.send(Ok(value));
+                }
+            }
+            Err(reason) => {
+                for answer in answers {
+                    let _ = answer.send(Err(SaveError::Unavailable(reason.clone())));
+                }
+            }
+        }
+    }
+}
+
 /// Connection to one Redis, with every key and channel under `prefix`.
 pub struct RedisCluster {
-    url: String,
     prefix: String,
-    /// Every non-blocking command goes through this one connection, cloned per caller:
-    /// commands issued concurrently are written back to back and their replies matched in
-    /// order, so no connection is checked out (or pinged) per command.
-    commands: ConnectionManager,
+    /// Every non-blocking command goes through one connection (`Primary::commands`), cloned
+    /// per caller: commands issued concurrently are written back to back and their replies
+    /// matched in order, so no connection is checked out (or pinged) per command. Swapped
+    /// when Sentinel names a new primary.
+    primary: Arc<RwLock<Primary>>,
+    /// Sentinel mode with `wait` > 0: the writer that acknowledges a snapshot write once
+    /// replicas hold it.
+    durable: Option<mpsc::UnboundedSender<DurableWrite>>,
+    /// Counts the primary changes (Sentinel mode); the bus follows them.
+    switches: watch::Receiver<u64>,
+    /// Asks the sentinels again now (after a `READONLY`).
+    reresolve: Arc<Notify>,
     save: Script,
     claim: Script,
     acquire: Script,
@@ -97,25 +305,113 @@ pub struct RedisCluster {
 impl RedisCluster {
     /// Builds the shared connection lazily: it is made at the first command, so a node starts
     /// while Redis is down and reports it in `/readyz`. Must run inside a tokio runtime.
+    ///
+    /// `redis+sentinel://...` ([`SentinelConfig::parse`]) asks the sentinels for the primary
+    /// (in the background: until one answers, commands fail as unavailable; see
+    /// [`RedisCluster::open`]) and follows it.
     pub fn new(url: &str, prefix: &str) -> Result<Arc<Self>, SaveError> {
-        let client = redis::Client::open(url).map_err(unavailable)?;
-        let config = ConnectionManagerConfig::new()
-            .set_connection_timeout(Some(COMMAND_TIMEOUT))
-            .set_response_timeout(Some(COMMAND_TIMEOUT))
-            .set_number_of_retries(2)
-            .set_max_delay(Duration::from_millis(500));
-        let commands =
-            ConnectionManager::new_lazy_with_config(client, config).map_err(unavailable)?;
+        let sentinel = if sentinel::is_sentinel_url(url) {
+            Some(Arc::new(SentinelConfig::parse(url).map_err(unavailable)?))
+        } else {
+            None
+        };
+        let info = match &sentinel {
+            None => url.into_connection_info().map_err(unavailable)?,
+            // Nothing listens on port 0: until the sentinels answer, commands are unavailable.
+            Some(config) => config.node_info("127.0.0.1", 0),
+        };
+        let wait = sentinel
+            .as_ref()
+            .filter(|c| c.wait_replicas > 0)
+            .map(|c| (c.wait_replicas, c.wait_timeout));
+        let primary = Arc::new(RwLock::new(
+            Primary::connect(info, wait.is_some()).map_err(unavailable)?,
+        ));
+        let (switched, switches) = watch::channel(0u64);
+        let reresolve = Arc::new(Notify::new());
+        let durable = wait.map(|(replicas, timeout)| {
+            let (tx, rx) = mpsc::unbounded_channel();
+            tokio::spawn(durable_writer(
+                rx,
+                primary.clone(),
+                reresolve.clone(),
+                replicas,
+                timeout,
+            ));
+            tx
+        });
+        if let Some(config) = sentinel {
+            tokio::spawn(follow_primary(
+                config,
+                Arc::downgrade(&primary),
+                switched,
+                reresolve.clone(),
+            ));
+        }
         Ok(Arc::new(RedisCluster {
-            url: url.to_owned(),
             prefix: prefix.to_owned(),
-            commands,
+            primary,
+            durable,
+            switches,
+            reresolve,
             save: Script::new(SAVE),
             claim: Script::new(CLAIM),
             acquire: Script::new(ACQUIRE),
             renew_many: Script::new(RENEW_MANY),
             release: Script::new(RELEASE),
         }))
+    }
+
+    /// [`RedisCluster::new`], and in Sentinel mode a wait of up to `first_primary` for the
+    /// sentinels to name the primary (the node starts anyway and follows it once they do).
+    pub async fn open(
+        url: &str,
+        prefix: &str,
+        first_primary: Duration,
+    ) -> Result<Arc<Self>, SaveError> {
+        let cluster = Self::new(url, prefix)?;
+        if sentinel::is_sentinel_url(url) {
+            let mut switches = cluster.switches.clone();
+            if *switches.borrow_and_update() == 0
+                && tokio::time::timeout(first_primary, switches.changed())
+                    .await
+                    .is_err()
+            {
+                tracing::warn!("no redis primary named by the sentinels yet; starting anyway");
+            }
+        }
+        Ok(cluster)
+    }
+
+    /// How to reach the current primary.
+    fn primary_info(&self) -> ConnectionInfo {
+        self.primary.read().expect("poisoned").info.clone()
+    }
+
+    /// What a failed command means: a `READONLY` refusal sends the sentinels a question now.
+    fn failed(&self, e: redis::RedisError) -> SaveError {
+        if read_only(&e) {
+            self.reresolve.notify_one();
+        }
+        unavailable(e)
+    }
+
+    /// Runs a write that must survive a failover: in Sentinel mode with `wait` > 0 through the
+    /// writer that follows it with `WAIT` (answered once the replicas asked for have it),
+    /// otherwise as any command.
+    pub async fn durable(&self, cmd: redis::Cmd) -> Result<Value, SaveError> {
+        match &self.durable {
+            Some(durable) => {
+                let (answer, answered) = oneshot::channel();
+                let stopped = || unavailable("the durable writer stopped");
+                durable.send((cmd, answer)).map_err(|_| stopped())?;
+                answered.await.map_err(|_| stopped())?
+            }
+            None => cmd
+                .query_async(&mut self.conn())
+                .await
+                .map_err(|e| self.failed(e)),
+        }
     }
 
     /// A key or channel name under this cluster's prefix.
@@ -125,7 +421,7 @@ impl RedisCluster {
 
     /// The shared command connection (a cheap handle; never for blocking commands).
     pub fn conn(&self) -> ConnectionManager {
-        self.commands.clone()
+        self.primary.read().expect("poisoned").commands.clone()
     }
 
     /// Runs a command with the command timeout.
@@ -134,7 +430,7 @@ impl RedisCluster {
         tokio::time::timeout(COMMAND_TIMEOUT, cmd.query_async::<T>(&mut conn))
             .await
             .map_err(|_| unavailable("redis command timed out"))?
-            .map_err(unavailable)
+            .map_err(|e| self.failed(e))
     }
 
     /// Runs a pipeline with the command timeout.
@@ -146,7 +442,7 @@ impl RedisCluster {
         tokio::time::timeout(COMMAND_TIMEOUT, pipe.query_async::<T>(&mut conn))
             .await
             .map_err(|_| unavailable("redis command timed out"))?
-            .map_err(unavailable)
+            .map_err(|e| self.failed(e))
     }
 
     async fn invoke<T: redis::FromRedisValue>(
@@ -157,12 +453,12 @@ impl RedisCluster {
         tokio::time::timeout(COMMAND_TIMEOUT, invocation.invoke_async::<T>(&mut conn))
             .await
             .map_err(|_| unavailable("redis script timed out"))?
-            .map_err(unavailable)
+            .map_err(|e| self.failed(e))
     }
 
     /// A connection of its own, for blocking commands.
     pub async fn dedicated(&self) -> Result<redis::aio::MultiplexedConnection, SaveError> {
-        let client = redis::Client::open(self.url.as_str()).map_err(unavailable)?;
+        let client = redis::Client::open(self.primary_info()).map_err(unavailable)?;
         tokio::time::timeout(COMMAND_TIMEOUT, client.get_multiplexed_async_connection())
             .await
             .map_err(|_| unavailable("redis connect timed out"))?
@@ -171,42 +467,28 @@ impl RedisCluster {
 
     /// A bus endpoint: its own RESP3 connection for subscriptions.
     /// The subscriber connection is named `<prefix>bus-<node>` (see CLIENT LIST).
+    /// In Sentinel mode it moves to each new primary (see [`follow_switches`]).
     pub async fn bus(self: &Arc<Self>, node: &str) -> Result<RedisBus, BusError> {
         let fail = |e: redis::RedisError| BusError::Unavailable(e.to_string());
-        let info = self.url.as_str().into_connection_info().map_err(fail)?;
-        let settings = info
-            .redis_settings()
-            .clone()
-            .set_protocol(ProtocolVersion::RESP3);
-        let client = redis::Client::open(info.set_redis_settings(settings)).map_err(fail)?;
         let (push_tx, mut push_rx) = mpsc::unbounded_channel();
-        let config = ConnectionManagerConfig::new()
-            .set_push_sender(push_tx)
-            .set_automatic_resubscription()
-            .set_connection_timeout(Some(COMMAND_TIMEOUT))
-            .set_response_timeout(Some(COMMAND_TIMEOUT))
-            .set_max_delay(Duration::from_secs(1));
-        let subscriber = client
-            .get_connection_manager_with_config(config)
+        let name = format!("{}bus-{node}", self.prefix).replace(|c: char| c.is_whitespace(), "_");
+        let mut switches = self.switches.clone();
+        switches.borrow_and_update();
+        let subscriber = subscriber_manager(self.primary_info(), push_tx.clone(), &name)
             .await
             .map_err(fail)?;
+        let subscriber = Arc::new(RwLock::new(subscriber));
         // A subscriber only listens, so nothing would notice that a reconnect after Redis went
         // away gave up: a ping every second makes the manager reconnect (and resubscribe).
-        let mut named = subscriber.clone();
-        let name = format!("{}bus-{node}", self.prefix).replace(|c: char| c.is_whitespace(), "_");
-        if let Err(e) = redis::cmd("CLIENT")
-            .arg("SETNAME")
-            .arg(&name)
-            .query_async::<()>(&mut named)
-            .await
-        {
-            tracing::debug!(error = %e, "could not name the bus connection");
-        }
-        let keepalive = subscriber.clone();
+        let keepalive = Arc::downgrade(&subscriber);
         tokio::spawn(async move {
             loop {
                 tokio::time::sleep(SUBSCRIBER_KEEPALIVE).await;
-                let mut conn = keepalive.clone();
+                let Some(current) = keepalive.upgrade() else {
+                    return;
+                };
+                let mut conn = current.read().expect("poisoned").clone();
+                drop(current);
                 let ping = redis::cmd("PING");
                 match tokio::time::timeout(COMMAND_TIMEOUT, ping.query_async::<Value>(&mut conn))
                     .await
@@ -220,9 +502,12 @@ impl RedisCluster {
             }
         });
         let (tx, rx) = mpsc::unbounded_channel();
-        let (resubscribed, resubscriptions) = tokio::sync::watch::channel(0u64);
+        let (resubscribed, resubscriptions) = watch::channel(0u64);
+        let resubscribed = Arc::new(resubscribed);
         let prefix = self.prefix.clone();
+        let resubscribed_on_push = resubscribed.clone();
         tokio::spawn(async move {
+            let resubscribed = resubscribed_on_push;
             let mut disconnected = false;
             while let Some(push) = push_rx.recv().await {
                 match push.kind {
@@ -233,11 +518,7 @@ impl RedisCluster {
                     // restored would be missed after the resync.
                     PushKind::Subscribe if disconnected => {
                         disconnected = false;
-                        let resubscribed = resubscribed.clone();
-                        tokio::spawn(async move {
-                            tokio::time::sleep(RESYNC_AFTER_RESUBSCRIBE).await;
-                            resubscribed.send_modify(|n| *n += 1);
-                        });
+                        resync_later(resubscribed.clone());
                     }
                     PushKind::Message => {
                         let (Some(Value::BulkString(channel)), Some(Value::BulkString(payload))) =
@@ -261,9 +542,20 @@ impl RedisCluster {
                 }
             }
         });
+        let channels = Arc::new(Mutex::new(HashSet::new()));
+        tokio::spawn(follow_switches(
+            Arc::downgrade(self),
+            switches,
+            Arc::downgrade(&subscriber),
+            channels.clone(),
+            push_tx,
+            name,
+            resubscribed,
+        ));
         Ok(RedisBus {
             cluster: self.clone(),
             subscriber,
+            channels,
             incoming: Mutex::new(Some(rx)),
             resubscriptions,
         })
@@ -272,6 +564,98 @@ impl RedisCluster {
     /// The queue-sizes hash.
     fn queue_sizes_key(&self) -> String {
         self.key("queue-sizes")
+    }
+}
+
+/// The sessions resync a moment after subscriptions start coming back.
+fn resync_later(resubscribed: Arc<watch::Sender<u64>>) {
+    tokio::spawn(async move {
+        tokio::time::sleep(RESYNC_AFTER_RESUBSCRIBE).await;
+        resubscribed.send_modify(|n| *n += 1);
+    });
+}
+
+/// A RESP3 connection manager for subscriptions that resubscribes after a reconnect, named.
+async fn subscriber_manager(
+    info: ConnectionInfo,
+    push: mpsc::UnboundedSender<redis::PushInfo>,
+    name: &str,
+) -> Result<ConnectionManager, redis::RedisError> {
+    let settings = info
+        .redis_settings()
+        .clone()
+        .set_protocol(ProtocolVersion::RESP3);
+    let client = redis::Client::open(info.set_redis_settings(settings))?;
+    let config = ConnectionManagerConfig::new()
+        .set_push_sender(push)
+        .set_automatic_resubscription()
+        .set_connection_timeout(Some(COMMAND_TIMEOUT))
+        .set_response_timeout(Some(COMMAND_TIMEOUT))
+        .set_max_delay(Duration::from_secs(1));
+    let subscriber = client.get_connection_manager_with_config(config).await?;
+    let mut named = subscriber.clone();
+    if let Err(e) = redis::cmd("CLIENT")
+        .arg("SETNAME")
+        .arg(name)
+        .query_async::<()>(&mut named)
+        .await
+    {
+        tracing::debug!(error = %e, "could not name the bus connection");
+    }
+    Ok(subscriber)
+}
+
+/// Sentinel mode: when the primary changes, a subscriber on the new one takes every channel
+/// subscribed so far, replaces the old subscriber, and counts a resubscription (the sessions
+/// resync). Ends with the bus or the cluster.
+async fn follow_switches(
+    cluster: Weak<RedisCluster>,
+    mut switches: watch::Receiver<u64>,
+    subscriber: Weak<RwLock<ConnectionManager>>,
+    channels: Arc<Mutex<HashSet<String>>>,
+    push: mpsc::UnboundedSender<redis::PushInfo>,
+    name: String,
+    resubscribed: Arc<watch::Sender<u64>>,
+) {
+    while switches.changed().await.is_ok() {
+        loop {
+            switches.borrow_and_update();
+            let (Some(cluster), Some(current)) = (cluster.upgrade(), subscriber.upgrade()) else {
+                return;
+            };
+            let info = cluster.primary_info();
+            drop(cluster);
+            let next = match subscriber_manager(info, push.clone(), &name).await {
+                Ok(next) => next,
+                Err(e) => {
+                    tracing::warn!(error = %e, "bus: the new redis primary refused a subscriber; retrying");
+                    tokio::time::sleep(SENTINEL_POLL).await;
+                    continue;
+                }
+            };
+            // From here on `subscribe` reaches the new subscriber; what was subscribed before
+            // is in `channels` now (a channel taken twice is harmless).
+            *current.write().expect("poisoned") = next.clone();
+            drop(current);
+            let all: Vec<String> = channels.lock().expect("poisoned").iter().cloned().collect();
+            let mut failed = false;
+            for chunk in all.chunks(RESUBSCRIBE_CHUNK) {
+                let mut conn = next.clone();
+                let done = tokio::time::timeout(COMMAND_TIMEOUT, conn.subscribe(chunk)).await;
+                if !matches!(done, Ok(Ok(()))) {
+                    failed = true;
+                    break;
+                }
+            }
+            if failed && !switches.has_changed().unwrap_or(true) {
+                tracing::warn!("bus: resubscribing on the new redis primary failed; retrying");
+                tokio::time::sleep(SENTINEL_POLL).await;
+                continue;
+            }
+            tracing::info!(channels = all.len(), "bus moved to the new redis primary");
+            resync_later(resubscribed.clone());
+            break;
+        }
     }
 }
 
@@ -327,9 +711,25 @@ impl SnapshotStore for RedisCluster {
         ttl: Option<Duration>,
     ) -> Result<(), SaveError> {
         let ttl_ms = ttl.map_or(0, |t| t.as_millis() as u64);
-        let mut invocation = self.save.key(self.key(key));
-        invocation.arg(data).arg(fence).arg(rev).arg(ttl_ms);
-        let (outcome, stored): (String, u64) = self.invoke(invocation).await?;
+        let (outcome, stored): (String, u64) = match &self.durable {
+            // Acknowledged once the replicas asked for hold it (see `durable_writer`).
+            Some(_) => {
+                let mut cmd = redis::cmd("EVAL");
+                cmd.arg(SAVE)
+                    .arg(1)
+                    .arg(self.key(key))
+                    .arg(data)
+                    .arg(fence)
+                    .arg(rev)
+                    .arg(ttl_ms);
+                redis::from_redis_value(self.durable(cmd).await?).map_err(unavailable)?
+            }
+            None => {
+                let mut invocation = self.save.key(self.key(key));
+                invocation.arg(data).arg(fence).arg(rev).arg(ttl_ms);
+                self.invoke(invocation).await?
+            }
+        };
         match outcome.as_str() {
             "ok" => Ok(()),
             "fenced" => Err(SaveError::Fenced {
@@ -480,8 +880,11 @@ impl Membership for RedisCluster {
 /// One node's endpoint on the Redis bus.
 pub struct RedisBus {
     cluster: Arc<RedisCluster>,
-    /// Subscriptions only; reconnects and resubscribes by itself.
-    subscriber: ConnectionManager,
+    /// Subscriptions only; reconnects and resubscribes by itself, and is replaced when the
+    /// primary changes (Sentinel mode).
+    subscriber: Arc<RwLock<ConnectionManager>>,
+    /// Every channel subscribed (with the prefix), to take along to a new primary.
+    channels: Arc<Mutex<HashSet<String>>>,
     incoming: Mutex<Option<mpsc::UnboundedReceiver<Incoming>>>,
     resubscriptions: tokio::sync::watch::Receiver<u64>,
 }
@@ -512,25 +915,26 @@ impl Bus for RedisBus {
     }
 
     async fn subscribe(&self, channel: &str) -> Result<(), BusError> {
-        let mut subscriber = self.subscriber.clone();
-        tokio::time::timeout(
-            COMMAND_TIMEOUT,
-            subscriber.subscribe(self.cluster.key(channel)),
-        )
-        .await
-        .map_err(|_| BusError::Unavailable("subscribe timed out".into()))?
-        .map_err(|e| BusError::Unavailable(e.to_string()))
+        let channel = self.cluster.key(channel);
+        self.channels
+            .lock()
+            .expect("poisoned")
+            .insert(channel.clone());
+        let mut subscriber = self.subscriber.read().expect("poisoned").clone();
+        tokio::time::timeout(COMMAND_TIMEOUT, subscriber.subscribe(channel))
+            .await
+            .map_err(|_| BusError::Unavailable("subscribe timed out".into()))?
+            .map_err(|e| BusError::Unavailable(e.to_string()))
     }
 
     async fn unsubscribe(&self, channel: &str) -> Result<(), BusError> {
-        let mut subscriber = self.subscriber.clone();
-        tokio::time::timeout(
-            COMMAND_TIMEOUT,
-            subscriber.unsubscribe(self.cluster.key(channel)),
-        )
-        .await
-        .map_err(|_| BusError::Unavailable("unsubscribe timed out".into()))?
-        .map_err(|e| BusError::Unavailable(e.to_string()))
+        let channel = self.cluster.key(channel);
+        self.channels.lock().expect("poisoned").remove(&channel);
+        let mut subscriber = self.subscriber.read().expect("poisoned").clone();
+        tokio::time::timeout(COMMAND_TIMEOUT, subscriber.unsubscribe(channel))
+            .await
+            .map_err(|_| BusError::Unavailable("unsubscribe timed out".into()))?
+            .map_err(|e| BusError::Unavailable(e.to_string()))
     }
 
     fn take_incoming(&self) -> Option<mpsc::UnboundedReceiver<Incoming>> {

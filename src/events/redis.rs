@@ -156,17 +156,18 @@ fn decode(id: String, payload: &[u8], deliveries: u64) -> Option<Entry> {
 impl EventLog for RedisEvents {
     async fn append(&self, event: &GameEvent) -> Result<String, EventsError> {
         let payload = serde_json::to_vec(event)?;
-        redis::cmd("XADD")
-            .arg(&self.stream)
+        let mut cmd = redis::cmd("XADD");
+        cmd.arg(&self.stream)
             .arg("MAXLEN")
             .arg("~")
             .arg(APPEND_MAX_LEN)
             .arg("*")
             .arg("event")
-            .arg(payload)
-            .query_async::<String>(&mut self.cluster.conn())
-            .await
-            .map_err(unavailable)
+            .arg(payload);
+        // Behind Sentinel, appended once a replica has it: a `game_over` told to the players
+        // survives a failover (the cluster's `durable` writes; plain Redis: one command).
+        let id = self.cluster.durable(cmd).await.map_err(unavailable)?;
+        redis::from_redis_value(id).map_err(unavailable)
     }
 
     async fn read(

@@ -329,7 +329,8 @@ pub enum Target {
     Embedded,
     /// The cluster's Redis (`REDIS_URL`), on its shared connection and key prefix.
     ClusterRedis,
-    /// A Redis of its own (`redis://...`), with the cluster's key prefix.
+    /// A Redis of its own (`redis://...`, or `redis+sentinel://...` behind Sentinel), with
+    /// the cluster's key prefix.
     Redis(String),
     /// beanstalkd at `host:port`.
     Beanstalk(String),
@@ -337,7 +338,8 @@ pub enum Target {
 
 impl Target {
     /// Unset: the cluster's Redis when there is one, embedded otherwise. Otherwise
-    /// `embedded` (or `sqlite`), `redis` (the cluster's), `redis://...`/`rediss://...`, or
+    /// `embedded` (or `sqlite`), `redis` (the cluster's), `redis://...`/`rediss://...`/
+    /// `redis+sentinel://...`, or
     /// `beanstalk://host[:port]` (port 11300 by default).
     pub fn choose(url: Option<&str>, cluster_redis: bool) -> Result<Target, JobsError> {
         let invalid = || JobsError::InvalidUrl(url.unwrap_or_default().to_owned());
@@ -347,7 +349,11 @@ impl Target {
             Some("embedded" | "sqlite") => Ok(Target::Embedded),
             Some("redis") if cluster_redis => Ok(Target::ClusterRedis),
             Some("redis") => Err(invalid()),
-            Some(url) if url.starts_with("redis://") || url.starts_with("rediss://") => {
+            Some(url)
+                if url.starts_with("redis://")
+                    || url.starts_with("rediss://")
+                    || url.starts_with("redis+sentinel://") =>
+            {
                 Ok(Target::Redis(url.to_owned()))
             }
             Some(url) => {
@@ -382,7 +388,10 @@ pub async fn connect(
         (Target::ClusterRedis, Some(redis)) => Arc::new(RedisJobs::new(redis, &name).await?),
         (Target::ClusterRedis, None) => return Err(JobsError::InvalidUrl("redis".into())),
         (Target::Redis(url), _) => {
-            let redis = RedisCluster::new(&url, &config.redis_prefix).map_err(unavailable)?;
+            // Behind Sentinel, the primary is asked for first (as for the cluster's Redis).
+            let redis = RedisCluster::open(&url, &config.redis_prefix, Duration::from_secs(5))
+                .await
+                .map_err(unavailable)?;
             Arc::new(RedisJobs::new(redis, &name).await?)
         }
         (Target::Beanstalk(addr), _) => Arc::new(BeanstalkJobs::new(&addr)),
@@ -570,6 +579,10 @@ mod tests {
         assert_eq!(
             Target::choose(Some("redis://h:1/"), false).unwrap(),
             Target::Redis("redis://h:1/".into())
+        );
+        assert_eq!(
+            Target::choose(Some("redis+sentinel://h:26379/mymaster"), false).unwrap(),
+            Target::Redis("redis+sentinel://h:26379/mymaster".into())
         );
         assert_eq!(
             Target::choose(Some("beanstalk://127.0.0.1:11301"), true).unwrap(),

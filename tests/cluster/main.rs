@@ -17,6 +17,7 @@ mod listeners;
 mod moderation;
 mod outages;
 mod secrets;
+mod sentinel;
 mod spectators;
 mod tokens;
 mod tournaments;

@@ -25,7 +25,7 @@ pub fn unique(prefix: &str) -> String {
     format!("{prefix}{:016x}", rand::random::<u64>())
 }
 
-fn wait_for_port(port: u16, what: &str) {
+pub fn wait_for_port(port: u16, what: &str) {
     let deadline = Instant::now() + Duration::from_secs(30);
     while TcpStream::connect(("127.0.0.1", port)).is_err() {
         assert!(
@@ -38,7 +38,7 @@ fn wait_for_port(port: u16, what: &str) {
 
 /// Runs `program args` under a shell watchdog that kills it once this test process is gone
 /// (SIGTERM to the watchdog stops the server, SIGUSR1 kills it with SIGKILL).
-fn spawn_watched(program: &str, args: &[String], log: &Path) -> Child {
+pub fn spawn_watched(program: &str, args: &[String], log: &Path) -> Child {
     let quoted: Vec<String> = std::iter::once(program.to_owned())
         .chain(args.iter().cloned())
         .map(|a| format!("'{}'", a.replace('\'', r"'\''")))
