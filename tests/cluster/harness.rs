@@ -337,6 +337,19 @@ pub struct Duel {
 }
 
 impl Duel {
+    /// Waits until both players have heard the game end: its `client/GAME_OVER`, or a resync's
+    /// `client/RESUME_GAME` of the finished game.
+    pub async fn both_hear_the_end(&mut self) {
+        for player in [&mut self.first, &mut self.second] {
+            player
+                .expect_matching("the game's end", |m| {
+                    m["type"] == "client/GAME_OVER"
+                        || (m["type"] == "client/RESUME_GAME" && m["status"] != "playing")
+                })
+                .await;
+        }
+    }
+
     /// Plays `moves` alternately from seq 0 (first moves first), each acknowledged; returns
     /// the acknowledged moves as the game recorded them.
     pub async fn play(&mut self, moves: &[Value]) -> Vec<Value> {

@@ -87,14 +87,7 @@ async fn play_table(mut duel: Duel, table: usize, pace: Duration, load: Arc<Load
         acknowledged.push(played);
         load.acks.lock().unwrap().push((load.now(), table));
     }
-    for player in [&mut duel.first, &mut duel.second] {
-        player
-            .expect_matching("the game's end", |m| {
-                m["type"] == "client/GAME_OVER"
-                    || (m["type"] == "client/RESUME_GAME" && m["status"] != "playing")
-            })
-            .await;
-    }
+    duel.both_hear_the_end().await;
     load.finished.lock().unwrap().push(load.now());
     json!({"game": duel.game, "moves": acknowledged})
 }

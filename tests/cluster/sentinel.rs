@@ -11,7 +11,7 @@ use rookery_testkit::CONNECT4_DRAW;
 use serde_json::json;
 
 use crate::harness::*;
-use crate::servers::{free_port, spawn_watched, unique, wait_for_port};
+use crate::servers::{free_port, kill9_watched, spawn_watched, unique, wait_for_port};
 
 const SERVICE: &str = "mymaster";
 
@@ -160,13 +160,7 @@ impl SentinelSet {
     /// SIGKILL to the data node on `port`.
     fn kill9(&mut self, port: u16) {
         let (_, child) = self.redis.iter_mut().find(|(p, _)| *p == port).unwrap();
-        if let Some(mut child) = child.take() {
-            let _ = Command::new("kill")
-                .arg("-USR1")
-                .arg(child.id().to_string())
-                .status();
-            let _ = child.wait();
-        }
+        kill9_watched(child);
     }
 
     fn logs(&self) -> String {
@@ -352,14 +346,7 @@ async fn the_primary_killed_mid_game_loses_no_acknowledged_move() {
         assert_eq!(played, json!(column), "move {seq} acknowledged as another");
         acknowledged.push(played);
     }
-    for player in [&mut duel.first, &mut duel.second] {
-        player
-            .expect_matching("the game's end", |m| {
-                m["type"] == "client/GAME_OVER"
-                    || (m["type"] == "client/RESUME_GAME" && m["status"] != "playing")
-            })
-            .await;
-    }
+    duel.both_hear_the_end().await;
     let new_primary = set.primary_port().expect("a primary after the failovers");
     let promoted = promoted.unwrap();
     assert!(

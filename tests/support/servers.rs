@@ -60,6 +60,17 @@ pub fn spawn_watched(program: &str, args: &[String], log: &Path) -> Child {
         .unwrap_or_else(|e| panic!("cannot start {program}: {e} (run scripts/test to install it)"))
 }
 
+/// SIGKILL to a server started by [`spawn_watched`] (through its watchdog), and waits for it.
+pub fn kill9_watched(child: &mut Option<Child>) {
+    if let Some(mut child) = child.take() {
+        let _ = Command::new("kill")
+            .arg("-USR1")
+            .arg(child.id().to_string())
+            .status();
+        let _ = child.wait();
+    }
+}
+
 /// Stops a server and waits until its port is closed.
 fn stop_server(child: &mut Option<Child>, port: u16) {
     if let Some(mut child) = child.take() {
@@ -126,13 +137,7 @@ impl RedisServer {
 
     /// SIGKILL: Redis dies mid-command, keeping only what its append-only file holds.
     pub fn kill9(&mut self) {
-        if let Some(mut child) = self.child.take() {
-            let _ = Command::new("kill")
-                .arg("-USR1")
-                .arg(child.id().to_string())
-                .status();
-            let _ = child.wait();
-        }
+        kill9_watched(&mut self.child);
     }
 }
 
