@@ -196,25 +196,11 @@ impl SentinelConfig {
 
     /// How to reach a Redis data node (the primary) at `host:port`.
     pub fn node_info(&self, host: &str, port: u16) -> ConnectionInfo {
-        let mut settings = RedisConnectionInfo::default().set_db(self.db);
-        if let Some(password) = &self.password {
-            settings = settings.set_password(password);
-        }
-        ConnectionAddr::Tcp(host.to_owned(), port)
-            .into_connection_info()
-            .expect("a TCP address is a connection info")
-            .set_redis_settings(settings)
+        tcp_info(host, port, self.db, self.password.as_deref())
     }
 
     fn sentinel_info(&self, host: &str, port: u16) -> ConnectionInfo {
-        let mut settings = RedisConnectionInfo::default();
-        if let Some(password) = &self.sentinel_password {
-            settings = settings.set_password(password);
-        }
-        ConnectionAddr::Tcp(host.to_owned(), port)
-            .into_connection_info()
-            .expect("a TCP address is a connection info")
-            .set_redis_settings(settings)
+        tcp_info(host, port, 0, self.sentinel_password.as_deref())
     }
 
     /// The primary as the first sentinel that answers names it (not yet confirmed).
@@ -277,6 +263,18 @@ async fn ask<T: redis::FromRedisValue>(
     .await
     .map_err(|_| "timed out".to_owned())?;
     answer.map_err(|e| e.to_string())
+}
+
+/// How to reach `host:port` over TCP, with a database and an optional password.
+fn tcp_info(host: &str, port: u16, db: i64, password: Option<&str>) -> ConnectionInfo {
+    let mut settings = RedisConnectionInfo::default().set_db(db);
+    if let Some(password) = password {
+        settings = settings.set_password(password);
+    }
+    ConnectionAddr::Tcp(host.to_owned(), port)
+        .into_connection_info()
+        .expect("a TCP address is a connection info")
+        .set_redis_settings(settings)
 }
 
 #[cfg(test)]
