@@ -68,6 +68,17 @@ pub struct Config {
     #[arg(long, env = "REDIS_URL", hide_env_values = true)]
     pub redis_url: Option<Secret>,
 
+    /// Redis Cluster instead of one Redis: seed nodes, comma-separated
+    /// (`redis://h1:7000,redis://h2:7001`). Keys are hash-tagged per actor and the bus uses
+    /// sharded pub/sub.
+    #[arg(
+        long,
+        env = "REDIS_CLUSTER_URLS",
+        hide_env_values = true,
+        conflicts_with = "redis_url"
+    )]
+    pub redis_cluster_urls: Option<Secret>,
+
     /// MongoDB for accounts and finished games (unset: SQLite in the data dir).
     #[arg(long, env = "MONGODB_URI", hide_env_values = true)]
     pub mongodb_uri: Option<Secret>,
@@ -391,6 +402,18 @@ pub fn check_secret(secret: Option<&Secret>) -> Result<(), WeakSecret> {
 }
 
 impl Config {
+    /// The cluster's Redis (`REDIS_URL` or `REDIS_CLUSTER_URLS`); None: a single embedded node.
+    pub fn redis(
+        &self,
+    ) -> Option<Result<crate::cluster::redis::RedisAddress, crate::cluster::SaveError>> {
+        use crate::cluster::redis::RedisAddress;
+        match (&self.redis_url, &self.redis_cluster_urls) {
+            (Some(url), _) => Some(Ok(RedisAddress::One(url.expose().to_owned()))),
+            (None, Some(seeds)) => Some(RedisAddress::sharded(seeds.expose())),
+            (None, None) => None,
+        }
+    }
+
     /// Cookies are `Secure` when players reach the node over HTTPS (`--public-url https://`).
     pub fn secure_cookies(&self) -> bool {
         self.public_url

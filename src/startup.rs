@@ -218,7 +218,7 @@ impl Seams {
             }
             None => Arc::new(SqliteStore::open(&config.data_dir.join("rookery.sqlite3"))?),
         };
-        let Some(url) = &config.redis_url else {
+        let Some(address) = config.redis() else {
             let memory = MemoryCluster::new();
             return Ok(Seams {
                 bus: Arc::new(memory.bus()),
@@ -237,7 +237,8 @@ impl Seams {
             });
         };
         // Behind Sentinel, the primary is asked for first (up to 5 s; followed from then on).
-        let redis = RedisCluster::open(url.expose(), &config.redis_prefix, Duration::from_secs(5))
+        let address = address.map_err(StartupError::Redis)?;
+        let redis = RedisCluster::open(&address, &config.redis_prefix, Duration::from_secs(5))
             .await
             .map_err(StartupError::Redis)?;
         let bus = redis
@@ -383,7 +384,7 @@ impl Application {
         };
         // A cluster's tokens are as strong as their secret, and anyone who read the compose
         // file knows its example: only a development machine may run one like that.
-        if config.redis_url.is_some() {
+        if config.redis().is_some() {
             match check_secret(config.jwt_secret.as_ref()) {
                 Ok(()) => {}
                 Err(weak) if config.insecure_dev => {

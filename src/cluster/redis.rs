@@ -9,15 +9,30 @@
 //! counts a resubscription (so the sessions resync). Snapshot writes then go through one
 //! writer of their own that follows each batch with `WAIT <replicas> <ms>`: a write is
 //! acknowledged only once that many replicas hold it.
+//!
+//! Behind Redis Cluster (`REDIS_CLUSTER_URLS`, [`RedisAddress::Sharded`]) commands go through
+//! redis-rs's cluster connection, which routes each by its key's hash slot and follows slot
+//! moves and failovers. Every multi-key script and atomic pipeline touches one actor's keys,
+//! which share a hash tag (`<prefix>{game:AbC}`, `<prefix>{game:AbC}:lease`,
+//! `<prefix>{game:AbC}:fence`); batches that span actors (lease renewals, bus publishes) are
+//! sent as concurrent single-slot commands instead of one pipeline. The bus uses sharded
+//! pub/sub (`SPUBLISH`/`SSUBSCRIBE`): a channel lives on the shard that owns its slot, so
+//! adding shards spreads the bus as well as the keys.
 
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex, RwLock, Weak};
 use std::time::Duration;
 
 use async_trait::async_trait;
-use redis::aio::{ConnectionManager, ConnectionManagerConfig};
+use futures_util::future::join_all;
+use redis::aio::{
+    ConnectionLike, ConnectionManager, ConnectionManagerConfig, MultiplexedConnection,
+};
+use redis::cluster::ClusterClientBuilder;
+use redis::cluster_async::ClusterConnection;
 use redis::{
-    ConnectionAddr, ConnectionInfo, IntoConnectionInfo, ProtocolVersion, PushKind, Script, Value,
+    ConnectionAddr, ConnectionInfo, IntoConnectionInfo, ProtocolVersion, PushKind, RedisFuture,
+    Script, Value,
 };
 use tokio::sync::{mpsc, oneshot, watch, Notify};
 
@@ -124,10 +139,126 @@ fn command_manager(info: ConnectionInfo) -> Result<ConnectionManager, redis::Red
     ConnectionManager::new_lazy_with_config(client, config)
 }
 
+/// Where the cluster's Redis is: one server (`redis://`, or `redis+sentinel://` behind
+/// Sentinel) or a Redis Cluster reached through any of its seed nodes.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum RedisAddress {
+    One(String),
+    Sharded(Vec<String>),
+}
+
+impl RedisAddress {
+    /// `REDIS_CLUSTER_URLS`: seed nodes separated by commas (`redis://h1:7000,redis://h2:7001`).
+    pub fn sharded(list: &str) -> Result<RedisAddress, SaveError> {
+        let seeds: Vec<String> = list
+            .split(',')
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(str::to_owned)
+            .collect();
+        if seeds.is_empty() {
+            return Err(unavailable("REDIS_CLUSTER_URLS names no node"));
+        }
+        for seed in &seeds {
+            seed.as_str()
+                .into_connection_info()
+                .map_err(|e| unavailable(format!("REDIS_CLUSTER_URLS: {e}")))?;
+        }
+        Ok(RedisAddress::Sharded(seeds))
+    }
+}
+
+/// A command connection: to one server (reconnecting by itself), a plain one for blocking
+/// commands, or a Redis Cluster connection that routes each command by its key's slot.
+#[derive(Clone)]
+pub enum Conn {
+    Managed(ConnectionManager),
+    Plain(MultiplexedConnection),
+    Sharded(ClusterConnection),
+}
+
+impl ConnectionLike for Conn {
+    fn req_packed_command<'a>(&'a mut self, cmd: &'a redis::Cmd) -> RedisFuture<'a, Value> {
+        match self {
+            Conn::Managed(c) => c.req_packed_command(cmd),
+            Conn::Plain(c) => c.req_packed_command(cmd),
+            Conn::Sharded(c) => c.req_packed_command(cmd),
+        }
+    }
+
+    fn req_packed_commands<'a>(
+        &'a mut self,
+        pipeline: &'a redis::Pipeline,
+        offset: usize,
+        count: usize,
+    ) -> RedisFuture<'a, Vec<Value>> {
+        match self {
+            Conn::Managed(c) => c.req_packed_commands(pipeline, offset, count),
+            Conn::Plain(c) => c.req_packed_commands(pipeline, offset, count),
+            Conn::Sharded(c) => c.req_packed_commands(pipeline, offset, count),
+        }
+    }
+
+    fn get_db(&self) -> i64 {
+        match self {
+            Conn::Managed(c) => c.get_db(),
+            Conn::Plain(c) => c.get_db(),
+            Conn::Sharded(c) => c.get_db(),
+        }
+    }
+}
+
+/// A Redis Cluster connection through the seeds, made in the background (until they answer,
+/// its commands fail); `push` makes it a RESP3 subscriber connection, `response_timeout` None
+/// suits blocking commands.
+fn sharded_conn(
+    seeds: &[String],
+    push: Option<mpsc::UnboundedSender<redis::PushInfo>>,
+    response_timeout: Option<Duration>,
+) -> Result<ClusterConnection, redis::RedisError> {
+    let mut builder = ClusterClientBuilder::new(seeds.iter().map(String::as_str))
+        .connection_timeout(COMMAND_TIMEOUT)
+        .retries(3)
+        .max_retry_wait(500);
+    let mut config = redis::cluster::ClusterConfig::new().set_connection_timeout(COMMAND_TIMEOUT);
+    if let Some(timeout) = response_timeout {
+        builder = builder.response_timeout(timeout);
+        config = config.set_response_timeout(timeout);
+    }
+    if let Some(push) = push {
+        builder = builder
+            .use_protocol(ProtocolVersion::RESP3)
+            .push_sender(push);
+    }
+    Ok(builder
+        .build()?
+        .get_pending_async_connection_with_config(config))
+}
+
+impl Conn {
+    /// Subscribes to channels (sharded channels on Redis Cluster); the connection manager and
+    /// the cluster connection resubscribe by themselves after a reconnect.
+    async fn subscribe(&mut self, channels: &[String]) -> redis::RedisResult<()> {
+        match self {
+            Conn::Managed(c) => c.subscribe(channels).await,
+            Conn::Plain(c) => c.subscribe(channels).await,
+            Conn::Sharded(c) => c.ssubscribe(channels).await,
+        }
+    }
+
+    async fn unsubscribe(&mut self, channels: &[String]) -> redis::RedisResult<()> {
+        match self {
+            Conn::Managed(c) => c.unsubscribe(channels).await,
+            Conn::Plain(c) => c.unsubscribe(channels).await,
+            Conn::Sharded(c) => c.sunsubscribe(channels).await,
+        }
+    }
+}
+
 /// The primary this node talks to, and its connections to it.
 struct Primary {
     info: ConnectionInfo,
-    commands: ConnectionManager,
+    commands: Conn,
     /// Sentinel mode with `wait` > 0: the snapshot writes and their `WAIT`, on a connection of
     /// their own, since `WAIT` holds up every later command of the connection that sends it.
     durable: Option<ConnectionManager>,
@@ -136,7 +267,7 @@ struct Primary {
 impl Primary {
     fn connect(info: ConnectionInfo, durable: bool) -> Result<Primary, redis::RedisError> {
         Ok(Primary {
-            commands: command_manager(info.clone())?,
+            commands: Conn::Managed(command_manager(info.clone())?),
             durable: if durable {
                 Some(command_manager(info.clone())?)
             } else {
@@ -283,6 +414,9 @@ async fn durable_writer(
 /// Connection to one Redis, with every key and channel under `prefix`.
 pub struct RedisCluster {
     prefix: String,
+    /// Redis Cluster mode: the seed nodes (for connections of their own: blocking commands,
+    /// the bus subscriber). None for one server.
+    seeds: Option<Vec<String>>,
     /// Every non-blocking command goes through one connection (`Primary::commands`), cloned
     /// per caller: commands issued concurrently are written back to back and their replies
     /// matched in order, so no connection is checked out (or pinged) per command. Swapped
@@ -310,13 +444,48 @@ impl RedisCluster {
     /// (in the background: until one answers, commands fail as unavailable; see
     /// [`RedisCluster::open`]) and follows it.
     pub fn new(url: &str, prefix: &str) -> Result<Arc<Self>, SaveError> {
+        Self::at(&RedisAddress::One(url.to_owned()), prefix)
+    }
+
+    /// [`RedisCluster::new`] for any [`RedisAddress`]; a Redis Cluster connection is made in
+    /// the background too (its commands fail as unavailable until the seeds answer).
+    pub fn at(address: &RedisAddress, prefix: &str) -> Result<Arc<Self>, SaveError> {
+        if prefix.contains(['{', '}']) {
+            return Err(unavailable(format!(
+                "the Redis prefix {prefix:?} may not contain braces (they make hash tags)"
+            )));
+        }
+        let url = match address {
+            RedisAddress::One(url) => url,
+            RedisAddress::Sharded(seeds) => {
+                let commands =
+                    sharded_conn(seeds, None, Some(COMMAND_TIMEOUT)).map_err(unavailable)?;
+                let info = seeds[0]
+                    .as_str()
+                    .into_connection_info()
+                    .map_err(unavailable)?;
+                let (_, switches) = watch::channel(0u64);
+                return Ok(Arc::new(Self::with(
+                    prefix,
+                    Some(seeds.clone()),
+                    Arc::new(RwLock::new(Primary {
+                        info,
+                        commands: Conn::Sharded(commands),
+                        durable: None,
+                    })),
+                    None,
+                    switches,
+                    Arc::new(Notify::new()),
+                )));
+            }
+        };
         let sentinel = if sentinel::is_sentinel_url(url) {
             Some(Arc::new(SentinelConfig::parse(url).map_err(unavailable)?))
         } else {
             None
         };
         let info = match &sentinel {
-            None => url.into_connection_info().map_err(unavailable)?,
+            None => url.as_str().into_connection_info().map_err(unavailable)?,
             // Nothing listens on port 0: until the sentinels answer, commands are unavailable.
             Some(config) => config.node_info("127.0.0.1", 0),
         };
@@ -348,8 +517,22 @@ impl RedisCluster {
                 reresolve.clone(),
             ));
         }
-        Ok(Arc::new(RedisCluster {
+        Ok(Arc::new(Self::with(
+            prefix, None, primary, durable, switches, reresolve,
+        )))
+    }
+
+    fn with(
+        prefix: &str,
+        seeds: Option<Vec<String>>,
+        primary: Arc<RwLock<Primary>>,
+        durable: Option<mpsc::UnboundedSender<DurableWrite>>,
+        switches: watch::Receiver<u64>,
+        reresolve: Arc<Notify>,
+    ) -> RedisCluster {
+        RedisCluster {
             prefix: prefix.to_owned(),
+            seeds,
             primary,
             durable,
             switches,
@@ -359,18 +542,18 @@ impl RedisCluster {
             acquire: Script::new(ACQUIRE),
             renew_many: Script::new(RENEW_MANY),
             release: Script::new(RELEASE),
-        }))
+        }
     }
 
     /// [`RedisCluster::new`], and in Sentinel mode a wait of up to `first_primary` for the
     /// sentinels to name the primary (the node starts anyway and follows it once they do).
     pub async fn open(
-        url: &str,
+        address: &RedisAddress,
         prefix: &str,
         first_primary: Duration,
     ) -> Result<Arc<Self>, SaveError> {
-        let cluster = Self::new(url, prefix)?;
-        if sentinel::is_sentinel_url(url) {
+        let cluster = Self::at(address, prefix)?;
+        if matches!(address, RedisAddress::One(url) if sentinel::is_sentinel_url(url)) {
             let mut switches = cluster.switches.clone();
             if *switches.borrow_and_update() == 0
                 && tokio::time::timeout(first_primary, switches.changed())
@@ -419,8 +602,30 @@ impl RedisCluster {
         format!("{}{name}", self.prefix)
     }
 
+    /// A key in the hash slot of `tag` (`<prefix>{tag}rest`): every key that one script or
+    /// atomic pipeline touches carries the same tag, so that it runs on one Redis Cluster shard.
+    pub fn tagged(&self, tag: &str, rest: &str) -> String {
+        format!("{}{{{tag}}}{rest}", self.prefix)
+    }
+
+    /// Redis Cluster mode (commands routed by slot; pipelines must stay in one slot).
+    pub fn is_sharded(&self) -> bool {
+        self.seeds.is_some()
+    }
+
+    /// The publish command of this mode: sharded pub/sub (`SPUBLISH`) on Redis Cluster, where
+    /// a plain `PUBLISH` would be copied to every shard, `PUBLISH` otherwise (also inside the
+    /// scripts that publish).
+    pub fn publish_command(&self) -> &'static str {
+        if self.is_sharded() {
+            "SPUBLISH"
+        } else {
+            "PUBLISH"
+        }
+    }
+
     /// The shared command connection (a cheap handle; never for blocking commands).
-    pub fn conn(&self) -> ConnectionManager {
+    pub fn conn(&self) -> Conn {
         self.primary.read().expect("poisoned").commands.clone()
     }
 
@@ -456,13 +661,21 @@ impl RedisCluster {
             .map_err(|e| self.failed(e))
     }
 
-    /// A connection of its own, for blocking commands.
-    pub async fn dedicated(&self) -> Result<redis::aio::MultiplexedConnection, SaveError> {
+    /// A connection of its own, for blocking commands (no response timeout: the caller bounds
+    /// its wait). On Redis Cluster, a cluster connection of its own.
+    pub async fn dedicated(&self) -> Result<Conn, SaveError> {
+        let timed_out = |_| unavailable("redis connect timed out");
+        if let Some(seeds) = &self.seeds {
+            return Ok(Conn::Sharded(
+                sharded_conn(seeds, None, None).map_err(unavailable)?,
+            ));
+        }
         let client = redis::Client::open(self.primary_info()).map_err(unavailable)?;
-        tokio::time::timeout(COMMAND_TIMEOUT, client.get_multiplexed_async_connection())
+        let conn = tokio::time::timeout(COMMAND_TIMEOUT, client.get_multiplexed_async_connection())
             .await
-            .map_err(|_| unavailable("redis connect timed out"))?
-            .map_err(unavailable)
+            .map_err(timed_out)?
+            .map_err(unavailable)?;
+        Ok(Conn::Plain(conn))
     }
 
     /// A bus endpoint: its own RESP3 connection for subscriptions.
@@ -474,9 +687,18 @@ impl RedisCluster {
         let name = format!("{}bus-{node}", self.prefix).replace(|c: char| c.is_whitespace(), "_");
         let mut switches = self.switches.clone();
         switches.borrow_and_update();
-        let subscriber = subscriber_manager(self.primary_info(), push_tx.clone(), &name)
-            .await
-            .map_err(fail)?;
+        let subscriber = match &self.seeds {
+            // One connection per shard (made as its slots are subscribed); it follows slot
+            // moves and failovers and resubscribes by itself.
+            Some(seeds) => Conn::Sharded(
+                sharded_conn(seeds, Some(push_tx.clone()), Some(COMMAND_TIMEOUT)).map_err(fail)?,
+            ),
+            None => Conn::Managed(
+                subscriber_manager(self.primary_info(), push_tx.clone(), &name)
+                    .await
+                    .map_err(fail)?,
+            ),
+        };
         let subscriber = Arc::new(RwLock::new(subscriber));
         // A subscriber only listens, so nothing would notice that a reconnect after Redis went
         // away gave up: a ping every second makes the manager reconnect (and resubscribe).
@@ -506,21 +728,35 @@ impl RedisCluster {
         let resubscribed = Arc::new(resubscribed);
         let prefix = self.prefix.clone();
         let resubscribed_on_push = resubscribed.clone();
+        let channels = Arc::new(Mutex::new(HashSet::new()));
+        let restore = self.is_sharded().then(|| Restore {
+            subscriber: Arc::downgrade(&subscriber),
+            channels: channels.clone(),
+            running: Arc::new(std::sync::atomic::AtomicBool::new(false)),
+        });
         tokio::spawn(async move {
             let resubscribed = resubscribed_on_push;
             let mut disconnected = false;
             while let Some(push) = push_rx.recv().await {
                 match push.kind {
+                    // Redis Cluster: a shard's subscriber connection went away. Its channels
+                    // are subscribed again here (not left to the client's own tracking, which
+                    // does not say when it is done), then the sessions resync.
+                    PushKind::Disconnection if restore.is_some() => {
+                        if let Some(restore) = &restore {
+                            restore.start(resubscribed.clone());
+                        }
+                    }
                     PushKind::Disconnection => disconnected = true,
                     // The first confirmation after a disconnection: subscriptions are coming
                     // back, one channel per command. The sessions resync a little later, once
                     // the rest have landed too, or an update published to a channel not yet
                     // restored would be missed after the resync.
-                    PushKind::Subscribe if disconnected => {
+                    PushKind::Subscribe | PushKind::SSubscribe if disconnected => {
                         disconnected = false;
                         resync_later(resubscribed.clone());
                     }
-                    PushKind::Message => {
+                    PushKind::Message | PushKind::SMessage => {
                         let (Some(Value::BulkString(channel)), Some(Value::BulkString(payload))) =
                             (push.data.first(), push.data.get(1))
                         else {
@@ -542,7 +778,6 @@ impl RedisCluster {
                 }
             }
         });
-        let channels = Arc::new(Mutex::new(HashSet::new()));
         tokio::spawn(follow_switches(
             Arc::downgrade(self),
             switches,
@@ -561,9 +796,82 @@ impl RedisCluster {
         })
     }
 
+    /// An actor's snapshot: `<prefix>{game:AbC}`, in its hash slot.
+    fn snapshot_key(&self, actor: &str) -> String {
+        self.tagged(actor, "")
+    }
+
+    /// An actor's lease, in the slot of its snapshot and fence counter.
+    fn lease_key(&self, actor: &str) -> String {
+        self.tagged(actor, ":lease")
+    }
+
     /// The queue-sizes hash.
     fn queue_sizes_key(&self) -> String {
         self.key("queue-sizes")
+    }
+}
+
+/// Redis Cluster: subscribes every channel of the bus again after a shard's subscriber
+/// connection dropped, once at a time, until all are back, then has the sessions resync.
+struct Restore {
+    subscriber: Weak<RwLock<Conn>>,
+    channels: Arc<Mutex<HashSet<String>>>,
+    running: Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl Restore {
+    fn start(&self, resubscribed: Arc<watch::Sender<u64>>) {
+        use std::sync::atomic::Ordering;
+        if self.running.swap(true, Ordering::AcqRel) {
+            return; // one restore at a time: the running one takes every channel
+        }
+        let (subscriber, channels, running) = (
+            self.subscriber.clone(),
+            self.channels.clone(),
+            self.running.clone(),
+        );
+        tokio::spawn(async move {
+            // Let the client reconnect first (its own resubscriptions go out meanwhile).
+            tokio::time::sleep(RESYNC_AFTER_RESUBSCRIBE).await;
+            loop {
+                let Some(current) = subscriber.upgrade() else {
+                    return;
+                };
+                let conn = current.read().expect("poisoned").clone();
+                drop(current);
+                let wanted: Vec<String> =
+                    channels.lock().expect("poisoned").iter().cloned().collect();
+                let mut failed = 0usize;
+                for chunk in wanted.chunks(RESUBSCRIBE_CHUNK) {
+                    let sent = join_all(chunk.iter().map(|channel| {
+                        let mut conn = conn.clone();
+                        async move {
+                            tokio::time::timeout(
+                                COMMAND_TIMEOUT,
+                                conn.subscribe(std::slice::from_ref(channel)),
+                            )
+                            .await
+                            .map_err(|_| ())
+                            .and_then(|r| r.map_err(|_| ()))
+                        }
+                    }))
+                    .await;
+                    failed += sent.iter().filter(|r| r.is_err()).count();
+                }
+                if failed == 0 {
+                    tracing::info!(
+                        channels = wanted.len(),
+                        "bus: every channel subscribed again on the cluster"
+                    );
+                    running.store(false, Ordering::Release);
+                    resubscribed.send_modify(|n| *n += 1);
+                    return;
+                }
+                tracing::warn!(failed, "bus: channels not subscribed again yet; retrying");
+                tokio::time::sleep(SENTINEL_POLL).await;
+            }
+        });
     }
 }
 
@@ -611,7 +919,7 @@ async fn subscriber_manager(
 async fn follow_switches(
     cluster: Weak<RedisCluster>,
     mut switches: watch::Receiver<u64>,
-    subscriber: Weak<RwLock<ConnectionManager>>,
+    subscriber: Weak<RwLock<Conn>>,
     channels: Arc<Mutex<HashSet<String>>>,
     push: mpsc::UnboundedSender<redis::PushInfo>,
     name: String,
@@ -626,7 +934,7 @@ async fn follow_switches(
             let info = cluster.primary_info();
             drop(cluster);
             let next = match subscriber_manager(info, push.clone(), &name).await {
-                Ok(next) => next,
+                Ok(next) => Conn::Managed(next),
                 Err(e) => {
                     tracing::warn!(error = %e, "bus: the new redis primary refused a subscriber; retrying");
                     tokio::time::sleep(SENTINEL_POLL).await;
@@ -663,7 +971,10 @@ async fn follow_switches(
 impl SnapshotStore for RedisCluster {
     async fn load(&self, key: &str) -> Result<Option<Stored>, SaveError> {
         let mut cmd = redis::cmd("HMGET");
-        cmd.arg(self.key(key)).arg("data").arg("fence").arg("rev");
+        cmd.arg(self.snapshot_key(key))
+            .arg("data")
+            .arg("fence")
+            .arg("rev");
         let (data, fence, rev): (Option<Vec<u8>>, Option<u64>, Option<u64>) =
             self.run(&cmd).await?;
         Ok(data.map(|data| Stored {
@@ -674,7 +985,7 @@ impl SnapshotStore for RedisCluster {
     }
 
     async fn claim(&self, key: &str, fence: u64) -> Result<Option<Stored>, SaveError> {
-        let mut invocation = self.claim.key(self.key(key));
+        let mut invocation = self.claim.key(self.snapshot_key(key));
         invocation.arg(fence);
         let answer: Vec<Value> = self.invoke(invocation).await?;
         let text = |v: Option<&Value>| -> Option<Vec<u8>> {
@@ -717,7 +1028,7 @@ impl SnapshotStore for RedisCluster {
                 let mut cmd = redis::cmd("EVAL");
                 cmd.arg(SAVE)
                     .arg(1)
-                    .arg(self.key(key))
+                    .arg(self.snapshot_key(key))
                     .arg(data)
                     .arg(fence)
                     .arg(rev)
@@ -725,7 +1036,7 @@ impl SnapshotStore for RedisCluster {
                 redis::from_redis_value(self.durable(cmd).await?).map_err(unavailable)?
             }
             None => {
-                let mut invocation = self.save.key(self.key(key));
+                let mut invocation = self.save.key(self.snapshot_key(key));
                 invocation.arg(data).arg(fence).arg(rev).arg(ttl_ms);
                 self.invoke(invocation).await?
             }
@@ -742,7 +1053,7 @@ impl SnapshotStore for RedisCluster {
 
     async fn put(&self, key: &str, data: Vec<u8>, ttl: Duration) -> Result<(), SaveError> {
         let mut pipe = redis::pipe();
-        let key = self.key(key);
+        let key = self.snapshot_key(key);
         pipe.atomic()
             .cmd("HSET")
             .arg(&key)
@@ -761,7 +1072,8 @@ impl SnapshotStore for RedisCluster {
     }
 
     async fn delete(&self, key: &str) -> Result<(), SaveError> {
-        self.run::<()>(redis::cmd("DEL").arg(self.key(key))).await
+        self.run::<()>(redis::cmd("DEL").arg(self.snapshot_key(key)))
+            .await
     }
 
     async fn set_queue_size(&self, queue: &str, waiting: u64) -> Result<(), SaveError> {
@@ -795,9 +1107,9 @@ impl Leases for RedisCluster {
         node: &str,
         ttl: Duration,
     ) -> Result<Option<Lease>, SaveError> {
-        let mut invocation = self.acquire.key(self.key(&format!("lease:{key}")));
+        let mut invocation = self.acquire.key(self.lease_key(key));
         invocation
-            .key(self.key(&format!("fence:{key}")))
+            .key(self.tagged(key, ":fence"))
             .arg(node)
             .arg(ttl.as_millis() as u64);
         let fence: Option<u64> = self.invoke(invocation).await?;
@@ -823,19 +1135,32 @@ impl Leases for RedisCluster {
         if leases.is_empty() {
             return Ok(Vec::new());
         }
-        let mut invocation = self.renew_many.prepare_invoke();
-        invocation.arg(ttl.as_millis() as u64);
-        for lease in leases {
+        let ttl_ms = ttl.as_millis() as u64;
+        let invocation = |leases: &[Lease]| {
+            let mut invocation = self.renew_many.prepare_invoke();
+            invocation.arg(ttl_ms);
+            for lease in leases {
+                invocation
+                    .key(self.lease_key(&lease.key))
+                    .arg(holder(node, lease));
+            }
             invocation
-                .key(self.key(&format!("lease:{}", lease.key)))
-                .arg(holder(node, lease));
+        };
+        if !self.is_sharded() {
+            let renewed: Vec<i64> = self.invoke(invocation(leases)).await?;
+            return Ok(renewed.into_iter().map(|n| n == 1).collect());
         }
-        let renewed: Vec<i64> = self.invoke(invocation).await?;
-        Ok(renewed.into_iter().map(|n| n == 1).collect())
+        // Each lease is in its own actor's slot: one script each, all sent at once.
+        let answers = join_all(leases.chunks(1).map(|one| async move {
+            let renewed: Vec<i64> = self.invoke(invocation(one)).await?;
+            Ok::<_, SaveError>(renewed.first() == Some(&1))
+        }))
+        .await;
+        answers.into_iter().collect()
     }
 
     async fn release(&self, lease: &Lease, node: &str) -> Result<(), SaveError> {
-        let mut invocation = self.release.key(self.key(&format!("lease:{}", lease.key)));
+        let mut invocation = self.release.key(self.lease_key(&lease.key));
         invocation.arg(holder(node, lease));
         self.invoke::<i64>(invocation).await.map(|_| ())
     }
@@ -882,7 +1207,7 @@ pub struct RedisBus {
     cluster: Arc<RedisCluster>,
     /// Subscriptions only; reconnects and resubscribes by itself, and is replaced when the
     /// primary changes (Sentinel mode).
-    subscriber: Arc<RwLock<ConnectionManager>>,
+    subscriber: Arc<RwLock<Conn>>,
     /// Every channel subscribed (with the prefix), to take along to a new primary.
     channels: Arc<Mutex<HashSet<String>>>,
     incoming: Mutex<Option<mpsc::UnboundedReceiver<Incoming>>>,
@@ -896,22 +1221,52 @@ fn bus_error(e: SaveError) -> BusError {
 #[async_trait]
 impl Bus for RedisBus {
     async fn publish(&self, channel: &str, payload: Vec<u8>) -> Result<usize, BusError> {
-        let mut cmd = redis::cmd("PUBLISH");
+        let mut cmd = redis::cmd(self.cluster.publish_command());
         cmd.arg(self.cluster.key(channel)).arg(payload);
         let receivers: i64 = self.cluster.run(&cmd).await.map_err(bus_error)?;
         Ok(receivers.max(0) as usize)
     }
 
-    /// One pipeline on the shared connection: the messages leave in order, back to back.
+    /// One pipeline on the shared connection: the messages leave in order, back to back. On
+    /// Redis Cluster a pipeline must stay in one slot: one pipeline per channel (so each
+    /// channel's messages keep their order), all sent at once.
     async fn publish_many(&self, messages: Vec<(String, Vec<u8>)>) -> Result<Vec<usize>, BusError> {
-        let mut pipe = redis::pipe();
-        for (channel, payload) in messages {
-            pipe.cmd("PUBLISH")
-                .arg(self.cluster.key(&channel))
-                .arg(payload);
+        let command = self.cluster.publish_command();
+        if !self.cluster.is_sharded() {
+            let mut pipe = redis::pipe();
+            for (channel, payload) in messages {
+                pipe.cmd(command)
+                    .arg(self.cluster.key(&channel))
+                    .arg(payload);
+            }
+            let receivers: Vec<i64> = self.cluster.run_pipe(&pipe).await.map_err(bus_error)?;
+            return Ok(receivers.into_iter().map(|n| n.max(0) as usize).collect());
         }
-        let receivers: Vec<i64> = self.cluster.run_pipe(&pipe).await.map_err(bus_error)?;
-        Ok(receivers.into_iter().map(|n| n.max(0) as usize).collect())
+        let count = messages.len();
+        let mut by_channel: std::collections::HashMap<String, Vec<(usize, Vec<u8>)>> =
+            std::collections::HashMap::new();
+        for (i, (channel, payload)) in messages.into_iter().enumerate() {
+            by_channel.entry(channel).or_default().push((i, payload));
+        }
+        let sent = by_channel.into_iter().map(|(channel, batch)| async move {
+            let key = self.cluster.key(&channel);
+            let mut pipe = redis::pipe();
+            let mut positions = Vec::with_capacity(batch.len());
+            for (i, payload) in batch {
+                pipe.cmd(command).arg(&key).arg(payload);
+                positions.push(i);
+            }
+            let receivers: Vec<i64> = self.cluster.run_pipe(&pipe).await?;
+            Ok::<_, SaveError>((positions, receivers))
+        });
+        let mut receivers = vec![0; count];
+        for outcome in join_all(sent).await {
+            let (positions, counts) = outcome.map_err(bus_error)?;
+            for (at, n) in positions.into_iter().zip(counts) {
+                receivers[at] = n.max(0) as usize;
+            }
+        }
+        Ok(receivers)
     }
 
     async fn subscribe(&self, channel: &str) -> Result<(), BusError> {
@@ -921,7 +1276,7 @@ impl Bus for RedisBus {
             .expect("poisoned")
             .insert(channel.clone());
         let mut subscriber = self.subscriber.read().expect("poisoned").clone();
-        tokio::time::timeout(COMMAND_TIMEOUT, subscriber.subscribe(channel))
+        tokio::time::timeout(COMMAND_TIMEOUT, subscriber.subscribe(&[channel]))
             .await
             .map_err(|_| BusError::Unavailable("subscribe timed out".into()))?
             .map_err(|e| BusError::Unavailable(e.to_string()))
@@ -931,7 +1286,7 @@ impl Bus for RedisBus {
         let channel = self.cluster.key(channel);
         self.channels.lock().expect("poisoned").remove(&channel);
         let mut subscriber = self.subscriber.read().expect("poisoned").clone();
-        tokio::time::timeout(COMMAND_TIMEOUT, subscriber.unsubscribe(channel))
+        tokio::time::timeout(COMMAND_TIMEOUT, subscriber.unsubscribe(&[channel]))
             .await
             .map_err(|_| BusError::Unavailable("unsubscribe timed out".into()))?
             .map_err(|e| BusError::Unavailable(e.to_string()))

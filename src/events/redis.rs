@@ -29,7 +29,7 @@ pub struct RedisEvents {
     groups: Mutex<HashSet<String>>,
     /// The blocking connection of each consumer group's reader, made on first use (one per
     /// group, so that one listener's wait never holds up another's).
-    blocking: Mutex<HashMap<String, Arc<Mutex<Option<redis::aio::MultiplexedConnection>>>>>,
+    blocking: Mutex<HashMap<String, Arc<Mutex<Option<crate::cluster::redis::Conn>>>>>,
     claim_idle: Duration,
 }
 

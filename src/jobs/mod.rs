@@ -389,7 +389,8 @@ pub async fn connect(
         (Target::ClusterRedis, None) => return Err(JobsError::InvalidUrl("redis".into())),
         (Target::Redis(url), _) => {
             // Behind Sentinel, the primary is asked for first (as for the cluster's Redis).
-            let redis = RedisCluster::open(&url, &config.redis_prefix, Duration::from_secs(5))
+            let address = crate::cluster::redis::RedisAddress::One(url);
+            let redis = RedisCluster::open(&address, &config.redis_prefix, Duration::from_secs(5))
                 .await
                 .map_err(unavailable)?;
             Arc::new(RedisJobs::new(redis, &name).await?)

@@ -10,14 +10,15 @@
 //! expired reservations ready (in the same atomic step), so a job whose TTR ran out goes back
 //! to ready at the next reserve, stats or list of its tube, and a late holder's delete is
 //! refused. A blocked reserve issues no command while it waits: it sleeps on a pub/sub wakeup
-//! (`<prefix>jobs:wake:<tube>`, published by the scripts that make a job ready) and on a timer
+//! (`<prefix>{jobs}:wake:<tube>`, published by the scripts that make a job ready) and on a timer
 //! set to the earliest delayed job or reservation deadline that the failed try reported (see
 //! `wake.rs`). The subscription is a connection of its own (the bus's RESP3 connection
 //! manager, which resubscribes after a reconnect; every waiter retries then), so no blocking
 //! command ever sits on the shared connection and its response timeout.
 //!
-//! Job hashes are addressed inside the scripts from a key prefix, so this needs one Redis (not
-//! Redis Cluster), as the rest of `cluster::redis` does.
+//! Job hashes are addressed inside the scripts from a key prefix: every key carries the
+//! `{jobs}` hash tag, so on Redis Cluster they all live in one slot, where a script may reach
+//! keys it was not given; wakeups are then sharded channels (`SPUBLISH`) in that slot too.
 
 use std::collections::HashSet;
 use std::sync::Arc;
@@ -68,7 +69,7 @@ local function holds(m, attempts, wake, now)
   if j[1] ~= 'reserved' or tonumber(j[2]) ~= tonumber(attempts) then return false end
   if tonumber(j[3]) <= now then
     make_ready(KEYS[1], KEYS[4], KEYS[2], m)
-    redis.call('PUBLISH', wake, '')
+    redis.call('PUBLISH_COMMAND', wake, '')
     return false
   end
   return true
@@ -90,7 +91,7 @@ if delay > 0 then
 else
   redis.call('HSET', key, 'state', 'ready')
   redis.call('ZADD', KEYS[2], ARGV[4], m)
-  redis.call('PUBLISH', ARGV[7], '')
+  redis.call('PUBLISH_COMMAND', ARGV[7], '')
 end
 return id
 "#;
@@ -161,7 +162,7 @@ else
   redis.call('HSET', KEYS[1], 'state', 'ready')
   redis.call('HDEL', KEYS[1], 'at')
   redis.call('ZADD', KEYS[2], ARGV[4], m)
-  redis.call('PUBLISH', ARGV[3], '')
+  redis.call('PUBLISH_COMMAND', ARGV[3], '')
 end
 return 1
 "#;
@@ -201,7 +202,7 @@ for _, from in ipairs({KEYS[4], KEYS[2]}) do
   end
   if n > 0 then break end
 end
-if n > 0 then redis.call('PUBLISH', ARGV[3], '') end
+if n > 0 then redis.call('PUBLISH_COMMAND', ARGV[3], '') end
 return n
 "#;
 
@@ -213,7 +214,7 @@ local state = redis.call('HGET', KEYS[1], 'state')
 local from
 if state == 'buried' then from = KEYS[5] elseif state == 'delayed' then from = KEYS[3] else return 0 end
 make_ready(KEYS[1], from, KEYS[2], ARGV[1])
-redis.call('PUBLISH', ARGV[3], '')
+redis.call('PUBLISH_COMMAND', ARGV[3], '')
 return 1
 "#;
 
@@ -259,10 +260,11 @@ struct Scripts {
 }
 
 impl Scripts {
-    fn new() -> Self {
+    /// The scripts, publishing wakeups with `publish` (`SPUBLISH` on Redis Cluster).
+    fn new(publish: &str) -> Self {
         let with_prelude = |body: &str| {
             let prelude = PRELUDE.replace("SETTLE_BATCH", &SETTLE_BATCH.to_string());
-            Script::new(&format!("{prelude}{body}"))
+            Script::new(&format!("{prelude}{body}").replace("PUBLISH_COMMAND", publish))
         };
         Scripts {
             put: with_prelude(PUT),
@@ -315,7 +317,11 @@ fn at<T: FromRedisValue>(reply: &[Value], i: usize) -> Result<T, JobsError> {
     T::from_redis_value_ref(value).map_err(|e| JobsError::Protocol(e.to_string()))
 }
 
-const WAKE: &str = "jobs:wake:";
+/// Every key and wake channel of the queue carries this hash tag: a script touches a job's
+/// hash, its tube's sets and its wake channel at once, so on Redis Cluster they share a slot
+/// (deferred work is light beside play; one shard carries it).
+const TAG: &str = "{jobs}";
+const WAKE: &str = "{jobs}:wake:";
 
 impl RedisJobs {
     /// Opens the wake subscription (a connection of its own, named `<prefix>bus-jobs-<name>`).
@@ -346,25 +352,27 @@ impl RedisJobs {
                 }
             });
         }
+        let scripts = Scripts::new(cluster.publish_command());
         Ok(RedisJobs {
             cluster,
             bus,
             subscribed: tokio::sync::Mutex::default(),
             wakeups,
-            scripts: Scripts::new(),
+            scripts,
         })
     }
 
     fn job_prefix(&self) -> String {
-        self.cluster.key("jobs:job:")
+        self.cluster.key(&format!("{TAG}:job:"))
     }
 
     fn job_key(&self, id: JobId) -> String {
-        self.cluster.key(&format!("jobs:job:{}", member(id)))
+        self.cluster.key(&format!("{TAG}:job:{}", member(id)))
     }
 
     fn set_key(&self, state: JobState, tube: &Tube) -> String {
-        self.cluster.key(&format!("jobs:{}:{tube}", state.as_str()))
+        self.cluster
+            .key(&format!("{TAG}:{}:{tube}", state.as_str()))
     }
 
     fn wake_channel(&self, tube: &Tube) -> String {
@@ -482,7 +490,10 @@ impl Jobs for RedisJobs {
         body: Vec<u8>,
         options: PutOptions,
     ) -> Result<JobId, JobsError> {
-        let mut invocation = self.scripts.put.key(self.cluster.key("jobs:next-id"));
+        let mut invocation = self
+            .scripts
+            .put
+            .key(self.cluster.key(&format!("{TAG}:next-id")));
         invocation
             .key(self.set_key(JobState::Ready, tube))
             .key(self.set_key(JobState::Delayed, tube))

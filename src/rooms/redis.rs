@@ -1,7 +1,10 @@
 //! The chat log and live-games index on the cluster's Redis: a room is a list capped at its
 //! last 50 messages (newest first), a sender's flood record a short list checked and extended
-//! by the same script that keeps the message; the live games are a hash of summaries and a
-//! sorted set by watchers (one for all games, one per kind).
+//! by one script before the message is kept (two steps, since the record and the room are two
+//! actors' keys, on two Redis Cluster shards: a message refused by neither is kept, and one
+//! that fails between them only counts against its sender); the live games are a hash of summaries and a
+//! sorted set by watchers (one for all games, one per kind), all under the `{live}` hash tag
+//! so that one atomic pipeline updates them on Redis Cluster.
 
 use std::sync::Arc;
 
@@ -17,27 +20,24 @@ use super::{
 };
 use crate::cluster::redis::RedisCluster;
 
-/// Keeps a message if its sender's flood record allows it.
-/// KEYS[1] flood record, KEYS[2] room; ARGV now, fingerprint, line, window ms, max, repeats,
-/// history, room ttl (s), flood record ttl (ms). Returns 1 when kept, 0 when refused.
-const POST: &str = r#"
+/// Records a message in its sender's flood record if the record allows it. KEYS[1] flood
+/// record; ARGV now, fingerprint, window ms, max, repeats, record ttl (ms). Returns 1 when
+/// allowed (and recorded), 0 when refused.
+const FLOOD: &str = r#"
 local now = tonumber(ARGV[1])
-local max = tonumber(ARGV[5])
+local max = tonumber(ARGV[4])
 local recent = redis.call('LRANGE', KEYS[1], 0, max - 1)
 local in_window = 0
 for i, entry in ipairs(recent) do
   local sep = string.find(entry, '|', 1, true)
   local at = tonumber(string.sub(entry, 1, sep - 1))
-  if now - at < tonumber(ARGV[4]) then in_window = in_window + 1 end
-  if i <= tonumber(ARGV[6]) and string.sub(entry, sep + 1) == ARGV[2] then return 0 end
+  if now - at < tonumber(ARGV[3]) then in_window = in_window + 1 end
+  if i <= tonumber(ARGV[5]) and string.sub(entry, sep + 1) == ARGV[2] then return 0 end
 end
 if in_window >= max then return 0 end
 redis.call('LPUSH', KEYS[1], ARGV[1] .. '|' .. ARGV[2])
 redis.call('LTRIM', KEYS[1], 0, max - 1)
-redis.call('PEXPIRE', KEYS[1], ARGV[9])
-redis.call('LPUSH', KEYS[2], ARGV[3])
-redis.call('LTRIM', KEYS[2], 0, tonumber(ARGV[7]) - 1)
-redis.call('EXPIRE', KEYS[2], ARGV[8])
+redis.call('PEXPIRE', KEYS[1], ARGV[6])
 return 1
 "#;
 
@@ -63,7 +63,7 @@ fn unavailable(e: impl std::fmt::Display) -> RoomsError {
 
 pub struct RedisChat {
     cluster: Arc<RedisCluster>,
-    post: Script,
+    flood: Script,
     delete: Script,
 }
 
@@ -71,7 +71,7 @@ impl RedisChat {
     pub fn new(cluster: Arc<RedisCluster>) -> Self {
         RedisChat {
             cluster,
-            post: Script::new(POST),
+            flood: Script::new(FLOOD),
             delete: Script::new(DELETE),
         }
     }
@@ -90,26 +90,34 @@ impl ChatLog for RedisChat {
         fingerprint: &str,
     ) -> Result<(), PostError> {
         let text = serde_json::to_string(line).expect("chat lines serialise");
-        let kept: i64 = self
-            .post
+        let allowed: i64 = self
+            .flood
             .key(self.cluster.key(&format!("chat:flood:{sender}")))
-            .key(self.room_key(&line.room))
             .arg(line.at)
             .arg(fingerprint)
-            .arg(text)
             .arg(FLOOD_WINDOW_MS)
             .arg(FLOOD_MAX)
             .arg(REPEATS)
-            .arg(HISTORY)
-            .arg(ROOM_TTL_SECS)
             .arg(FLOOD_TTL_MS)
             .invoke_async(&mut self.cluster.conn())
             .await
             .map_err(unavailable)?;
-        match kept {
-            1 => Ok(()),
-            _ => Err(PostError::Flood),
+        if allowed != 1 {
+            return Err(PostError::Flood);
         }
+        let room = self.room_key(&line.room);
+        redis::pipe()
+            .atomic()
+            .lpush(&room, text)
+            .ignore()
+            .ltrim(&room, 0, HISTORY as isize - 1)
+            .ignore()
+            .expire(&room, ROOM_TTL_SECS as i64)
+            .ignore()
+            .query_async::<()>(&mut self.cluster.conn())
+            .await
+            .map_err(unavailable)?;
+        Ok(())
     }
 
     async fn history(&self, room: &Room) -> Result<Vec<ChatLine>, RoomsError> {
@@ -157,13 +165,15 @@ impl RedisLive {
 
     fn by_watchers(&self, kind: Option<GameKind>) -> String {
         match kind {
-            Some(kind) => self.cluster.key(&format!("live:games:{}", kind.as_str())),
-            None => self.cluster.key("live:games"),
+            Some(kind) => self
+                .cluster
+                .tagged("live", &format!(":games:{}", kind.as_str())),
+            None => self.cluster.tagged("live", ":games"),
         }
     }
 
     fn entries(&self) -> String {
-        self.cluster.key("live:game")
+        self.cluster.tagged("live", ":game")
     }
 }
 

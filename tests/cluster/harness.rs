@@ -5,17 +5,18 @@ use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use rookery::cluster::redis::{RedisAddress, RedisCluster};
 use rookery_testkit::{http, Endpoint};
 use serde_json::{json, Value};
 
 use crate::helpers::{http_get, Client, Identity, WAIT};
-use crate::servers::{free_port, FerretServer, RedisServer};
+use crate::servers::{free_port, FerretServer, TestRedis};
 
 /// Lease TTL of test nodes: a dead node's games move within about this long.
 pub const LEASE_TTL_MS: u64 = 1_000;
 
 pub struct Cluster {
-    pub redis: RedisServer,
+    pub redis: TestRedis,
     pub ferret: FerretServer,
     dir: tempfile::TempDir,
 }
@@ -30,7 +31,7 @@ pub struct NodeProc {
 impl Cluster {
     pub fn start() -> Cluster {
         Cluster {
-            redis: RedisServer::start(),
+            redis: TestRedis::start(),
             ferret: FerretServer::start(),
             dir: tempfile::tempdir().unwrap(),
         }
@@ -46,8 +47,9 @@ impl Cluster {
         let port = free_port();
         let log = self.dir.path().join(format!("{id}.log"));
         let data = self.dir.path().join(id);
+        let (redis_var, redis_at) = self.redis.env();
         let child = Command::new(env!("CARGO_BIN_EXE_rookery"))
-            .env("REDIS_URL", self.redis.url())
+            .env(redis_var, redis_at)
             .env("MONGODB_URI", self.ferret.uri())
             .env("ROOKERY_MONGODB_DB", "rookery_cluster_test")
             .env(
@@ -96,31 +98,48 @@ impl Cluster {
 }
 
 impl Cluster {
-    /// Has Redis drop `node`'s bus connection, as a network partition would end it.
+    /// Has Redis drop `node`'s bus connection, as a network partition would end it. A Redis
+    /// Cluster's subscriber connections carry no name: there every node's are dropped.
     pub async fn cut_bus_connection(&self, node: &str) {
-        let client = redis::Client::open(self.redis.url()).unwrap();
-        let mut conn = client.get_multiplexed_async_connection().await.unwrap();
-        let list: String = redis::cmd("CLIENT")
-            .arg("LIST")
-            .query_async(&mut conn)
-            .await
-            .unwrap();
-        let name = format!("name=rookery:bus-{node} ");
-        let line = list
-            .lines()
-            .find(|l| l.contains(&name))
-            .unwrap_or_else(|| panic!("no bus connection of {node}: {list}"));
-        let id = line
-            .split_whitespace()
-            .find_map(|f| f.strip_prefix("id="))
-            .unwrap();
-        let _: i64 = redis::cmd("CLIENT")
-            .arg("KILL")
-            .arg("ID")
-            .arg(id)
-            .query_async(&mut conn)
-            .await
-            .unwrap();
+        let servers = match &self.redis {
+            TestRedis::One(server) => vec![server],
+            TestRedis::Sharded(shards) => shards.servers.iter().collect(),
+        };
+        for server in servers {
+            let client = redis::Client::open(server.url()).unwrap();
+            let mut conn = client.get_multiplexed_async_connection().await.unwrap();
+            let mut kill = redis::cmd("CLIENT");
+            kill.arg("KILL");
+            if let TestRedis::Sharded(_) = &self.redis {
+                kill.arg("TYPE").arg("pubsub");
+            } else {
+                let list: String = redis::cmd("CLIENT")
+                    .arg("LIST")
+                    .query_async(&mut conn)
+                    .await
+                    .unwrap();
+                let name = format!("name=rookery:bus-{node} ");
+                let line = list
+                    .lines()
+                    .find(|l| l.contains(&name))
+                    .unwrap_or_else(|| panic!("no bus connection of {node}: {list}"));
+                let id = line
+                    .split_whitespace()
+                    .find_map(|f| f.strip_prefix("id="))
+                    .unwrap();
+                kill.arg("ID").arg(id);
+            }
+            let _: i64 = kill.query_async(&mut conn).await.unwrap();
+        }
+    }
+
+    /// A command connection to the test's Redis (routed by slot on a Redis Cluster).
+    pub fn redis_conn(&self) -> rookery::cluster::redis::Conn {
+        let address = match self.redis.env() {
+            ("REDIS_URL", url) => RedisAddress::One(url),
+            (_, urls) => RedisAddress::sharded(&urls).unwrap(),
+        };
+        RedisCluster::at(&address, "rookery:").unwrap().conn()
     }
 }
 
@@ -129,10 +148,7 @@ impl Cluster {
     /// the recorders and acknowledged: no entry waits, none is pending (nothing can be
     /// recorded again after this).
     pub async fn outbox_settled(&self) -> bool {
-        let client = redis::Client::open(self.redis.url()).unwrap();
-        let Ok(mut conn) = client.get_multiplexed_async_connection().await else {
-            return false;
-        };
+        let mut conn = self.redis_conn();
         let stream = "rookery:events";
         let info: redis::RedisResult<redis::streams::StreamInfoGroupsReply> = redis::cmd("XINFO")
             .arg("GROUPS")
@@ -259,6 +275,19 @@ impl NodeProc {
 impl Drop for NodeProc {
     fn drop(&mut self) {
         self.kill9();
+        // A failing test shows what its nodes logged last (`ROOKERY_TEST_NODE_LOG_LINES`).
+        if std::thread::panicking() {
+            let lines: usize = std::env::var("ROOKERY_TEST_NODE_LOG_LINES")
+                .ok()
+                .and_then(|n| n.parse().ok())
+                .unwrap_or(40);
+            let log = self.log_text();
+            let tail: Vec<&str> = log.lines().rev().take(lines).collect();
+            eprintln!("--- last {} lines of {}'s log ---", tail.len(), self.id);
+            for line in tail.into_iter().rev() {
+                eprintln!("{line}");
+            }
+        }
     }
 }
 

@@ -71,3 +71,10 @@ async fn the_redis_bus_keeps_the_contract() {
     let b = rookery::cluster::redis::RedisCluster::new(url, &prefix).unwrap();
     contract(&a.bus("a").await.unwrap(), &b.bus("b").await.unwrap(), "c").await;
 }
+
+#[actix_web::test]
+async fn the_redis_cluster_bus_keeps_the_contract() {
+    let prefix = crate::servers::unique("t");
+    let (a, b) = (crate::sharded(&prefix), crate::sharded(&prefix));
+    contract(&a.bus("a").await.unwrap(), &b.bus("b").await.unwrap(), "c").await;
+}

@@ -200,3 +200,11 @@ async fn the_redis_event_log_keeps_the_contract() {
     let cluster = RedisCluster::new(url, &crate::servers::unique("ev")).unwrap();
     runner_contract(Arc::new(RedisEvents::new(cluster))).await;
 }
+
+#[actix_web::test]
+async fn the_redis_cluster_event_log_keeps_the_contract() {
+    let cluster = crate::sharded(&crate::servers::unique("ev"));
+    log_contract(&RedisEvents::new(cluster).claim_idle(IDLE)).await;
+    let cluster = crate::sharded(&crate::servers::unique("ev"));
+    runner_contract(Arc::new(RedisEvents::new(cluster))).await;
+}

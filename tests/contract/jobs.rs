@@ -509,3 +509,13 @@ async fn the_config_picks_the_jobs_backend() {
         "the cluster's Redis by default"
     );
 }
+
+#[actix_web::test]
+async fn redis_cluster_jobs_keep_the_contract() {
+    let prefix = crate::servers::unique("t");
+    let node = |name: &'static str| {
+        let cluster = crate::sharded(&prefix);
+        async move { Arc::new(RedisJobs::new(cluster, name).await.unwrap()) as Arc<dyn Jobs> }
+    };
+    contract(node("a").await, node("b").await, "r").await;
+}

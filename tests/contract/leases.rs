@@ -90,3 +90,8 @@ async fn redis_leases_keep_the_contract() {
             .unwrap();
     contract(redis, "c").await;
 }
+
+#[actix_web::test]
+async fn redis_cluster_leases_keep_the_contract() {
+    contract(crate::sharded(&crate::servers::unique("t")), "c").await;
+}

@@ -99,3 +99,11 @@ async fn the_redis_ledger_keeps_the_contract() {
     let (a, b) = (node(&prefix), node(&prefix));
     ledger_contract(a.as_ref(), b.as_ref()).await;
 }
+
+#[tokio::test]
+async fn the_redis_cluster_ledger_keeps_the_contract() {
+    let prefix = crate::servers::unique("l");
+    let node = || Arc::new(RedisLedger::new(crate::sharded(&prefix)));
+    let (a, b) = (node(), node());
+    ledger_contract(a.as_ref(), b.as_ref()).await;
+}

@@ -5,6 +5,13 @@
 #[path = "../support/servers.rs"]
 mod servers;
 
+/// A client of the shared three-primary Redis Cluster, under `prefix`.
+fn sharded(prefix: &str) -> std::sync::Arc<rookery::cluster::redis::RedisCluster> {
+    use rookery::cluster::redis::{RedisAddress, RedisCluster};
+    let address = RedisAddress::sharded(servers::shared_shards()).expect("cluster urls");
+    RedisCluster::at(&address, prefix).expect("a cluster client")
+}
+
 mod audit;
 mod bus;
 mod events;

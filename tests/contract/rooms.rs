@@ -176,3 +176,10 @@ async fn the_redis_rooms_keep_the_contract() {
     chat_contract(&rooms, "u1").await;
     live_contract(&rooms).await;
 }
+
+#[actix_web::test]
+async fn the_redis_cluster_rooms_keep_the_contract() {
+    let rooms = Rooms::on_redis(crate::sharded(&crate::servers::unique("r")));
+    chat_contract(&rooms, "u1").await;
+    live_contract(&rooms).await;
+}

@@ -109,3 +109,8 @@ async fn the_redis_snapshot_store_keeps_the_contract() {
             .unwrap();
     contract(redis, "c").await;
 }
+
+#[actix_web::test]
+async fn the_redis_cluster_snapshot_store_keeps_the_contract() {
+    contract(crate::sharded(&crate::servers::unique("t")), "c").await;
+}

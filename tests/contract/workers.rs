@@ -221,3 +221,9 @@ async fn workers_over_beanstalkd() {
     let ns = crate::servers::unique("b");
     suite(Arc::new(BeanstalkJobs::new(&addr)), &ns).await;
 }
+
+#[actix_web::test]
+async fn workers_over_redis_cluster_jobs() {
+    let cluster = crate::sharded(&crate::servers::unique("w"));
+    suite(Arc::new(RedisJobs::new(cluster, "w").await.unwrap()), "r").await;
+}

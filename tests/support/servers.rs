@@ -91,14 +91,21 @@ pub struct RedisServer {
     pub port: u16,
     dir: tempfile::TempDir,
     child: Option<Child>,
+    /// A Redis Cluster node (its cluster state is kept in its dir across restarts too).
+    cluster_node: bool,
 }
 
 impl RedisServer {
     pub fn start() -> RedisServer {
+        Self::start_as(false)
+    }
+
+    fn start_as(cluster_node: bool) -> RedisServer {
         let mut server = RedisServer {
             port: free_port(),
             dir: tempfile::tempdir().expect("tempdir"),
             child: None,
+            cluster_node,
         };
         server.resume();
         server
@@ -126,6 +133,20 @@ impl RedisServer {
             "always",
         ]
         .map(str::to_owned);
+        let mut args = args.to_vec();
+        if self.cluster_node {
+            args.extend(
+                [
+                    "--cluster-enabled",
+                    "yes",
+                    "--cluster-config-file",
+                    "nodes.conf",
+                    "--cluster-node-timeout",
+                    "2000",
+                ]
+                .map(str::to_owned),
+            );
+        }
         let log = self.dir.path().join("redis.log");
         self.child = Some(spawn_watched("redis-server", &args, &log));
         wait_for_port(self.port, "redis-server");
@@ -145,6 +166,152 @@ impl Drop for RedisServer {
     fn drop(&mut self) {
         self.stop();
     }
+}
+
+/// A local Redis Cluster of `n` primaries (no replicas), slots spread evenly by
+/// `redis-cli --cluster create`.
+pub struct RedisShards {
+    pub servers: Vec<RedisServer>,
+}
+
+impl RedisShards {
+    pub fn start(n: usize) -> RedisShards {
+        let servers: Vec<RedisServer> = (0..n).map(|_| RedisServer::start_as(true)).collect();
+        let mut args: Vec<String> = vec!["--cluster".into(), "create".into()];
+        args.extend(servers.iter().map(|s| format!("127.0.0.1:{}", s.port)));
+        args.push("--cluster-yes".into());
+        if n == 1 {
+            // `--cluster create` wants three masters: one node takes every slot itself.
+            let status = Command::new("sh")
+                .arg("-c")
+                .arg(format!(
+                    "redis-cli -p {} CLUSTER ADDSLOTSRANGE 0 16383 >/dev/null",
+                    servers[0].port
+                ))
+                .status()
+                .expect("redis-cli runs");
+            assert!(status.success(), "CLUSTER ADDSLOTSRANGE failed");
+        } else {
+            let out = Command::new("redis-cli")
+                .args(&args)
+                .stdin(Stdio::null())
+                .output()
+                .expect("redis-cli runs");
+            assert!(
+                out.status.success(),
+                "redis-cli --cluster create failed: {}{}",
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        let shards = RedisShards { servers };
+        shards.wait_ok();
+        shards
+    }
+
+    /// Until every node says `cluster_state:ok` (slots assigned and agreed).
+    fn wait_ok(&self) {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        for server in &self.servers {
+            loop {
+                let out = Command::new("redis-cli")
+                    .args(["-p", &server.port.to_string(), "CLUSTER", "INFO"])
+                    .output()
+                    .expect("redis-cli runs");
+                if String::from_utf8_lossy(&out.stdout).contains("cluster_state:ok") {
+                    break;
+                }
+                assert!(
+                    Instant::now() < deadline,
+                    "the Redis Cluster did not come up"
+                );
+                std::thread::sleep(Duration::from_millis(100));
+            }
+        }
+    }
+
+    /// `REDIS_CLUSTER_URLS`: every node, comma-separated.
+    pub fn urls(&self) -> String {
+        let urls: Vec<String> = self.servers.iter().map(RedisServer::url).collect();
+        urls.join(",")
+    }
+
+    pub fn stop(&mut self) {
+        self.servers.iter_mut().for_each(RedisServer::stop);
+    }
+
+    pub fn resume(&mut self) {
+        self.servers.iter_mut().for_each(RedisServer::resume);
+        self.wait_ok();
+    }
+
+    pub fn kill9(&mut self) {
+        self.servers.iter_mut().for_each(RedisServer::kill9);
+    }
+}
+
+/// The Redis of a test: one server, or a Redis Cluster of `$ROOKERY_TEST_REDIS_SHARDS`
+/// primaries when that is set (`scripts/test --redis-cluster` runs the suites that way).
+pub enum TestRedis {
+    One(RedisServer),
+    Sharded(RedisShards),
+}
+
+impl TestRedis {
+    pub fn start() -> TestRedis {
+        match redis_shards() {
+            Some(n) => TestRedis::Sharded(RedisShards::start(n)),
+            None => TestRedis::One(RedisServer::start()),
+        }
+    }
+
+    /// The node's setting: `REDIS_URL` or `REDIS_CLUSTER_URLS`.
+    pub fn env(&self) -> (&'static str, String) {
+        match self {
+            TestRedis::One(server) => ("REDIS_URL", server.url()),
+            TestRedis::Sharded(shards) => ("REDIS_CLUSTER_URLS", shards.urls()),
+        }
+    }
+
+    pub fn stop(&mut self) {
+        match self {
+            TestRedis::One(server) => server.stop(),
+            TestRedis::Sharded(shards) => shards.stop(),
+        }
+    }
+
+    pub fn resume(&mut self) {
+        match self {
+            TestRedis::One(server) => server.resume(),
+            TestRedis::Sharded(shards) => shards.resume(),
+        }
+    }
+
+    pub fn kill9(&mut self) {
+        match self {
+            TestRedis::One(server) => server.kill9(),
+            TestRedis::Sharded(shards) => shards.kill9(),
+        }
+    }
+}
+
+/// `$ROOKERY_TEST_REDIS_SHARDS`: run against a Redis Cluster of that many primaries.
+pub fn redis_shards() -> Option<usize> {
+    std::env::var("ROOKERY_TEST_REDIS_SHARDS")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .filter(|n| *n > 0)
+}
+
+/// A Redis Cluster of three primaries shared by a test binary (each test its own prefix):
+/// `$ROOKERY_TEST_REDIS_CLUSTER_URLS`, or started here once.
+pub fn shared_shards() -> &'static str {
+    static URLS: OnceLock<String> = OnceLock::new();
+    static OWNED: OnceLock<RedisShards> = OnceLock::new();
+    URLS.get_or_init(|| {
+        std::env::var("ROOKERY_TEST_REDIS_CLUSTER_URLS")
+            .unwrap_or_else(|_| OWNED.get_or_init(|| RedisShards::start(3)).urls())
+    })
 }
 
 /// Where the FerretDB binary is: `$FERRETDB_BIN`, the repo's `.cache/bin`, or the PATH.
