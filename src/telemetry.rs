@@ -9,10 +9,16 @@ use tracing_subscriber::{fmt, EnvFilter};
 
 use crate::config::LogFormat;
 
+/// `info`, but only errors from redis-rs's cluster client: while a shard is down it logs every
+/// reconnect attempt as a warning, many per second; the node says what that costs it
+/// (`lease renewal failed`, `unavailable`) in its own lines.
+pub const DEFAULT_FILTER: &str = "info,redis::cluster_handling=error";
+
 /// Installs the global tracing subscriber (once per process; later calls are no-ops).
-/// `RUST_LOG` filters, default `info`.
+/// `RUST_LOG` filters, default [`DEFAULT_FILTER`].
 pub fn init_tracing(format: LogFormat) {
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    let filter =
+        EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(DEFAULT_FILTER));
     let builder = fmt().with_env_filter(filter).with_target(false);
     let _ = match format {
         LogFormat::Json => builder
