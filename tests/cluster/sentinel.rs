@@ -3,6 +3,7 @@
 
 use std::path::Path;
 use std::process::{Child, Command};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use rookery::cluster::redis::RedisCluster;
@@ -193,15 +194,17 @@ impl Drop for SentinelSet {
     }
 }
 
+/// A client of the Redis (or sentinels) at `url`, under a prefix of its own.
+async fn client(url: &str, prefix: &str) -> Arc<RedisCluster> {
+    let address = rookery::cluster::redis::RedisAddress::One(url.to_owned());
+    RedisCluster::open(&address, &unique(prefix), Duration::from_secs(10))
+        .await
+        .expect("a client")
+}
+
 /// Mean and 99th percentile of `n` sequential snapshot writes, in microseconds.
 async fn save_latency(url: &str, n: u64) -> (f64, f64) {
-    let cluster = RedisCluster::open(
-        &rookery::cluster::redis::RedisAddress::One(url.to_owned()),
-        &unique("lat"),
-        Duration::from_secs(10),
-    )
-    .await
-    .expect("a client");
+    let cluster = client(url, "lat").await;
     let key = "game:latency";
     // The connection is made at the first command.
     cluster.save(key, vec![0; 600], 1, 1, None).await.unwrap();
@@ -221,13 +224,7 @@ async fn save_latency(url: &str, n: u64) -> (f64, f64) {
 
 /// Snapshot writes per second with `writers` games writing at once (`WAIT` shared per batch).
 async fn save_throughput(url: &str, writers: u64, each: u64) -> f64 {
-    let cluster = RedisCluster::open(
-        &rookery::cluster::redis::RedisAddress::One(url.to_owned()),
-        &unique("tput"),
-        Duration::from_secs(10),
-    )
-    .await
-    .expect("a client");
+    let cluster = client(url, "tput").await;
     cluster.save("warm", vec![0], 1, 1, None).await.unwrap();
     let start = Instant::now();
     let tasks: Vec<_> = (0..writers)
