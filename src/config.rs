@@ -402,18 +402,6 @@ pub fn check_secret(secret: Option<&Secret>) -> Result<(), WeakSecret> {
 }
 
 impl Config {
-    /// The cluster's Redis (`REDIS_URL` or `REDIS_CLUSTER_URLS`); None: a single embedded node.
-    pub fn redis(
-        &self,
-    ) -> Option<Result<crate::cluster::redis::RedisAddress, crate::cluster::SaveError>> {
-        use crate::cluster::redis::RedisAddress;
-        match (&self.redis_url, &self.redis_cluster_urls) {
-            (Some(url), _) => Some(Ok(RedisAddress::One(url.expose().to_owned()))),
-            (None, Some(seeds)) => Some(RedisAddress::sharded(seeds.expose())),
-            (None, None) => None,
-        }
-    }
-
     /// Cookies are `Secure` when players reach the node over HTTPS (`--public-url https://`).
     pub fn secure_cookies(&self) -> bool {
         self.public_url

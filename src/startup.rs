@@ -26,7 +26,7 @@ use crate::auth::redis::RedisLedger;
 use crate::auth::{Accounts, Tokens};
 use crate::cluster::membership::{HEARTBEAT_EVERY, HEARTBEAT_TTL};
 use crate::cluster::memory::MemoryCluster;
-use crate::cluster::redis::RedisCluster;
+use crate::cluster::redis::{RedisAddress, RedisCluster};
 use crate::cluster::{Bus, Leases, Membership, Registry, Router, SaveError, SnapshotStore};
 use crate::config::{check_secret, Config, WeakSecret};
 use crate::events::listener::{Listeners, Policy};
@@ -218,7 +218,7 @@ impl Seams {
             }
             None => Arc::new(SqliteStore::open(&config.data_dir.join("rookery.sqlite3"))?),
         };
-        let Some(address) = config.redis() else {
+        let Some(address) = redis_address(config) else {
             let memory = MemoryCluster::new();
             return Ok(Seams {
                 bus: Arc::new(memory.bus()),
@@ -384,7 +384,7 @@ impl Application {
         };
         // A cluster's tokens are as strong as their secret, and anyone who read the compose
         // file knows its example: only a development machine may run one like that.
-        if config.redis().is_some() {
+        if redis_address(&config).is_some() {
             match check_secret(config.jwt_secret.as_ref()) {
                 Ok(()) => {}
                 Err(weak) if config.insecure_dev => {
@@ -613,5 +613,14 @@ impl Application {
             arbiter.stop();
         }
         result
+    }
+}
+
+/// The cluster's Redis (`REDIS_URL` or `REDIS_CLUSTER_URLS`); None: a single embedded node.
+fn redis_address(config: &Config) -> Option<Result<RedisAddress, SaveError>> {
+    match (&config.redis_url, &config.redis_cluster_urls) {
+        (Some(url), _) => Some(Ok(RedisAddress::One(url.expose().to_owned()))),
+        (None, Some(seeds)) => Some(RedisAddress::sharded(seeds.expose())),
+        (None, None) => None,
     }
 }
