@@ -49,11 +49,11 @@ async fn say(client: &mut Client, room: &str, text: &str) -> Value {
     line
 }
 
-/// Says `text` in `room` and expects the refusal `code`.
-async fn refused(client: &mut Client, room: &str, text: &str, code: &str) -> Value {
-    client
-        .send(json!({"type": "server/CHAT_SEND", "room": room, "text": text, "ref": "r"}))
-        .await;
+/// Sends `frame` with ref "r" and expects its refusal `code`, whatever comes meanwhile (players
+/// and watchers also hear `client/CROWD` as watchers come and go).
+async fn refusal(client: &mut Client, mut frame: Value, code: &str) -> Value {
+    frame["ref"] = json!("r");
+    client.send(frame).await;
     let error = client
         .expect_matching("a refusal", |m| m["ref"] == "r")
         .await;
@@ -63,6 +63,22 @@ async fn refused(client: &mut Client, room: &str, text: &str, code: &str) -> Val
         "{error}"
     );
     error
+}
+
+/// Says `text` in `room` and expects the refusal `code`.
+async fn refused(client: &mut Client, room: &str, text: &str, code: &str) -> Value {
+    let frame = json!({"type": "server/CHAT_SEND", "room": room, "text": text});
+    refusal(client, frame, code).await
+}
+
+/// Joins `room` and expects the refusal `code`.
+async fn join_refused(client: &mut Client, room: &str, code: &str) -> Value {
+    refusal(
+        client,
+        json!({"type": "server/CHAT_JOIN", "room": room}),
+        code,
+    )
+    .await
 }
 
 fn chat_lines(client: &Client, room: &str) -> Vec<Value> {
@@ -342,20 +358,13 @@ async fn players_and_watchers_chat_apart() {
     let mut w1 = app.connect(&app.guest().await).await;
     let mut w2 = app.connect(&app.guest().await).await;
     // Watchers need to watch first; players may never read their watchers while they play.
-    w1.send(json!({"type": "server/CHAT_JOIN", "room": watchers_room, "ref": "j"}))
-        .await;
-    w1.expect_error("forbidden").await;
+    join_refused(&mut w1, &watchers_room, "forbidden").await;
     for w in [&mut w1, &mut w2] {
         watch(w, &game.id).await;
         join(w, &watchers_room).await;
     }
-    game.first
-        .send(json!({"type": "server/CHAT_JOIN", "room": watchers_room, "ref": "j"}))
-        .await;
-    game.first.expect_error("forbidden").await;
-    w1.send(json!({"type": "server/CHAT_JOIN", "room": room, "ref": "j"}))
-        .await;
-    w1.expect_error("forbidden").await;
+    join_refused(&mut game.first, &watchers_room, "forbidden").await;
+    join_refused(&mut w1, &room, "forbidden").await;
     refused(&mut w1, &room, "let me in", "forbidden").await;
 
     // Players are in their game's room without joining.
