@@ -90,15 +90,18 @@ def k6_figures(path):
 
 
 def redis_csv(path):
+    # With --cluster, redis-benchmark first prints the cluster's nodes: the CSV starts at its header.
     with open(path) as f:
-        rows = list(csv.DictReader(f))
+        lines = f.readlines()
+    start = next((i for i, l in enumerate(lines) if l.startswith('"test"')), 0)
+    rows = list(csv.DictReader(lines[start:]))
     row = rows[-1]
     return {"rps": float(row["rps"]), "p50_ms": float(row["p50_latency_ms"]), "p99_ms": float(row["p99_latency_ms"])}
 
 
 def main():
     ap = argparse.ArgumentParser()
-    for a in ("--scenario", "--work", "--out", "--nodes", "--profile", "--pin", "--target", "--snapshot-bytes"):
+    for a in ("--scenario", "--work", "--out", "--nodes", "--profile", "--pin", "--target", "--snapshot-bytes", "--redis"):
         ap.add_argument(a)
     args = ap.parse_args()
     phases = load_jsonl(os.path.join(args.work, "phases.jsonl"))
@@ -110,7 +113,7 @@ def main():
         "date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "machine": machine(),
         "cluster": {"nodes": int(args.nodes), "build": args.profile or "release",
-                    "pinned": args.pin == "1", "target": args.target,
+                    "pinned": args.pin == "1", "target": args.target, "redis": args.redis or "standalone",
                     # Node settings given to this run (the runner's own defaults are in its help).
                     "settings": {k: v for k, v in sorted(os.environ.items()) if k.startswith("ROOKERY_")}},
         "phases": [],
@@ -278,7 +281,7 @@ def markdown(r):
     lines = [
         f"# {r['scenario']}: {r['date']}",
         "",
-        f"{c['nodes']} node(s), {c['build']} build, {'nodes pinned to core 0, load on core 1' if c['pinned'] else 'not pinned'}; "
+        f"{c['nodes']} node(s), Redis {c.get('redis', 'standalone')}, {c['build']} build, {'nodes pinned to core 0, load on core 1' if c['pinned'] else 'not pinned'}; "
         f"commit {r['machine']['commit']}; {r['machine']['nproc']} x {r['machine']['cpu']}."
         + (f" Settings: {' '.join(f'{k}={v}' for k, v in c['settings'].items())}." if c.get("settings") else ""),
         "",

@@ -92,7 +92,9 @@ pub struct RedisServer {
     dir: tempfile::TempDir,
     child: Option<Child>,
     /// A Redis Cluster node (its cluster state is kept in its dir across restarts too).
-    cluster_node: bool,
+    /// The cluster bus port of a cluster node (its own free port, kept across restarts: Redis's
+    /// default, the port + 10000, is past 65535 for a quarter of the ephemeral range).
+    cluster_port: Option<u16>,
 }
 
 impl RedisServer {
@@ -105,7 +107,7 @@ impl RedisServer {
             port: free_port(),
             dir: tempfile::tempdir().expect("tempdir"),
             child: None,
-            cluster_node,
+            cluster_port: cluster_node.then(free_port),
         };
         server.resume();
         server
@@ -134,11 +136,13 @@ impl RedisServer {
         ]
         .map(str::to_owned);
         let mut args = args.to_vec();
-        if self.cluster_node {
+        if let Some(cluster_port) = self.cluster_port {
             args.extend(
                 [
                     "--cluster-enabled",
                     "yes",
+                    "--cluster-port",
+                    &cluster_port.to_string(),
                     "--cluster-config-file",
                     "nodes.conf",
                     "--cluster-node-timeout",
