@@ -153,9 +153,11 @@ pub struct Config {
     #[arg(long, env = "ROOKERY_REFRESH_REUSE_GRACE_MS", default_value_t = 30_000)]
     pub refresh_reuse_grace_ms: u64,
 
-    /// How long a node keeps an account it read for a connect or a queue request, in ms: a
-    /// ban, role or rating changed through another node shows within this. 0: no cache.
-    #[arg(long, env = "ROOKERY_USER_CACHE_MS", default_value_t = 1_000)]
+    /// How long a node keeps an account it read (for a connect, a queue request, a game's
+    /// ratings), in ms. Every change through any node drops it on every node at once (over
+    /// the bus); this bounds only a change whose node died before telling the others. 0: no
+    /// cache.
+    #[arg(long, env = "ROOKERY_USER_CACHE_MS", default_value_t = 30_000)]
     pub user_cache_ms: u64,
 
     /// How long a disconnected player may stay away before losing by abandonment, in ms.

@@ -23,6 +23,7 @@ use crate::audit::sqlite::SqliteAudit;
 use crate::audit::{AuditError, AuditStore, Auditor};
 use crate::auth::ledger::{Ledger, MemoryLedger};
 use crate::auth::redis::RedisLedger;
+use crate::auth::users::{CachedStore, UserCache, CHANGED_CHANNEL};
 use crate::auth::{Accounts, Tokens};
 use crate::cluster::membership::{HEARTBEAT_EVERY, HEARTBEAT_TTL};
 use crate::cluster::memory::MemoryCluster;
@@ -400,6 +401,18 @@ impl Application {
             .unwrap_or_else(|| format!("node-{}", crate::domain::GameId::generate()));
 
         let seams = Seams::build(&config, &node_id).await?;
+        // Every reader of the store goes through the node's account cache, which every
+        // account change through it drops on every node.
+        let users = Arc::new(UserCache::new(Duration::from_millis(config.user_cache_ms)));
+        users.clear_on_resubscription(seams.bus.as_ref());
+        let seams = Seams {
+            store: Arc::new(CachedStore::new(
+                seams.store.clone(),
+                users.clone(),
+                seams.bus.clone(),
+            )),
+            ..seams
+        };
         let jobs = crate::jobs::connect(&config, seams.redis.clone()).await?;
         tracing::info!(backend = jobs.backend(), "job queue");
         let secret = match (&config.jwt_secret, &seams.redis) {
@@ -433,7 +446,8 @@ impl Application {
         let registry = Registry::default()
             .offline(ActorKind::Session, sessions.clone())
             .group(ActorKind::User)
-            .group(ActorKind::Watchers);
+            .group(ActorKind::Watchers)
+            .channel(CHANGED_CHANNEL, move |payload| users.hear(payload));
         let registry = register::<GameActor>(registry, &services);
         let registry = register::<QueueActor>(registry, &services);
         let registry = register::<TournamentActor>(registry, &services);
@@ -523,8 +537,7 @@ impl Application {
             auditor.clone(),
             &config.admins,
         )
-        .with_ledger(seams.ledger.clone())
-        .cache_users(Duration::from_millis(config.user_cache_ms));
+        .with_ledger(seams.ledger.clone());
         let node = Node::new(NodeInner {
             id: node_id.clone(),
             config: config.clone(),

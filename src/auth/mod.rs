@@ -4,6 +4,7 @@
 
 pub mod ledger;
 pub mod redis;
+pub mod users;
 
 use std::net::IpAddr;
 use std::sync::Arc;
@@ -230,40 +231,7 @@ pub struct Accounts {
     ledger: Arc<dyn Ledger>,
     per_user_per_min: u32,
     per_ip_per_min: u32,
-    /// Accounts read recently, for the socket's reads on the play path (connect, queue).
-    users: Arc<UserCache>,
 }
-
-/// The accounts this node read in the last `ttl`, for queue requests: a player who connected
-/// or queued within it queues without a store read. Another node's change (a playban, a new
-/// rating) shows here within `ttl`; what the account is told of (a notification, a ban) and
-/// this node's own admin changes at once (`Accounts::forget`). A connect always reads afresh.
-struct UserCache {
-    ttl: Duration,
-    entries: std::sync::Mutex<std::collections::HashMap<UserId, (std::time::Instant, User)>>,
-}
-
-impl UserCache {
-    fn get(&self, id: &UserId) -> Option<User> {
-        let entries = self.entries.lock().expect("poisoned");
-        let (at, user) = entries.get(id)?;
-        (at.elapsed() < self.ttl).then(|| user.clone())
-    }
-
-    fn put(&self, user: &User) {
-        if self.ttl.is_zero() {
-            return;
-        }
-        let mut entries = self.entries.lock().expect("poisoned");
-        if entries.len() >= USER_CACHE_SWEEP_AT {
-            entries.retain(|_, (at, _)| at.elapsed() < self.ttl);
-        }
-        entries.insert(user.id.clone(), (std::time::Instant::now(), user.clone()));
-    }
-}
-
-/// Past this many cached accounts, expired ones are swept on the next insert.
-const USER_CACHE_SWEEP_AT: usize = 100_000;
 
 /// The holder of a valid token.
 pub struct TokenHolder {
@@ -326,37 +294,7 @@ impl Accounts {
             ledger: Arc::new(ledger::MemoryLedger::default()),
             per_user_per_min,
             per_ip_per_min,
-            users: Arc::new(UserCache {
-                ttl: Duration::ZERO,
-                entries: Default::default(),
-            }),
         }
-    }
-
-    /// Keeps accounts read for connects and queueing for `ttl` (zero: none).
-    pub fn cache_users(mut self, ttl: Duration) -> Self {
-        self.users = Arc::new(UserCache {
-            ttl,
-            entries: Default::default(),
-        });
-        self
-    }
-
-    /// Drops a cached account (its standing just changed through this node).
-    pub fn forget(&self, id: &UserId) {
-        self.users.entries.lock().expect("poisoned").remove(id);
-    }
-
-    /// The account as stored, or as read within the cache's lifetime.
-    async fn recent_user(&self, id: &UserId) -> Result<Option<User>, StoreError> {
-        if let Some(user) = self.users.get(id) {
-            return Ok(Some(user));
-        }
-        let found = self.store.user_by_id(id).await?;
-        if let Some(user) = &found {
-            self.users.put(user);
-        }
-        Ok(found)
     }
 
     /// Keeps attempt windows and revocations in `ledger` (the cluster's, so that a limit and
@@ -596,7 +534,7 @@ impl Accounts {
         &self,
         user: &UserId,
     ) -> Result<(Option<u64>, Option<User>), StoreError> {
-        let found = self.recent_user(user).await?;
+        let found = self.store.user_by_id(user).await?;
         let playban = found
             .as_ref()
             .and_then(|u| u.standing.playbanned(now_ms()).and_then(|s| s.until));
@@ -739,13 +677,9 @@ impl Accounts {
                 expires_at,
             });
         }
-        // Read afresh (a connect is where a ban or playban set elsewhere must show), and kept
-        // for the queue requests that follow.
-        let read = self.store.user_by_id(&id).await;
-        if let Ok(Some(user)) = &read {
-            self.users.put(user);
-        }
-        let user = match read {
+        // From the node's account cache (`users.rs`): any node's change of the account (a
+        // ban, a role, a rating) dropped it there, so what is read is current.
+        let user = match self.store.user_by_id(&id).await {
             Ok(Some(user)) => {
                 if let Some(ban) = user.standing.banned(now_ms()) {
                     return Err(AuthError::Banned { until: ban.until });

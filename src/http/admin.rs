@@ -124,7 +124,6 @@ async fn change(
     if !node.store.change_standing(&target.id, change).await? {
         return Err(HttpError::new(ErrorCode::NotFound, "no such user"));
     }
-    node.accounts.forget(&target.id);
     let now = find_user(node, &target.name).await?;
     Ok(HttpResponse::Ok().json(view(&now)))
 }

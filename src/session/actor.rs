@@ -1047,11 +1047,6 @@ impl Handler<UserEvent> for SessionActor {
     type Result = ();
 
     fn handle(&mut self, event: UserEvent, ctx: &mut Self::Context) {
-        // Whatever the account hears of (a ban, a playban, a new role) may have changed it:
-        // this node reads it afresh next time.
-        if let Some(user) = self.state().map(|s| s.user_id.clone()) {
-            self.env.accounts.forget(&user);
-        }
         match event {
             UserEvent::Banned { until, reason } => {
                 tracing::info!(%reason, "account banned: closing its socket");

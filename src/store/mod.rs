@@ -8,11 +8,13 @@ pub mod rating;
 pub mod sqlite;
 
 use async_trait::async_trait;
-use client_protocol::http::{GameRecord, NotificationEntry};
-use client_protocol::{Notification, Role, UserView};
+// The Store trait's vocabulary, re-exported for its implementations and wrappers.
+pub use client_protocol::http::{GameRecord, NotificationEntry};
+pub use client_protocol::Notification;
+use client_protocol::{Role, UserView};
 use serde::{Deserialize, Serialize};
 
-use crate::analysis::PlayerAnalysis;
+pub use crate::analysis::PlayerAnalysis;
 use crate::domain::{Email, UserId};
 pub use rating::Glicko;
 

@@ -1,6 +1,7 @@
 //! Moderation across node processes: a ban given on one node closes the account's sockets on
-//! every other node, through the account's group on the bus, and the audit log stays one
-//! verified chain whichever node recorded each event.
+//! every other node, through the account's group on the bus, and drops the account from every
+//! node's cache (a ban and its lifting show at the next connect anywhere); the audit log stays
+//! one verified chain whichever node recorded each event.
 
 use serde_json::json;
 
@@ -32,6 +33,27 @@ async fn a_ban_given_on_one_node_closes_the_players_socket_on_another() {
     let login = json!({"username": "griefer", "password": "correct horse"});
     let (status, _) = crate::helpers::http_post(&n2.endpoint, "/api/auth/login", &login).await;
     assert_eq!(status, 403, "refused on the other node too");
+
+    // n2 keeps accounts it read in its cache (the socket above read this one): the ban
+    // dropped it there too, so the next socket on n2 is refused at once.
+    let mut again = n2.connect(&griefer).await;
+    assert_eq!(
+        again.expect_error("banned").await["until"],
+        account["bannedUntil"]
+    );
+    assert_eq!(again.closed().await, Closed::Code(4003));
+    // n2 now holds the banned account; lifting the ban on n1 drops that too.
+    let (status, lifted) = n1
+        .call(
+            "DELETE",
+            "/api/admin/users/griefer/ban",
+            &admin.token,
+            json!(null),
+        )
+        .await;
+    assert_eq!(status, 200, "{lifted}");
+    let mut back = n2.connect(&griefer).await;
+    back.expect("client/RESUME_SESSION").await;
 
     // Events recorded by both nodes form one chain.
     let (status, verified) = n2

@@ -53,11 +53,15 @@ pub trait Offline: Send + Sync + 'static {
 }
 
 /// What the router does, per actor kind, with a message nobody hosts.
+/// What a node-wide channel's messages go to (see `Registry::channel`).
+type ChannelHandler = Arc<dyn Fn(&[u8]) + Send + Sync>;
+
 #[derive(Default)]
 pub struct Registry {
     activators: HashMap<ActorKind, Arc<dyn Activator>>,
     offline: HashMap<ActorKind, Arc<dyn Offline>>,
     groups: HashSet<ActorKind>,
+    channels: HashMap<String, ChannelHandler>,
 }
 
 impl Registry {
@@ -77,6 +81,17 @@ impl Registry {
     /// a message for a group with no member anywhere goes nowhere.
     pub fn group(mut self, kind: ActorKind) -> Self {
         self.groups.insert(kind);
+        self
+    }
+
+    /// Every node subscribes `channel`, outside any actor, and hands each message on it to
+    /// `handler` (node-wide state such as the account cache; published straight on the bus).
+    pub fn channel(
+        mut self,
+        channel: &str,
+        handler: impl Fn(&[u8]) + Send + Sync + 'static,
+    ) -> Self {
+        self.channels.insert(channel.to_owned(), Arc::new(handler));
         self
     }
 }
@@ -151,6 +166,15 @@ impl Router {
             }),
         };
         router.spawn(router.clone().publish_loop(outgoing_rx));
+        let channels: Vec<String> = router.inner.registry.channels.keys().cloned().collect();
+        let bus = router.inner.bus.clone();
+        router.spawn(async move {
+            for channel in channels {
+                if let Err(e) = bus.subscribe(&channel).await {
+                    tracing::error!(error = %e, %channel, "could not subscribe a node-wide channel");
+                }
+            }
+        });
         if let Some(incoming) = incoming {
             router.spawn(router.clone().listen_loop(incoming));
         }
@@ -418,6 +442,10 @@ impl Router {
 
     async fn listen_loop(self, mut incoming: mpsc::UnboundedReceiver<Incoming>) {
         while let Some(message) = incoming.recv().await {
+            if let Some(handler) = self.inner.registry.channels.get(&message.channel) {
+                handler(&message.payload);
+                continue;
+            }
             let envelope = serde_json::from_slice::<Envelope>(&message.payload);
             if let Ok(envelope) = &envelope {
                 metrics::counter!(names::BUS_RECEIVED, "kind" => envelope.to.kind().prefix())
