@@ -790,7 +790,8 @@ mod tests {
         assert_eq!(AuthError::Busy.code(), ErrorCode::Unavailable);
     }
 
-    fn alice() -> User {
+    /// A registered account (no role, no sanction), a fresh id each call.
+    pub(super) fn alice() -> User {
         User {
             id: UserId::generate(),
             name: "alice".into(),

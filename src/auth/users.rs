@@ -309,19 +309,7 @@ impl Store for CachedStore {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn alice() -> User {
-        User {
-            id: UserId::generate(),
-            name: "alice".into(),
-            guest: false,
-            glicko: Default::default(),
-            games_played: 0,
-            created_at: 0,
-            standing: Default::default(),
-            email: None,
-        }
-    }
+    use crate::auth::tests::alice;
 
     #[test]
     fn a_read_that_began_before_a_change_puts_nothing_back() {
