@@ -52,10 +52,11 @@ pub trait Offline: Send + Sync + 'static {
     async fn deliver_offline(&self, envelope: Envelope);
 }
 
-/// What the router does, per actor kind, with a message nobody hosts.
 /// What a node-wide channel's messages go to (see `Registry::channel`).
 type ChannelHandler = Arc<dyn Fn(&[u8]) + Send + Sync>;
 
+/// What the router does, per actor kind, with a message nobody hosts, and which node-wide
+/// channels it hands to whom.
 #[derive(Default)]
 pub struct Registry {
     activators: HashMap<ActorKind, Arc<dyn Activator>>,
