@@ -96,9 +96,8 @@ impl UserCache {
                 Entry::Cached { at, .. } | Entry::Dropped { at, .. } => at.elapsed() < self.ttl,
             });
             if entries.len() >= 2 * SWEEP_AT {
-                entries.clear();
-                self.floor.store(self.ticket() + 1, Ordering::SeqCst);
-                return;
+                drop(entries);
+                return self.clear();
             }
         }
         let entry = Entry::Cached {
