@@ -261,6 +261,12 @@ pub struct Config {
     #[arg(long, env = "ROOKERY_EVENTS_MAX_AGE_HOURS", default_value_t = 72)]
     pub events_max_age_hours: u64,
 
+    /// Partitions of the game event stream on Redis (every node must use the same; raise it,
+    /// never lower it, on a live cluster). Unset: 1 on one Redis, 6 on a Redis Cluster, spread
+    /// over its slots so that the stream is not one shard's load.
+    #[arg(long, env = "ROOKERY_EVENT_PARTITIONS", value_parser = clap::value_parser!(u16).range(1..=256))]
+    pub event_partitions: Option<u16>,
+
     /// How long an event a node's listener took may stay unacknowledged before another node's
     /// takes it over (the first presumed dead), ms.
     #[arg(long, env = "ROOKERY_LISTENER_CLAIM_MS", default_value_t = 30_000)]

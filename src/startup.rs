@@ -246,7 +246,19 @@ impl Seams {
             .bus(node_id)
             .await
             .map_err(|e| StartupError::Redis(SaveError::Unavailable(e.to_string())))?;
-        let events = Arc::new(RedisEvents::new(redis.clone()).claim_idle(claim_idle(config)));
+        let partitions = config.event_partitions.map_or(
+            if redis.is_sharded() {
+                crate::events::redis::CLUSTER_PARTITIONS
+            } else {
+                1
+            },
+            usize::from,
+        );
+        let events = Arc::new(
+            RedisEvents::new(redis.clone())
+                .partitioned(partitions)
+                .claim_idle(claim_idle(config)),
+        );
         Ok(Seams {
             bus: Arc::new(bus),
             snapshots: redis.clone(),

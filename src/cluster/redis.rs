@@ -107,6 +107,26 @@ if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) 
 return 0
 "#;
 
+/// Hash slots of a Redis Cluster.
+pub const SLOTS: u16 = 16384;
+
+/// The hash slot Redis Cluster gives `tag` (the text between a key's braces, or the whole key
+/// when it has none): CRC16/XMODEM modulo 16384, as in the cluster specification.
+pub fn hash_slot(tag: &[u8]) -> u16 {
+    let mut crc: u16 = 0;
+    for &byte in tag {
+        crc ^= u16::from(byte) << 8;
+        for _ in 0..8 {
+            crc = if crc & 0x8000 != 0 {
+                (crc << 1) ^ 0x1021
+            } else {
+                crc << 1
+            };
+        }
+    }
+    crc % SLOTS
+}
+
 fn unavailable(e: impl std::fmt::Display) -> SaveError {
     SaveError::Unavailable(e.to_string())
 }
@@ -1298,5 +1318,18 @@ impl Bus for RedisBus {
 
     fn resubscriptions(&self) -> Option<tokio::sync::watch::Receiver<u64>> {
         Some(self.resubscriptions.clone())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hash_slots_are_those_redis_computes() {
+        // CLUSTER KEYSLOT answers, and the specification's CRC16 check value (0x31C3).
+        assert_eq!(hash_slot(b"foo"), 12182);
+        assert_eq!(hash_slot(b"123456789"), 0x31C3 % SLOTS);
+        assert_eq!(hash_slot(b""), 0);
     }
 }

@@ -1,5 +1,6 @@
 //! Listeners and their runner: each listener is an independent module behind [`Listener`],
-//! reading the event log through a consumer group named after it, one consumer per node. An
+//! reading the event log through a consumer group named after it, one consumer per node, and
+//! one reader per partition of the log (so a game's events reach it in order). An
 //! entry is acknowledged only once handled (at least once: handlers are idempotent); one that
 //! keeps failing is moved to the listener's dead-letter log after `max_deliveries` tries
 //! (counted, logged, audited as `event_dead_lettered`); lag per listener is a gauge.
@@ -87,15 +88,18 @@ impl Listeners {
         let (stop, _) = watch::channel(false);
         let names = listeners.iter().map(|l| l.name()).collect::<Vec<_>>();
         for listener in listeners {
-            let run = Run {
-                log: log.clone(),
-                listener,
-                consumer: consumer.clone(),
-                auditor: auditor.clone(),
-                policy: policy.clone(),
-                failures: HashMap::new(),
-            };
-            tokio::spawn(run.run(stop.subscribe()));
+            for partition in 0..log.partitions() {
+                let run = Run {
+                    log: log.clone(),
+                    listener: listener.clone(),
+                    partition,
+                    consumer: consumer.clone(),
+                    auditor: auditor.clone(),
+                    policy: policy.clone(),
+                    failures: HashMap::new(),
+                };
+                tokio::spawn(run.run(stop.subscribe()));
+            }
         }
         tokio::spawn(housekeeping(
             log,
@@ -116,9 +120,11 @@ impl Listeners {
     }
 }
 
+/// One listener reading one partition of the log.
 struct Run {
     log: Arc<dyn EventLog>,
     listener: Arc<dyn Listener>,
+    partition: usize,
     consumer: String,
     auditor: Auditor,
     policy: Policy,
@@ -138,12 +144,17 @@ async fn handle(listener: &dyn Listener, entry: &Entry) -> Result<(), ListenerEr
 impl Run {
     async fn run(mut self, stop: watch::Receiver<bool>) {
         let name = self.listener.name();
-        tracing::info!(listener = name, consumer = %self.consumer, "listener started");
+        let partition = self.partition;
+        tracing::info!(listener = name, consumer = %self.consumer, partition, "listener started");
         while !*stop.borrow() {
-            let entries = match self.log.read(name, &self.consumer, BATCH, READ_WAIT).await {
+            let read = self
+                .log
+                .read(name, &self.consumer, partition, BATCH, READ_WAIT)
+                .await;
+            let entries = match read {
                 Ok(entries) => entries,
                 Err(e) => {
-                    tracing::warn!(listener = name, error = %e, "event log read failed");
+                    tracing::warn!(listener = name, partition, error = %e, "event log read failed");
                     tokio::time::sleep(self.policy.retry_after).await;
                     continue;
                 }

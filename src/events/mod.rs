@@ -99,7 +99,8 @@ impl GameEvent {
 /// One entry of the log as a listener gets it.
 #[derive(Clone, Debug)]
 pub struct Entry {
-    /// Unique and increasing within the log (Redis: `ms-seq`; embedded: a number).
+    /// Unique within the log and increasing within its partition (Redis: `ms-seq`, or
+    /// `p/ms-seq` in partition `p` of a partitioned log; embedded: a number).
     pub id: String,
     pub event: GameEvent,
     /// Times it was handed to this listener, this one included.
@@ -134,19 +135,28 @@ pub trait EventLog: Send + Sync + 'static {
     /// Appends; returns the entry's id.
     async fn append(&self, event: &GameEvent) -> Result<String, EventsError>;
 
-    /// Up to `count` entries for listener `group` and its `consumer` (one per node): this
-    /// consumer's unacknowledged ones first, then those a dead consumer left for longer than
-    /// the log's claim idle time ([`CLAIM_IDLE`] by default), then new ones, waiting up to
-    /// `block` for one.
+    /// How many partitions the log is spread over (a Redis Cluster spreads them over its
+    /// shards). Every event of one game goes to the same partition, in order; there is no
+    /// order between partitions, and each is read on its own.
+    fn partitions(&self) -> usize {
+        1
+    }
+
+    /// Up to `count` entries of `partition` (below [`EventLog::partitions`]) for listener
+    /// `group` and its `consumer` (one per node): this consumer's unacknowledged ones first,
+    /// then those a dead consumer left for longer than the log's claim idle time
+    /// ([`CLAIM_IDLE`] by default), then new ones, waiting up to `block` for one.
     async fn read(
         &self,
         group: &str,
         consumer: &str,
+        partition: usize,
         count: usize,
         block: Duration,
     ) -> Result<Vec<Entry>, EventsError>;
 
-    /// The listener handled these entries: they are not delivered to that listener again.
+    /// The listener handled these entries (of any partitions): they are not delivered to that
+    /// listener again.
     async fn ack(&self, group: &str, ids: &[String]) -> Result<(), EventsError>;
 
     /// Sets an entry the listener keeps failing on aside, in the listener's dead-letter log,

@@ -1,12 +1,15 @@
-//! The event log on a Redis stream (`<prefix>events`): XADD to append (trimmed to about
-//! `max_len` entries as it goes, and by age in `trim`), one consumer group per listener, one
-//! consumer per node. A read takes this consumer's pending entries (`XREADGROUP ... 0`), then
-//! those a dead consumer left (`XAUTOCLAIM`), then new ones (`XREADGROUP ... >`, blocking on a
-//! connection of its own, never the shared one). Dead letters go to `<prefix>events:dead:<group>`.
+//! The event log on Redis streams: one (`<prefix>events`), or one per partition
+//! (`<prefix>{events:N}`, spread over a Redis Cluster's slots), a game's events all in the
+//! partition its id hashes to. XADD to append (trimmed to about `max_len` entries as it goes,
+//! and by age in `trim`), one consumer group per listener on each stream, one consumer per
+//! node. A read of a partition takes this consumer's pending entries (`XREADGROUP ... 0`) and
+//! those a dead consumer left (`XAUTOCLAIM`) when there may be any, then new ones
+//! (`XREADGROUP ... >`, blocking on a connection of its own, never the shared one). Dead
+//! letters go to `<prefix>events:dead:<group>`.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use redis::streams::{StreamReadOptions, StreamReadReply};
@@ -14,35 +17,91 @@ use redis::Value;
 use tokio::sync::Mutex;
 
 use super::{unavailable, Entry, EventLog, EventsError, GameEvent, Retention, CLAIM_IDLE};
-use crate::cluster::redis::RedisCluster;
+use crate::cluster::redis::{hash_slot, Conn, RedisCluster, SLOTS};
 use crate::domain::now_ms;
 
 /// Entries kept on XADD (approximately: `MAXLEN ~`), before `trim` applies the configured one.
 const APPEND_MAX_LEN: u64 = 1_000_000;
 /// Dead letters kept per listener.
 const DEAD_MAX_LEN: u64 = 10_000;
+/// Partitions a log may have.
+pub const MAX_PARTITIONS: usize = 256;
+/// Partitions of a node's log on a Redis Cluster unless configured: an even share on each of
+/// 1, 2, 3 or 6 shards.
+pub const CLUSTER_PARTITIONS: usize = 6;
 
 pub struct RedisEvents {
     cluster: Arc<RedisCluster>,
-    stream: String,
-    /// Groups known to exist (created once per process).
-    groups: Mutex<HashSet<String>>,
-    /// The blocking connection of each consumer group's reader, made on first use (one per
-    /// group, so that one listener's wait never holds up another's).
-    blocking: Mutex<HashMap<String, Arc<Mutex<Option<crate::cluster::redis::Conn>>>>>,
+    /// The stream of each partition.
+    streams: Vec<String>,
+    /// `<prefix>events:dead:`, before the group's name.
+    dead: String,
+    /// (group, partition) known to exist (created once per process).
+    groups: Mutex<HashSet<(String, usize)>>,
+    /// Each (group, consumer, partition) reader, made on first use.
+    readers: std::sync::Mutex<HashMap<(String, String, usize), Arc<Reader>>>,
     claim_idle: Duration,
 }
 
+/// One consumer reading one partition for one group.
+#[derive(Default)]
+struct Reader {
+    /// Its connection for blocking reads, made on first use (one per reader, so that one
+    /// listener's wait never holds up another's).
+    blocking: Mutex<Option<Conn>>,
+    looked: std::sync::Mutex<Looked>,
+}
+
+/// What a reader knows of the entries pending with it, to skip the two commands that look for
+/// them on every read when there cannot be any.
+#[derive(Default)]
+struct Looked {
+    /// Entries handed out through this log and not acknowledged through it.
+    outstanding: HashSet<String>,
+    /// When it last looked for its own pending entries and for those of a dead consumer.
+    /// Never (a restarted node may have left some under its name), or after a failed read
+    /// (Redis may have handed it entries the answer lost): look on the next read.
+    at: Option<Instant>,
+}
+
+impl Looked {
+    /// Whether this read looks for a dead consumer's entries (at least every half of the claim
+    /// idle time) and for its own (also whenever some are outstanding).
+    fn due(&self, claim_idle: Duration) -> (bool, bool) {
+        let claim = self.at.is_none_or(|at| at.elapsed() >= claim_idle / 2);
+        (claim, claim || !self.outstanding.is_empty())
+    }
+}
+
 impl RedisEvents {
+    /// A log of one partition.
     pub fn new(cluster: Arc<RedisCluster>) -> RedisEvents {
-        let stream = cluster.key("events");
+        let streams = vec![cluster.key("events")];
+        let dead = cluster.key("events:dead:");
         RedisEvents {
             cluster,
-            stream,
+            streams,
+            dead,
             groups: Mutex::new(HashSet::new()),
-            blocking: Mutex::new(HashMap::new()),
+            readers: std::sync::Mutex::new(HashMap::new()),
             claim_idle: CLAIM_IDLE,
         }
+    }
+
+    /// Spread over `n` partitions (1 to [`MAX_PARTITIONS`]). Every node must agree on `n`: a
+    /// node reads the partitions below its own, and one lowered on a live cluster strands what
+    /// the higher ones hold.
+    pub fn partitioned(self, n: usize) -> RedisEvents {
+        let n = n.clamp(1, MAX_PARTITIONS);
+        let streams = if n == 1 {
+            vec![self.cluster.key("events")]
+        } else {
+            partition_tags(n)
+                .iter()
+                .map(|tag| self.cluster.tagged(tag, ""))
+                .collect()
+        };
+        RedisEvents { streams, ..self }
     }
 
     /// Entries idle this long with a consumer may be claimed by another.
@@ -53,18 +112,62 @@ impl RedisEvents {
         }
     }
 
-    fn dead_stream(&self, group: &str) -> String {
-        format!("{}:dead:{group}", self.stream)
+    /// The stream of each partition.
+    pub fn streams(&self) -> &[String] {
+        &self.streams
     }
 
-    /// Creates the group (reading from the start of the log) unless it exists.
-    async fn ensure_group(&self, group: &str) -> Result<(), EventsError> {
-        if self.groups.lock().await.contains(group) {
+    fn dead_stream(&self, group: &str) -> String {
+        format!("{}{group}", self.dead)
+    }
+
+    /// The partition a game's events go to.
+    fn partition_of(&self, game: &str) -> usize {
+        usize::from(hash_slot(game.as_bytes())) % self.streams.len()
+    }
+
+    /// The log's id of an entry of `partition` (the stream's own id when there is one).
+    fn entry_id(&self, partition: usize, raw: String) -> String {
+        if self.streams.len() == 1 {
+            raw
+        } else {
+            format!("{partition}/{raw}")
+        }
+    }
+
+    /// The partition and stream id of a log id.
+    fn locate<'a>(&self, id: &'a str) -> Result<(usize, &'a str), EventsError> {
+        let (partition, raw) = match id.split_once('/') {
+            Some((p, raw)) => (p.parse().unwrap_or(usize::MAX), raw),
+            None => (0, id),
+        };
+        if partition < self.streams.len() {
+            Ok((partition, raw))
+        } else {
+            Err(unavailable(format!(
+                "entry {id} is in no partition of this log"
+            )))
+        }
+    }
+
+    fn reader(&self, group: &str, consumer: &str, partition: usize) -> Arc<Reader> {
+        self.readers
+            .lock()
+            .expect("poisoned")
+            .entry((group.to_owned(), consumer.to_owned(), partition))
+            .or_default()
+            .clone()
+    }
+
+    /// Creates the group on the partition's stream (reading from its start) unless it exists.
+    async fn ensure_group(&self, group: &str, partition: usize) -> Result<(), EventsError> {
+        let key = (group.to_owned(), partition);
+        if self.groups.lock().await.contains(&key) {
             return Ok(());
         }
         let created: redis::RedisResult<()> = redis::cmd("XGROUP")
             .arg("CREATE")
-            .arg(&self.stream)
+            .arg(&self.streams[partition])
             .arg(group)
             .arg("0")
             .arg("MKSTREAM")
@@ -75,13 +178,14 @@ impl RedisEvents {
             Err(e) if e.code() == Some("BUSYGROUP") => {}
             Err(e) => return Err(unavailable(e)),
         }
-        self.groups.lock().await.insert(group.to_owned());
+        self.groups.lock().await.insert(key);
         Ok(())
     }
 
-    /// How often each of these pending entries was delivered to the group.
+    /// How often each of these pending entries (stream ids, sorted) was delivered to the group.
     async fn deliveries(
         &self,
+        stream: &str,
         group: &str,
         ids: &[String],
     ) -> Result<HashMap<String, u64>, EventsError> {
@@ -89,7 +193,7 @@ impl RedisEvents {
             return Ok(HashMap::new());
         };
         let pending: Vec<(String, String, u64, u64)> = redis::cmd("XPENDING")
-            .arg(&self.stream)
+            .arg(stream)
             .arg(group)
             .arg(first)
             .arg(last)
@@ -103,81 +207,16 @@ impl RedisEvents {
             .collect())
     }
 
-    async fn read_new(
+    /// This consumer's pending entries of the stream, then (when `claim`) those idle with a
+    /// dead one, with their delivery counts.
+    async fn pending(
         &self,
+        stream: &str,
         group: &str,
         consumer: &str,
         count: usize,
-        block: Duration,
-    ) -> Result<Vec<(String, Vec<u8>)>, EventsError> {
-        let slot = self
-            .blocking
-            .lock()
-            .await
-            .entry(group.to_owned())
-            .or_default()
-            .clone();
-        let mut slot = slot.lock().await;
-        if slot.is_none() {
-            *slot = Some(self.cluster.dedicated().await.map_err(unavailable)?);
-        }
-        let conn = slot.as_mut().expect("just made");
-        let options = StreamReadOptions::default()
-            .group(group, consumer)
-            .count(count)
-            .block(block.as_millis().max(1) as usize);
-        let reply: redis::RedisResult<Option<StreamReadReply>> =
-            redis::AsyncCommands::xread_options(conn, &[&self.stream], &[">"], &options).await;
-        match reply {
-            Ok(reply) => Ok(reply.map(entries_of).unwrap_or_default()),
-            Err(e) => {
-                *slot = None; // a fresh connection next time
-                Err(unavailable(e))
-            }
-        }
-    }
-}
-
-fn decode(id: String, payload: &[u8], deliveries: u64) -> Option<Entry> {
-    match serde_json::from_slice::<GameEvent>(payload) {
-        Ok(event) => Some(Entry {
-            id,
-            event,
-            deliveries,
-        }),
-        Err(e) => {
-            tracing::error!(entry = %id, error = %e, "undecodable event skipped");
-            None
-        }
-    }
-}
-
-#[async_trait]
-impl EventLog for RedisEvents {
-    async fn append(&self, event: &GameEvent) -> Result<String, EventsError> {
-        let payload = serde_json::to_vec(event)?;
-        let mut cmd = redis::cmd("XADD");
-        cmd.arg(&self.stream)
-            .arg("MAXLEN")
-            .arg("~")
-            .arg(APPEND_MAX_LEN)
-            .arg("*")
-            .arg("event")
-            .arg(payload);
-        // Behind Sentinel, appended once a replica has it: a `game_over` told to the players
-        // survives a failover (the cluster's `durable` writes; plain Redis: one command).
-        let id = self.cluster.durable(cmd).await.map_err(unavailable)?;
-        redis::from_redis_value(id).map_err(unavailable)
-    }
-
-    async fn read(
-        &self,
-        group: &str,
-        consumer: &str,
-        count: usize,
-        block: Duration,
-    ) -> Result<Vec<Entry>, EventsError> {
-        self.ensure_group(group).await?;
+        claim: bool,
+    ) -> Result<Vec<(String, Vec<u8>, u64)>, EventsError> {
         let mut conn = self.cluster.conn();
         let mine: StreamReadReply = redis::cmd("XREADGROUP")
             .arg("GROUP")
@@ -186,15 +225,15 @@ impl EventLog for RedisEvents {
             .arg("COUNT")
             .arg(count)
             .arg("STREAMS")
-            .arg(&self.stream)
+            .arg(stream)
             .arg("0")
             .query_async(&mut conn)
             .await
             .map_err(unavailable)?;
         let mut raw = entries_of(mine);
-        if raw.len() < count {
+        if claim && raw.len() < count {
             let claimed: Value = redis::cmd("XAUTOCLAIM")
-                .arg(&self.stream)
+                .arg(stream)
                 .arg(group)
                 .arg(consumer)
                 .arg(self.claim_idle.as_millis() as u64)
@@ -206,37 +245,186 @@ impl EventLog for RedisEvents {
                 .map_err(unavailable)?;
             raw.extend(claimed_entries(claimed));
         }
-        if !raw.is_empty() {
-            // Pending ones were delivered before: their counts say how often.
-            let mut ids: Vec<String> = raw.iter().map(|(id, _)| id.clone()).collect();
-            ids.sort_by_key(|id| parse_id(id));
-            let counts = self.deliveries(group, &ids).await?;
-            return Ok(raw
-                .into_iter()
-                .filter_map(|(id, payload)| {
-                    let deliveries = counts.get(&id).copied().unwrap_or(1);
-                    decode(id, &payload, deliveries)
-                })
-                .collect());
+        if raw.is_empty() {
+            return Ok(Vec::new());
         }
-        let fresh = self.read_new(group, consumer, count, block).await?;
-        Ok(fresh
+        // Pending ones were delivered before: their counts say how often.
+        let mut ids: Vec<String> = raw.iter().map(|(id, _)| id.clone()).collect();
+        ids.sort_by_key(|id| parse_id(id));
+        let counts = self.deliveries(stream, group, &ids).await?;
+        Ok(raw
             .into_iter()
-            .filter_map(|(id, payload)| decode(id, &payload, 1))
+            .map(|(id, payload)| {
+                let deliveries = counts.get(&id).copied().unwrap_or(1);
+                (id, payload, deliveries)
+            })
             .collect())
     }
 
-    async fn ack(&self, group: &str, ids: &[String]) -> Result<(), EventsError> {
-        if ids.is_empty() {
-            return Ok(());
+    async fn read_new(
+        &self,
+        reader: &Reader,
+        stream: &str,
+        group: &str,
+        consumer: &str,
+        count: usize,
+        block: Duration,
+    ) -> Result<Vec<(String, Vec<u8>)>, EventsError> {
+        let mut slot = reader.blocking.lock().await;
+        if slot.is_none() {
+            *slot = Some(self.cluster.dedicated().await.map_err(unavailable)?);
         }
-        redis::cmd("XACK")
-            .arg(&self.stream)
-            .arg(group)
-            .arg(ids)
-            .query_async::<()>(&mut self.cluster.conn())
-            .await
-            .map_err(unavailable)
+        let conn = slot.as_mut().expect("just made");
+        let options = StreamReadOptions::default()
+            .group(group, consumer)
+            .count(count)
+            .block(block.as_millis().max(1) as usize);
+        let reply: redis::RedisResult<Option<StreamReadReply>> =
+            redis::AsyncCommands::xread_options(conn, &[stream], &[">"], &options).await;
+        match reply {
+            Ok(reply) => Ok(reply.map(entries_of).unwrap_or_default()),
+            Err(e) => {
+                *slot = None; // a fresh connection next time
+                Err(unavailable(e))
+            }
+        }
+    }
+}
+
+/// The hash tag of each of `n` partitions: partition `p`'s slot is in the middle half of the
+/// `p`-th of `n` equal slot ranges, so a cluster whose shards own equal ranges (as
+/// `redis-cli --cluster create` makes them) holds an even share of the partitions on each.
+/// Every node computes the same tags.
+fn partition_tags(n: usize) -> Vec<String> {
+    let range = usize::from(SLOTS) / n;
+    (0..n)
+        .map(|p| {
+            let (low, high) = (p * range + range / 4, p * range + range * 3 / 4);
+            (0u64..)
+                .map(|k| format!("events:{k}"))
+                .find(|tag| (low..=high).contains(&usize::from(hash_slot(tag.as_bytes()))))
+                .expect("CRC16 reaches every slot range")
+        })
+        .collect()
+}
+
+fn decode(id: &str, payload: &[u8], deliveries: u64) -> Option<Entry> {
+    match serde_json::from_slice::<GameEvent>(payload) {
+        Ok(event) => Some(Entry {
+            id: id.to_owned(),
+            event,
+            deliveries,
+        }),
+        Err(e) => {
+            tracing::error!(entry = %id, error = %e, "undecodable event acknowledged unread");
+            None
+        }
+    }
+}
+
+#[async_trait]
+impl EventLog for RedisEvents {
+    async fn append(&self, event: &GameEvent) -> Result<String, EventsError> {
+        let payload = serde_json::to_vec(event)?;
+        let partition = self.partition_of(event.game());
+        let mut cmd = redis::cmd("XADD");
+        cmd.arg(&self.streams[partition])
+            .arg("MAXLEN")
+            .arg("~")
+            .arg(APPEND_MAX_LEN)
+            .arg("*")
+            .arg("event")
+            .arg(payload);
+        // Behind Sentinel, appended once a replica has it: a `game_over` told to the players
+        // survives a failover (the cluster's `durable` writes; plain Redis: one command).
+        let id = self.cluster.durable(cmd).await.map_err(unavailable)?;
+        let id: String = redis::from_redis_value(id).map_err(unavailable)?;
+        Ok(self.entry_id(partition, id))
+    }
+
+    fn partitions(&self) -> usize {
+        self.streams.len()
+    }
+
+    async fn read(
+        &self,
+        group: &str,
+        consumer: &str,
+        partition: usize,
+        count: usize,
+        block: Duration,
+    ) -> Result<Vec<Entry>, EventsError> {
+        let stream = self
+            .streams
+            .get(partition)
+            .ok_or_else(|| unavailable(format!("no partition {partition}")))?;
+        self.ensure_group(group, partition).await?;
+        let reader = self.reader(group, consumer, partition);
+        let (claim, mine) = reader.looked.lock().expect("poisoned").due(self.claim_idle);
+        let mut raw = Vec::new();
+        if mine {
+            raw = self.pending(stream, group, consumer, count, claim).await?;
+            let mut looked = reader.looked.lock().expect("poisoned");
+            looked.outstanding = raw.iter().map(|(id, _, _)| id.clone()).collect();
+            if claim {
+                looked.at = Some(Instant::now());
+            }
+        }
+        if raw.is_empty() {
+            match self
+                .read_new(&reader, stream, group, consumer, count, block)
+                .await
+            {
+                Ok(fresh) => raw = fresh.into_iter().map(|(id, p)| (id, p, 1)).collect(),
+                Err(e) => {
+                    reader.looked.lock().expect("poisoned").at = None;
+                    return Err(e);
+                }
+            }
+            let mut looked = reader.looked.lock().expect("poisoned");
+            looked
+                .outstanding
+                .extend(raw.iter().map(|(id, _, _)| id.clone()));
+        }
+        let mut entries = Vec::with_capacity(raw.len());
+        let mut undecodable = Vec::new();
+        for (id, payload, deliveries) in raw {
+            let id = self.entry_id(partition, id);
+            match decode(&id, &payload, deliveries) {
+                Some(entry) => entries.push(entry),
+                None => undecodable.push(id),
+            }
+        }
+        // No listener can handle those: done, or they would come back first on every read.
+        self.ack(group, &undecodable).await?;
+        Ok(entries)
+    }
+
+    async fn ack(&self, group: &str, ids: &[String]) -> Result<(), EventsError> {
+        let mut by_partition: HashMap<usize, Vec<&str>> = HashMap::new();
+        for id in ids {
+            let (partition, raw) = self.locate(id)?;
+            by_partition.entry(partition).or_default().push(raw);
+        }
+        for (partition, raw) in by_partition {
+            redis::cmd("XACK")
+                .arg(&self.streams[partition])
+                .arg(group)
+                .arg(&raw)
+                .query_async::<()>(&mut self.cluster.conn())
+                .await
+                .map_err(unavailable)?;
+            let readers = self.readers.lock().expect("poisoned");
+            for ((g, _, p), reader) in readers.iter() {
+                if g == group && *p == partition {
+                    let mut looked = reader.looked.lock().expect("poisoned");
+                    for id in &raw {
+                        looked.outstanding.remove(*id);
+                    }
+                }
+            }
+        }
+        Ok(())
     }
 
     async fn dead_letter(
@@ -292,65 +480,74 @@ impl EventLog for RedisEvents {
     }
 
     async fn rewind(&self, group: &str, since: u64) -> Result<(), EventsError> {
-        self.ensure_group(group).await?;
         // The last id delivered becomes "just before `since`": everything from then on is new.
         let last = if since == 0 {
             "0".to_owned()
         } else {
             format!("{}-0", since - 1)
         };
-        redis::cmd("XGROUP")
-            .arg("SETID")
-            .arg(&self.stream)
-            .arg(group)
-            .arg(last)
-            .query_async::<()>(&mut self.cluster.conn())
-            .await
-            .map_err(unavailable)
+        for (partition, stream) in self.streams.iter().enumerate() {
+            self.ensure_group(group, partition).await?;
+            redis::cmd("XGROUP")
+                .arg("SETID")
+                .arg(stream)
+                .arg(group)
+                .arg(&last)
+                .query_async::<()>(&mut self.cluster.conn())
+                .await
+                .map_err(unavailable)?;
+        }
+        Ok(())
     }
 
     async fn lag(&self, group: &str) -> Result<u64, EventsError> {
-        self.ensure_group(group).await?;
-        let info: redis::streams::StreamInfoGroupsReply = redis::cmd("XINFO")
-            .arg("GROUPS")
-            .arg(&self.stream)
-            .query_async(&mut self.cluster.conn())
-            .await
-            .map_err(unavailable)?;
-        let length: u64 = redis::cmd("XLEN")
-            .arg(&self.stream)
-            .query_async(&mut self.cluster.conn())
-            .await
-            .map_err(unavailable)?;
-        let found = info.groups.iter().find(|g| g.name == group);
-        Ok(found
-            .and_then(|g| {
-                g.lag
-                    .map(|l| l as u64)
-                    .or_else(|| g.entries_read.map(|r| length.saturating_sub(r as u64)))
-            })
-            .unwrap_or(length))
+        let mut lag = 0;
+        for (partition, stream) in self.streams.iter().enumerate() {
+            self.ensure_group(group, partition).await?;
+            let info: redis::streams::StreamInfoGroupsReply = redis::cmd("XINFO")
+                .arg("GROUPS")
+                .arg(stream)
+                .query_async(&mut self.cluster.conn())
+                .await
+                .map_err(unavailable)?;
+            let length: u64 = redis::cmd("XLEN")
+                .arg(stream)
+                .query_async(&mut self.cluster.conn())
+                .await
+                .map_err(unavailable)?;
+            let found = info.groups.iter().find(|g| g.name == group);
+            lag += found
+                .and_then(|g| {
+                    g.lag
+                        .map(|l| l as u64)
+                        .or_else(|| g.entries_read.map(|r| length.saturating_sub(r as u64)))
+                })
+                .unwrap_or(length);
+        }
+        Ok(lag)
     }
 
     async fn trim(&self, retention: Retention) -> Result<(), EventsError> {
         let oldest = now_ms().saturating_sub(retention.max_age.as_millis() as u64);
         let mut conn = self.cluster.conn();
-        redis::cmd("XTRIM")
-            .arg(&self.stream)
-            .arg("MINID")
-            .arg("~")
-            .arg(format!("{oldest}-0"))
-            .query_async::<u64>(&mut conn)
-            .await
-            .map_err(unavailable)?;
-        redis::cmd("XTRIM")
-            .arg(&self.stream)
-            .arg("MAXLEN")
-            .arg("~")
-            .arg(retention.max_len)
-            .query_async::<u64>(&mut conn)
-            .await
-            .map_err(unavailable)?;
+        for stream in &self.streams {
+            redis::cmd("XTRIM")
+                .arg(stream)
+                .arg("MINID")
+                .arg("~")
+                .arg(format!("{oldest}-0"))
+                .query_async::<u64>(&mut conn)
+                .await
+                .map_err(unavailable)?;
+            redis::cmd("XTRIM")
+                .arg(stream)
+                .arg("MAXLEN")
+                .arg("~")
+                .arg(retention.max_len)
+                .query_async::<u64>(&mut conn)
+                .await
+                .map_err(unavailable)?;
+        }
         Ok(())
     }
 }
@@ -402,4 +599,30 @@ fn claimed_entries(reply: Value) -> Vec<(String, Vec<u8>)> {
             Some((id, payload))
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn partitions_spread_evenly_over_equal_shards() {
+        for n in [2, 3, 6, 8, 256] {
+            let slots: Vec<usize> = partition_tags(n)
+                .iter()
+                .map(|tag| usize::from(hash_slot(tag.as_bytes())))
+                .collect();
+            let range = usize::from(SLOTS) / n;
+            for (p, slot) in slots.iter().enumerate() {
+                assert_eq!(slot / range, p, "partition {p} of {n} at slot {slot}");
+            }
+        }
+        // Three shards as `redis-cli --cluster create` splits the slots: two partitions each.
+        let shard = |slot: u16| usize::from(slot) * 3 / usize::from(SLOTS);
+        let mut per_shard = [0; 3];
+        for tag in partition_tags(6) {
+            per_shard[shard(hash_slot(tag.as_bytes()))] += 1;
+        }
+        assert_eq!(per_shard, [2, 2, 2]);
+    }
 }

@@ -253,9 +253,11 @@ impl EventLog for SqliteEvents {
         &self,
         group: &str,
         consumer: &str,
+        partition: usize,
         count: usize,
         block: Duration,
     ) -> Result<Vec<Entry>, EventsError> {
+        debug_assert_eq!(partition, 0, "the embedded log has one partition");
         let deadline = tokio::time::Instant::now() + block;
         loop {
             // Registered before looking, so an append in between is not missed.

@@ -133,38 +133,58 @@ impl Cluster {
         }
     }
 
-    /// A command connection to the test's Redis (routed by slot on a Redis Cluster).
-    pub fn redis_conn(&self) -> rookery::cluster::redis::Conn {
+    /// The test's Redis, as the nodes reach it.
+    fn redis_cluster(&self) -> std::sync::Arc<RedisCluster> {
         let address = match self.redis.env() {
             ("REDIS_URL", url) => RedisAddress::One(url),
             (_, urls) => RedisAddress::sharded(&urls).unwrap(),
         };
-        RedisCluster::at(&address, "rookery:").unwrap().conn()
+        RedisCluster::at(&address, "rookery:").unwrap()
     }
 }
 
 impl Cluster {
     /// True once every finished game the nodes appended to the outbox has been delivered to
-    /// the recorders and acknowledged: no entry waits, none is pending (nothing can be
-    /// recorded again after this).
+    /// the recorders and acknowledged: no entry waits, none is pending in any partition of the
+    /// event stream (nothing can be recorded again after this).
     pub async fn outbox_settled(&self) -> bool {
-        let mut conn = self.redis_conn();
-        let stream = "rookery:events";
-        let info: redis::RedisResult<redis::streams::StreamInfoGroupsReply> = redis::cmd("XINFO")
-            .arg("GROUPS")
-            .arg(stream)
-            .query_async(&mut conn)
-            .await;
-        let length: redis::RedisResult<usize> =
-            redis::cmd("XLEN").arg(stream).query_async(&mut conn).await;
-        let (Ok(info), Ok(length)) = (info, length) else {
-            return false;
+        let redis = self.redis_cluster();
+        // The nodes' partitions: the default of their Redis mode.
+        let partitions = if redis.is_sharded() {
+            rookery::events::redis::CLUSTER_PARTITIONS
+        } else {
+            1
         };
-        info.groups.iter().any(|g| {
-            g.name == "recorders"
-                && g.pending == 0
-                && (g.lag == Some(0) || g.entries_read == Some(length))
-        })
+        let events =
+            rookery::events::redis::RedisEvents::new(redis.clone()).partitioned(partitions);
+        let mut conn = redis.conn();
+        for stream in events.streams() {
+            let length: redis::RedisResult<usize> =
+                redis::cmd("XLEN").arg(stream).query_async(&mut conn).await;
+            match length {
+                Ok(0) => continue,
+                Ok(_) => {}
+                Err(_) => return false,
+            }
+            let info: redis::RedisResult<redis::streams::StreamInfoGroupsReply> =
+                redis::cmd("XINFO")
+                    .arg("GROUPS")
+                    .arg(stream)
+                    .query_async(&mut conn)
+                    .await;
+            let (Ok(info), Ok(length)) = (info, length) else {
+                return false;
+            };
+            let settled = info.groups.iter().any(|g| {
+                g.name == "recorders"
+                    && g.pending == 0
+                    && (g.lag == Some(0) || g.entries_read == Some(length))
+            });
+            if !settled {
+                return false;
+            }
+        }
+        true
     }
 }
 

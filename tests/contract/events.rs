@@ -1,10 +1,12 @@
 //! The event log contract, over SQLite and Redis: entries in order to each listener's group
 //! separately; unacknowledged ones handed again (to the same consumer, or claimed by another
-//! once idle); dead letters; rewind for a replay; lag. And the listener runner over each: a
+//! once idle); dead letters; rewind for a replay; lag. Partitioned (Redis): a game's events in
+//! one partition and in order there, acknowledgements, lag and rewinds across partitions. And
+//! the listener runner over each, one reader per partition: a
 //! listener that keeps failing sets the event aside after its tries, counts its side effects
 //! once per event, and a rewound listener rebuilds what it had.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -29,6 +31,15 @@ fn offer(game: &str) -> GameEvent {
     }
 }
 
+/// The `n`th event of `game` (its number in `at`).
+fn nth(game: &str, n: u64) -> GameEvent {
+    GameEvent::DrawOffered {
+        game: game.to_owned(),
+        side: Side::First,
+        at: n,
+    }
+}
+
 fn games(entries: &[rookery::events::Entry]) -> Vec<String> {
     entries.iter().map(|e| e.event.game().to_owned()).collect()
 }
@@ -38,33 +49,33 @@ async fn log_contract(log: &dyn EventLog) {
         log.append(&offer(g)).await.unwrap();
     }
     assert_eq!(log.lag("one").await.unwrap(), 3);
-    let first = log.read("one", "n1", 2, NOW).await.unwrap();
+    let first = log.read("one", "n1", 0, 2, NOW).await.unwrap();
     assert_eq!(games(&first), ["a", "b"]);
     assert!(first.iter().all(|e| e.deliveries == 1));
     // Another group reads the same log from its own start.
-    let other = log.read("two", "n1", 10, NOW).await.unwrap();
+    let other = log.read("two", "n1", 0, 10, NOW).await.unwrap();
     assert_eq!(games(&other), ["a", "b", "c"]);
 
     log.ack("one", std::slice::from_ref(&first[0].id))
         .await
         .unwrap();
     // Unacknowledged "b" comes again to its consumer before anything new.
-    let again = log.read("one", "n1", 10, NOW).await.unwrap();
+    let again = log.read("one", "n1", 0, 10, NOW).await.unwrap();
     assert_eq!(games(&again), ["b"]);
     log.ack("one", std::slice::from_ref(&again[0].id))
         .await
         .unwrap();
-    let next = log.read("one", "n1", 10, NOW).await.unwrap();
+    let next = log.read("one", "n1", 0, 10, NOW).await.unwrap();
     assert_eq!(games(&next), ["c"]);
 
     // n1 dies holding "c": n2 claims it once it has been idle long enough.
-    assert!(log.read("one", "n2", 10, NOW).await.unwrap().is_empty());
+    assert!(log.read("one", "n2", 0, 10, NOW).await.unwrap().is_empty());
     tokio::time::sleep(IDLE * 2).await;
-    let claimed = log.read("one", "n2", 10, NOW).await.unwrap();
+    let claimed = log.read("one", "n2", 0, 10, NOW).await.unwrap();
     assert_eq!(games(&claimed), ["c"]);
     assert!(claimed[0].deliveries >= 2, "{:?}", claimed[0].deliveries);
     log.dead_letter("one", &claimed[0], "poison").await.unwrap();
-    assert!(log.read("one", "n2", 10, NOW).await.unwrap().is_empty());
+    assert!(log.read("one", "n2", 0, 10, NOW).await.unwrap().is_empty());
     let dead = log.dead_letters("one").await.unwrap();
     assert_eq!(dead.len(), 1);
     assert_eq!(
@@ -74,7 +85,7 @@ async fn log_contract(log: &dyn EventLog) {
     assert_eq!(log.lag("one").await.unwrap(), 0);
 
     // A blocked read wakes on an append.
-    let reader = log.read("one", "n1", 10, Duration::from_secs(5));
+    let reader = log.read("one", "n1", 0, 10, Duration::from_secs(5));
     let appender = async {
         tokio::time::sleep(Duration::from_millis(100)).await;
         log.append(&offer("d")).await.unwrap();
@@ -84,7 +95,7 @@ async fn log_contract(log: &dyn EventLog) {
 
     // A rewind hands the group everything again.
     log.rewind("one", 0).await.unwrap();
-    let replay = log.read("one", "n3", 10, NOW).await.unwrap();
+    let replay = log.read("one", "n3", 0, 10, NOW).await.unwrap();
     assert_eq!(games(&replay), ["a", "b", "c", "d"]);
     log.trim(Retention {
         max_len: 1_000,
@@ -92,6 +103,67 @@ async fn log_contract(log: &dyn EventLog) {
     })
     .await
     .unwrap();
+}
+
+async fn partitioned_contract(log: &dyn EventLog) {
+    let partitions = log.partitions();
+    assert!(partitions > 1);
+    let names: Vec<String> = (0..24).map(|g| format!("g{g}")).collect();
+    for n in 0..3 {
+        for game in &names {
+            log.append(&nth(game, n)).await.unwrap();
+        }
+    }
+    assert_eq!(log.lag("p").await.unwrap(), 72);
+    // Each partition read to its end: every game in one partition, its events in order.
+    let mut seen: BTreeMap<String, (usize, Vec<u64>)> = BTreeMap::new();
+    for partition in 0..partitions {
+        loop {
+            let batch = log.read("p", "n1", partition, 10, NOW).await.unwrap();
+            if batch.is_empty() {
+                break;
+            }
+            for entry in &batch {
+                let GameEvent::DrawOffered { game, at, .. } = &entry.event else {
+                    panic!("{entry:?}");
+                };
+                let (home, order) = seen.entry(game.clone()).or_insert((partition, Vec::new()));
+                assert_eq!(*home, partition, "{game} is in two partitions");
+                order.push(*at);
+            }
+            let ids: Vec<String> = batch.into_iter().map(|e| e.id).collect();
+            log.ack("p", &ids).await.unwrap();
+        }
+    }
+    assert_eq!(seen.len(), 24);
+    assert!(
+        seen.values().all(|(_, order)| order == &[0, 1, 2]),
+        "{seen:?}"
+    );
+    let used: BTreeSet<usize> = seen.values().map(|(p, _)| *p).collect();
+    assert!(used.len() > 1, "every game in one partition: {used:?}");
+    assert_eq!(log.lag("p").await.unwrap(), 0);
+
+    // A rewind reaches every partition; one acknowledgement settles entries of several.
+    log.rewind("p", 0).await.unwrap();
+    assert_eq!(log.lag("p").await.unwrap(), 72);
+    let mut taken = Vec::new();
+    for partition in used.iter().take(2) {
+        let one = log.read("p", "n2", *partition, 1, NOW).await.unwrap();
+        assert_eq!(one.len(), 1);
+        taken.push(one[0].id.clone());
+    }
+    log.ack("p", &taken).await.unwrap();
+    assert_eq!(log.lag("p").await.unwrap(), 70);
+    for partition in used.iter().take(2) {
+        let next = log.read("p", "n2", *partition, 1, NOW).await.unwrap();
+        assert!(
+            !taken.contains(&next[0].id),
+            "an acknowledged entry came again"
+        );
+    }
+    assert!(log.read("p", "n2", partitions, 1, NOW).await.is_err());
+    assert!(log.ack("p", &[format!("{partitions}/1-0")]).await.is_err());
 }
 
 /// Counts its side effects per game; fails on games named "poison".
@@ -199,6 +271,10 @@ async fn the_redis_event_log_keeps_the_contract() {
     log_contract(&RedisEvents::new(cluster).claim_idle(IDLE)).await;
     let cluster = RedisCluster::new(url, &crate::servers::unique("ev")).unwrap();
     runner_contract(Arc::new(RedisEvents::new(cluster))).await;
+    let cluster = RedisCluster::new(url, &crate::servers::unique("ev")).unwrap();
+    partitioned_contract(&RedisEvents::new(cluster).partitioned(6)).await;
+    let cluster = RedisCluster::new(url, &crate::servers::unique("ev")).unwrap();
+    runner_contract(Arc::new(RedisEvents::new(cluster).partitioned(3))).await;
 }
 
 #[actix_web::test]
@@ -207,4 +283,9 @@ async fn the_redis_cluster_event_log_keeps_the_contract() {
     log_contract(&RedisEvents::new(cluster).claim_idle(IDLE)).await;
     let cluster = crate::sharded(&crate::servers::unique("ev"));
     runner_contract(Arc::new(RedisEvents::new(cluster))).await;
+    // Spread over the shards' slots, as a node on a Redis Cluster runs it.
+    let cluster = crate::sharded(&crate::servers::unique("ev"));
+    partitioned_contract(&RedisEvents::new(cluster).partitioned(6)).await;
+    let cluster = crate::sharded(&crate::servers::unique("ev"));
+    runner_contract(Arc::new(RedisEvents::new(cluster).partitioned(6))).await;
 }
