@@ -45,6 +45,9 @@ use super::snapshot::{Lease, Leases, SaveError, SnapshotStore, Stored};
 const COMMAND_TIMEOUT: Duration = Duration::from_secs(2);
 /// How long after its subscriptions start coming back a node resyncs its sessions.
 const RESYNC_AFTER_RESUBSCRIBE: Duration = Duration::from_millis(300);
+/// Redis Cluster: how long after its channels were restored they are all subscribed again, in
+/// case the cluster was still re-forming.
+const RESTORE_SETTLE: Duration = Duration::from_secs(2);
 /// How often the bus subscriber pings Redis, so that a lost connection is noticed and rebuilt.
 const SUBSCRIBER_KEEPALIVE: Duration = Duration::from_secs(1);
 /// How often a Sentinel-mode node asks the sentinels where the primary is.
@@ -767,6 +770,22 @@ impl RedisCluster {
                             restore.start(resubscribed.clone());
                         }
                     }
+                    // Redis Cluster: the shard dropped a channel we still want (its slot moved,
+                    // or the shard lost it while the cluster re-formed after a restart), with
+                    // no disconnection for it. Every channel is subscribed again, then the
+                    // sessions resync. Our own unsubscribes are of channels no longer wanted.
+                    PushKind::SUnsubscribe if restore.is_some() => {
+                        let channel = match push.data.first() {
+                            Some(Value::BulkString(channel)) => String::from_utf8_lossy(channel),
+                            _ => continue,
+                        };
+                        if let Some(restore) = &restore {
+                            if restore.wants(&channel) {
+                                tracing::info!(%channel, "bus: the cluster dropped a channel; subscribing again");
+                                restore.start(resubscribed.clone());
+                            }
+                        }
+                    }
                     PushKind::Disconnection => disconnected = true,
                     // The first confirmation after a disconnection: subscriptions are coming
                     // back, one channel per command. The sessions resync a little later, once
@@ -841,6 +860,10 @@ struct Restore {
 }
 
 impl Restore {
+    fn wants(&self, channel: &str) -> bool {
+        self.channels.lock().expect("poisoned").contains(channel)
+    }
+
     fn start(&self, resubscribed: Arc<watch::Sender<u64>>) {
         use std::sync::atomic::Ordering;
         if self.running.swap(true, Ordering::AcqRel) {
@@ -852,46 +875,60 @@ impl Restore {
             self.running.clone(),
         );
         tokio::spawn(async move {
-            // Let the client reconnect first (its own resubscriptions go out meanwhile).
-            tokio::time::sleep(RESYNC_AFTER_RESUBSCRIBE).await;
-            loop {
-                let Some(current) = subscriber.upgrade() else {
+            // Let the client reconnect first (its own resubscriptions go out meanwhile). Then
+            // twice: a cluster that is re-forming (every shard restarted) can drop a channel
+            // just subscribed again without a word, so once it has settled every channel is
+            // subscribed once more (a no-op for those still there) and the sessions resync
+            // again, making up for any update lost in between.
+            for wait in [RESYNC_AFTER_RESUBSCRIBE, RESTORE_SETTLE] {
+                tokio::time::sleep(wait).await;
+                let Some(wanted) = resubscribe_all(&subscriber, &channels).await else {
                     return;
                 };
-                let conn = current.read().expect("poisoned").clone();
-                drop(current);
-                let wanted: Vec<String> =
-                    channels.lock().expect("poisoned").iter().cloned().collect();
-                let mut failed = 0usize;
-                for chunk in wanted.chunks(RESUBSCRIBE_CHUNK) {
-                    let sent = join_all(chunk.iter().map(|channel| {
-                        let mut conn = conn.clone();
-                        async move {
-                            tokio::time::timeout(
-                                COMMAND_TIMEOUT,
-                                conn.subscribe(std::slice::from_ref(channel)),
-                            )
-                            .await
-                            .map_err(|_| ())
-                            .and_then(|r| r.map_err(|_| ()))
-                        }
-                    }))
-                    .await;
-                    failed += sent.iter().filter(|r| r.is_err()).count();
-                }
-                if failed == 0 {
-                    tracing::info!(
-                        channels = wanted.len(),
-                        "bus: every channel subscribed again on the cluster"
-                    );
-                    running.store(false, Ordering::Release);
-                    resubscribed.send_modify(|n| *n += 1);
-                    return;
-                }
-                tracing::warn!(failed, "bus: channels not subscribed again yet; retrying");
-                tokio::time::sleep(SENTINEL_POLL).await;
+                tracing::info!(
+                    channels = wanted,
+                    "bus: every channel subscribed again on the cluster"
+                );
+                resubscribed.send_modify(|n| *n += 1);
             }
+            running.store(false, Ordering::Release);
         });
+    }
+}
+
+/// Subscribes every wanted channel again, until all are; how many there were (None once the
+/// bus is gone).
+async fn resubscribe_all(
+    subscriber: &Weak<RwLock<Conn>>,
+    channels: &Mutex<HashSet<String>>,
+) -> Option<usize> {
+    loop {
+        let current = subscriber.upgrade()?;
+        let conn = current.read().expect("poisoned").clone();
+        drop(current);
+        let wanted: Vec<String> = channels.lock().expect("poisoned").iter().cloned().collect();
+        let mut failed = 0usize;
+        for chunk in wanted.chunks(RESUBSCRIBE_CHUNK) {
+            let sent = join_all(chunk.iter().map(|channel| {
+                let mut conn = conn.clone();
+                async move {
+                    tokio::time::timeout(
+                        COMMAND_TIMEOUT,
+                        conn.subscribe(std::slice::from_ref(channel)),
+                    )
+                    .await
+                    .map_err(|_| ())
+                    .and_then(|r| r.map_err(|_| ()))
+                }
+            }))
+            .await;
+            failed += sent.iter().filter(|r| r.is_err()).count();
+        }
+        if failed == 0 {
+            return Some(wanted.len());
+        }
+        tracing::warn!(failed, "bus: channels not subscribed again yet; retrying");
+        tokio::time::sleep(SENTINEL_POLL).await;
     }
 }
 

@@ -32,6 +32,11 @@ use crate::telemetry::names;
 const PUBLISH_BATCH: usize = 256;
 /// Messages for an actor another node owns are retried this often while its lease lives.
 const OWNED_ELSEWHERE_RETRY: Duration = Duration::from_millis(100);
+/// The node-wide channel on which a node whose publish failed tells every node to resync its
+/// sessions, once the bus takes messages again.
+const RESYNC_CHANNEL: &str = "bus:resync";
+/// How often that node tries to send it.
+const RESYNC_RETRY: Duration = Duration::from_millis(250);
 
 /// How one virtual-actor kind is started on this node.
 #[async_trait]
@@ -130,6 +135,8 @@ struct Inner {
     draining: std::sync::atomic::AtomicBool,
     /// Renews the leases of every virtual actor hosted here.
     keeper: Arc<LeaseKeeper>,
+    /// A publish failed and the resync it calls for has not been sent yet.
+    resync_owed: std::sync::atomic::AtomicBool,
 }
 
 /// Cheap to clone; one per node.
@@ -164,10 +171,12 @@ impl Router {
                 runtime: tokio::runtime::Handle::current(),
                 lease_ttl,
                 draining: false.into(),
+                resync_owed: false.into(),
             }),
         };
         router.spawn(router.clone().publish_loop(outgoing_rx));
-        let channels: Vec<String> = router.inner.registry.channels.keys().cloned().collect();
+        let mut channels: Vec<String> = router.inner.registry.channels.keys().cloned().collect();
+        channels.push(RESYNC_CHANNEL.to_owned());
         let bus = router.inner.bus.clone();
         router.spawn(async move {
             for channel in channels {
@@ -183,18 +192,48 @@ impl Router {
             let resync = router.clone();
             router.spawn(async move {
                 while resubscriptions.changed().await.is_ok() {
-                    let sockets = resync.mailboxes(true);
-                    tracing::info!(
-                        sessions = sockets.len(),
-                        "bus resubscribed: resyncing sessions"
-                    );
-                    for mailbox in sockets {
-                        let _ = mailbox.deliver(SessionEvent::Resync.into());
-                    }
+                    resync.resync_sessions("bus resubscribed");
                 }
             });
         }
         router
+    }
+
+    /// Every session on this node fetches its game's state again: updates on the bus may
+    /// have been missed.
+    fn resync_sessions(&self, why: &'static str) {
+        let sockets = self.mailboxes(true);
+        tracing::info!(sessions = sockets.len(), why, "resyncing sessions");
+        for mailbox in sockets {
+            let _ = mailbox.deliver(SessionEvent::Resync.into());
+        }
+    }
+
+    /// A publish failed: what it carried may be lost to a session on a node whose own
+    /// connection never broke, so that nothing there calls for a resync. Once the bus takes a
+    /// message again, this node tells every node (itself included) to resync its sessions.
+    fn publish_failed(&self) {
+        use std::sync::atomic::Ordering::SeqCst;
+        if self.inner.resync_owed.swap(true, SeqCst) {
+            return; // already on its way
+        }
+        let router = self.clone();
+        self.spawn(async move {
+            loop {
+                tokio::time::sleep(RESYNC_RETRY).await;
+                // Cleared first: a publish failing after this point owes a resync of its own.
+                router.inner.resync_owed.store(false, SeqCst);
+                match router.inner.bus.publish(RESYNC_CHANNEL, Vec::new()).await {
+                    Ok(_) => return,
+                    Err(e) => {
+                        tracing::debug!(error = %e, "resync not sent yet");
+                        if router.inner.resync_owed.swap(true, SeqCst) {
+                            return; // a newer failure sends it
+                        }
+                    }
+                }
+            }
+        });
     }
 
     fn spawn(&self, task: impl std::future::Future<Output = ()> + Send + 'static) {
@@ -361,6 +400,7 @@ impl Router {
             }
             Err(e) => {
                 tracing::warn!(error = %e, channel = %key, "bus publish failed");
+                self.publish_failed();
                 0
             }
         }
@@ -397,6 +437,7 @@ impl Router {
                 Ok(receivers) => receivers,
                 Err(e) => {
                     tracing::warn!(error = %e, messages = remote.len(), "bus publish failed");
+                    self.publish_failed();
                     vec![0; remote.len()]
                 }
             };
@@ -445,6 +486,10 @@ impl Router {
         while let Some(message) = incoming.recv().await {
             if let Some(handler) = self.inner.registry.channels.get(&message.channel) {
                 handler(&message.payload);
+                continue;
+            }
+            if message.channel == RESYNC_CHANNEL {
+                self.resync_sessions("a node's publish failed");
                 continue;
             }
             let envelope = serde_json::from_slice::<Envelope>(&message.payload);
@@ -594,5 +639,114 @@ impl Router {
             }
             _ => unanswered.is_empty(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use actix::prelude::*;
+
+    use super::*;
+    use crate::cluster::bus::BusError;
+    use crate::cluster::memory::{MemoryBus, MemoryCluster};
+    use crate::domain::SessionId;
+
+    /// A session as the router sees it: whatever reaches it is told to the test.
+    struct Probe(mpsc::UnboundedSender<SessionEvent>);
+
+    impl Actor for Probe {
+        type Context = Context<Self>;
+    }
+
+    impl Handler<SessionEvent> for Probe {
+        type Result = ();
+        fn handle(&mut self, event: SessionEvent, _: &mut Context<Self>) {
+            let _ = self.0.send(event);
+        }
+    }
+
+    impl Handler<Passivate> for Probe {
+        type Result = ();
+        fn handle(&mut self, _: Passivate, _: &mut Context<Self>) {}
+    }
+
+    /// A bus whose next `failures` publishes fail, as they do while Redis is away, though this
+    /// node's subscriptions stay up.
+    struct Failing {
+        bus: MemoryBus,
+        failures: AtomicUsize,
+    }
+
+    #[async_trait]
+    impl Bus for Failing {
+        async fn publish(&self, channel: &str, payload: Vec<u8>) -> Result<usize, BusError> {
+            let fail = self
+                .failures
+                .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1));
+            if fail.is_ok() {
+                return Err(BusError::Unavailable("redis away".into()));
+            }
+            self.bus.publish(channel, payload).await
+        }
+        async fn subscribe(&self, channel: &str) -> Result<(), BusError> {
+            self.bus.subscribe(channel).await
+        }
+        async fn unsubscribe(&self, channel: &str) -> Result<(), BusError> {
+            self.bus.unsubscribe(channel).await
+        }
+        fn take_incoming(&self) -> Option<mpsc::UnboundedReceiver<Incoming>> {
+            self.bus.take_incoming()
+        }
+    }
+
+    #[actix::test]
+    async fn an_update_lost_to_a_failed_publish_makes_every_session_resync() {
+        let cluster = MemoryCluster::new();
+        let ttl = Duration::from_secs(5);
+        let n1 = Router::start(
+            "n1".into(),
+            Arc::new(cluster.bus()),
+            cluster.clone(),
+            ttl,
+            Registry::default(),
+        );
+        // n2's publishes fail twice: the update, then its first try at the resync.
+        let failing = Failing {
+            bus: cluster.bus(),
+            failures: AtomicUsize::new(2),
+        };
+        let n2 = Router::start(
+            "n2".into(),
+            Arc::new(failing),
+            cluster.clone(),
+            ttl,
+            Registry::default(),
+        );
+        let (heard, mut hears) = mpsc::unbounded_channel();
+        let probe = Probe(heard).start();
+        let session = SessionId::generate();
+        n1.register_socket(&session, Mailbox::of::<Probe, SessionEvent>(&probe), 1)
+            .await;
+
+        n2.send(Envelope::session(
+            &session,
+            SessionEvent::TakenOver { by: 7 },
+        ));
+        // The update itself is lost; the resync once the bus is back makes up for it. (The
+        // socket may hear its own takeover notice first, which names its own connection.)
+        let resynced = async {
+            while let Some(event) = hears.recv().await {
+                match event {
+                    SessionEvent::Resync => return,
+                    SessionEvent::TakenOver { by: 1 } => {}
+                    other => panic!("{other:?}"),
+                }
+            }
+        };
+        tokio::time::timeout(Duration::from_secs(5), resynced)
+            .await
+            .expect("no resync came");
     }
 }
