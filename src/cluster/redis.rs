@@ -31,8 +31,8 @@ use redis::aio::{
 use redis::cluster::ClusterClientBuilder;
 use redis::cluster_async::ClusterConnection;
 use redis::{
-    ConnectionAddr, ConnectionInfo, IntoConnectionInfo, ProtocolVersion, PushKind, RedisFuture,
-    Script, Value,
+    AsyncConnectionConfig, ConnectionAddr, ConnectionInfo, IntoConnectionInfo, ProtocolVersion,
+    PushKind, RedisFuture, Script, Value,
 };
 use tokio::sync::{mpsc, oneshot, watch, Notify};
 
@@ -684,19 +684,23 @@ impl RedisCluster {
             .map_err(|e| self.failed(e))
     }
 
-    /// A connection of its own, for blocking commands (no response timeout: the caller bounds
-    /// its wait). On Redis Cluster, a cluster connection of its own.
+    /// A connection of its own, for blocking commands: no response timeout (redis-rs gives a
+    /// plain connection one of 500 ms unless told otherwise, which cut every longer
+    /// `XREADGROUP ... BLOCK` short as an error); the caller bounds its wait. On Redis Cluster,
+    /// a cluster connection of its own (none there either).
     pub async fn dedicated(&self) -> Result<Conn, SaveError> {
-        let timed_out = |_| unavailable("redis connect timed out");
         if let Some(seeds) = &self.seeds {
             return Ok(Conn::Sharded(
                 sharded_conn(seeds, None, None).map_err(unavailable)?,
             ));
         }
         let client = redis::Client::open(self.primary_info()).map_err(unavailable)?;
-        let conn = tokio::time::timeout(COMMAND_TIMEOUT, client.get_multiplexed_async_connection())
+        let config = AsyncConnectionConfig::new()
+            .set_connection_timeout(Some(COMMAND_TIMEOUT))
+            .set_response_timeout(None);
+        let conn = client
+            .get_multiplexed_async_connection_with_config(&config)
             .await
-            .map_err(timed_out)?
             .map_err(unavailable)?;
         Ok(Conn::Plain(conn))
     }

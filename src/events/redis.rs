@@ -24,6 +24,8 @@ use crate::domain::now_ms;
 const APPEND_MAX_LEN: u64 = 1_000_000;
 /// Dead letters kept per listener.
 const DEAD_MAX_LEN: u64 = 10_000;
+/// How much longer than its `BLOCK` a blocking read may take before its connection is given up.
+const READ_SLACK: Duration = Duration::from_secs(2);
 /// Partitions a log may have.
 pub const MAX_PARTITIONS: usize = 256;
 /// Partitions of a node's log on a Redis Cluster unless configured: an even share on each of
@@ -279,13 +281,29 @@ impl RedisEvents {
             .group(group, consumer)
             .count(count)
             .block(block.as_millis().max(1) as usize);
-        let reply: redis::RedisResult<Option<StreamReadReply>> =
-            redis::AsyncCommands::xread_options(conn, &[stream], &[">"], &options).await;
+        // The connection has no response timeout of its own: a primary gone silent (no reset)
+        // must not hold this reader for good.
+        let reply = tokio::time::timeout(
+            block + READ_SLACK,
+            redis::AsyncCommands::xread_options::<_, _, Option<StreamReadReply>>(
+                conn,
+                &[stream],
+                &[">"],
+                &options,
+            ),
+        )
+        .await;
         match reply {
-            Ok(reply) => Ok(reply.map(entries_of).unwrap_or_default()),
-            Err(e) => {
+            Ok(Ok(reply)) => Ok(reply.map(entries_of).unwrap_or_default()),
+            Ok(Err(e)) => {
                 *slot = None; // a fresh connection next time
                 Err(unavailable(e))
+            }
+            Err(_) => {
+                *slot = None;
+                Err(unavailable(format!(
+                    "no answer to a read blocking {block:?} within {READ_SLACK:?} more"
+                )))
             }
         }
     }

@@ -84,10 +84,15 @@ async fn log_contract(log: &dyn EventLog) {
     );
     assert_eq!(log.lag("one").await.unwrap(), 0);
 
-    // A blocked read wakes on an append.
+    // A read of an idle log waits out its block (a listener's is 1 s) and finds nothing: no
+    // error from a client-side timeout shorter than the block.
+    let idle = log.read("one", "n1", 0, 10, Duration::from_secs(1)).await;
+    assert!(idle.expect("an idle read is no failure").is_empty());
+
+    // A blocked read wakes on an append, also one later than a connection's usual timeout.
     let reader = log.read("one", "n1", 0, 10, Duration::from_secs(5));
     let appender = async {
-        tokio::time::sleep(Duration::from_millis(100)).await;
+        tokio::time::sleep(Duration::from_millis(800)).await;
         log.append(&offer("d")).await.unwrap();
     };
     let (woken, ()) = tokio::join!(reader, appender);
