@@ -116,6 +116,8 @@ pub async fn run(args: HoldArgs) -> Result<(), String> {
         }
     }
     let tokens = Arc::new(tokens);
+    // A line a profiler may wait for: what follows is the connecting alone.
+    println!("CONNECTING {}", args.sockets);
     let counters = Arc::new(Counters::default());
     let permits = Arc::new(Semaphore::new(args.concurrency.max(1)));
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
