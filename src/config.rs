@@ -154,8 +154,9 @@ pub struct Config {
     pub refresh_reuse_grace_ms: u64,
 
     /// How long a node keeps an account it read (for a connect, a queue request, a game's
-    /// ratings), in ms. Every change through any node drops it on every node at once (over
-    /// the bus); this bounds only a change whose node died before telling the others. 0: no
+    /// ratings), and whether a sign-in was revoked (a cluster's ledger is in Redis), in ms.
+    /// Every change or revocation through any node drops it on every node at once (over the
+    /// bus); this bounds only a change whose node died before telling the others. 0: no
     /// cache.
     #[arg(long, env = "ROOKERY_USER_CACHE_MS", default_value_t = 30_000)]
     pub user_cache_ms: u64,

@@ -23,6 +23,7 @@ use crate::audit::sqlite::SqliteAudit;
 use crate::audit::{AuditError, AuditStore, Auditor};
 use crate::auth::ledger::{Ledger, MemoryLedger};
 use crate::auth::redis::RedisLedger;
+use crate::auth::revocations::{CachedLedger, RevocationCache, REVOKED_CHANNEL};
 use crate::auth::users::{CachedStore, UserCache, CHANGED_CHANNEL};
 use crate::auth::{Accounts, Tokens};
 use crate::cluster::membership::{HEARTBEAT_EVERY, HEARTBEAT_TTL};
@@ -415,12 +416,26 @@ impl Application {
         let seams = Seams::build(&config, &node_id).await?;
         // Every reader of the store goes through the node's account cache, which every
         // account change through it drops on every node.
-        let users = Arc::new(UserCache::new(Duration::from_millis(config.user_cache_ms)));
+        // Likewise every check of a revoked sign-in goes through the node's revocation cache
+        // (a cluster's ledger is in Redis; an embedded node's is in process already).
+        let cache_ttl = Duration::from_millis(config.user_cache_ms);
+        let users = Arc::new(UserCache::new(cache_ttl));
         users.clear_on_resubscription(seams.bus.as_ref());
+        let revocations = Arc::new(RevocationCache::new(if seams.redis.is_some() {
+            cache_ttl
+        } else {
+            Duration::ZERO
+        }));
+        revocations.clear_on_resubscription(seams.bus.as_ref());
         let seams = Seams {
             store: Arc::new(CachedStore::new(
                 seams.store.clone(),
                 users.clone(),
+                seams.bus.clone(),
+            )),
+            ledger: Arc::new(CachedLedger::new(
+                seams.ledger.clone(),
+                revocations.clone(),
                 seams.bus.clone(),
             )),
             ..seams
@@ -459,7 +474,12 @@ impl Application {
             .offline(ActorKind::Session, sessions.clone())
             .group(ActorKind::User)
             .group(ActorKind::Watchers)
-            .channel(CHANGED_CHANNEL, move |payload| users.hear(payload));
+            .channel(CHANGED_CHANNEL, move |payload| {
+                crate::auth::users::hear(&users, payload)
+            })
+            .channel(REVOKED_CHANNEL, move |payload| {
+                crate::auth::revocations::hear(&revocations, payload)
+            });
         let registry = register::<GameActor>(registry, &services);
         let registry = register::<QueueActor>(registry, &services);
         let registry = register::<TournamentActor>(registry, &services);

@@ -2,8 +2,10 @@
 //! argon2id password hashes, HS256 access and refresh tokens with cluster-wide revocation, and
 //! login attempt limits.
 
+pub mod cache;
 pub mod ledger;
 pub mod redis;
+pub mod revocations;
 pub mod users;
 
 use std::net::IpAddr;

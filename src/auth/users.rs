@@ -6,14 +6,12 @@
 //! empties the cache, since changes published meanwhile were missed; the lifetime of an entry
 //! bounds what a change nobody heard of (its writer died before publishing) can leave behind.
 
-use std::collections::HashMap;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::sync::Arc;
 
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
+use super::cache::ChangeCache;
 use crate::cluster::Bus;
 use crate::domain::{Email, UserId};
 use crate::store::{
@@ -24,130 +22,20 @@ use crate::store::{
 /// The bus channel every node's cache listens on (under the bus's own prefix).
 pub const CHANGED_CHANNEL: &str = "accounts:changed";
 
-/// Past this many entries, expired ones and old tombstones are swept on the next insert; past
-/// twice this many, the cache starts afresh.
-const SWEEP_AT: usize = 100_000;
-
 /// What the bus carries: the accounts some node just changed.
 #[derive(Debug, Serialize, Deserialize)]
 pub struct Changed {
     pub users: Vec<UserId>,
 }
 
-enum Entry {
-    Cached {
-        at: Instant,
-        user: Box<User>,
-    },
-    /// Dropped by change number `seq`: a read that began before it may not put it back.
-    Dropped {
-        seq: u64,
-        at: Instant,
-    },
-}
+/// Accounts by id, each kept for at most the cache's lifetime; see the module doc.
+pub type UserCache = ChangeCache<UserId, User>;
 
-/// Accounts by id, each for at most `ttl`; see the module doc.
-pub struct UserCache {
-    ttl: Duration,
-    entries: Mutex<HashMap<UserId, Entry>>,
-    /// Counts the drops; a read takes its value first (`ticket`).
-    changes: AtomicU64,
-    /// Reads that began before this change number put nothing back (everything was dropped).
-    floor: AtomicU64,
-}
-
-impl UserCache {
-    /// A cache whose entries live `ttl` (zero: nothing is kept).
-    pub fn new(ttl: Duration) -> UserCache {
-        UserCache {
-            ttl,
-            entries: Mutex::default(),
-            changes: AtomicU64::new(0),
-            floor: AtomicU64::new(0),
-        }
-    }
-
-    pub fn get(&self, id: &UserId) -> Option<User> {
-        match self.entries.lock().expect("poisoned").get(id)? {
-            Entry::Cached { at, user } if at.elapsed() < self.ttl => Some(User::clone(user)),
-            _ => None,
-        }
-    }
-
-    /// Taken before a store read: `put` keeps what the read found only if no change of that
-    /// account came in since.
-    pub fn ticket(&self) -> u64 {
-        self.changes.load(Ordering::SeqCst)
-    }
-
-    pub fn put(&self, user: &User, ticket: u64) {
-        if self.ttl.is_zero() || ticket < self.floor.load(Ordering::SeqCst) {
-            return;
-        }
-        let mut entries = self.entries.lock().expect("poisoned");
-        if let Some(Entry::Dropped { seq, .. }) = entries.get(&user.id) {
-            if *seq > ticket {
-                return;
-            }
-        }
-        if entries.len() >= SWEEP_AT {
-            // A tombstone matters only to reads in flight: none lasts a lifetime.
-            entries.retain(|_, entry| match entry {
-                Entry::Cached { at, .. } | Entry::Dropped { at, .. } => at.elapsed() < self.ttl,
-            });
-            if entries.len() >= 2 * SWEEP_AT {
-                drop(entries);
-                return self.clear();
-            }
-        }
-        let entry = Entry::Cached {
-            at: Instant::now(),
-            user: Box::new(user.clone()),
-        };
-        entries.insert(user.id.clone(), entry);
-    }
-
-    /// Drops these accounts (they changed somewhere).
-    pub fn drop_users(&self, ids: &[UserId]) {
-        let mut entries = self.entries.lock().expect("poisoned");
-        for id in ids {
-            let seq = self.changes.fetch_add(1, Ordering::SeqCst) + 1;
-            let at = Instant::now();
-            entries.insert(id.clone(), Entry::Dropped { seq, at });
-        }
-    }
-
-    /// Drops everything (changes may have been missed).
-    pub fn clear(&self) {
-        let mut entries = self.entries.lock().expect("poisoned");
-        let seq = self.changes.fetch_add(1, Ordering::SeqCst) + 1;
-        self.floor.store(seq, Ordering::SeqCst);
-        entries.clear();
-    }
-
-    /// Takes a change some node published on [`CHANGED_CHANNEL`].
-    pub fn hear(&self, payload: &[u8]) {
-        match serde_json::from_slice::<Changed>(payload) {
-            Ok(changed) => self.drop_users(&changed.users),
-            Err(e) => tracing::warn!(error = %e, "undecodable account change"),
-        }
-    }
-
-    /// Empties the cache at every resubscription of `bus` (while the cache lives). Call on
-    /// the node's runtime.
-    pub fn clear_on_resubscription(self: &Arc<Self>, bus: &dyn Bus) {
-        let Some(mut resubscriptions) = bus.resubscriptions() else {
-            return;
-        };
-        let cache = Arc::downgrade(self);
-        tokio::spawn(async move {
-            while resubscriptions.changed().await.is_ok() {
-                match cache.upgrade() {
-                    Some(cache) => cache.clear(),
-                    None => return,
-                }
-            }
-        });
+/// Takes a change some node published on [`CHANGED_CHANNEL`].
+pub fn hear(cache: &UserCache, payload: &[u8]) {
+    match serde_json::from_slice::<Changed>(payload) {
+        Ok(changed) => cache.drop_keys(&changed.users),
+        Err(e) => tracing::warn!(error = %e, "undecodable account change"),
     }
 }
 
@@ -167,7 +55,7 @@ impl CachedStore {
 
     /// After a change: dropped here at once, then on every node.
     async fn changed(&self, users: Vec<UserId>) {
-        self.cache.drop_users(&users);
+        self.cache.drop_keys(&users);
         let payload = serde_json::to_vec(&Changed { users }).expect("serialisable");
         if let Err(e) = self.bus.publish(CHANGED_CHANNEL, payload).await {
             // The other nodes keep what they read for at most the cache's lifetime.
@@ -196,7 +84,7 @@ impl Store for CachedStore {
         let ticket = self.cache.ticket();
         let found = self.inner.user_by_id(id).await?;
         if let Some(user) = &found {
-            self.cache.put(user, ticket);
+            self.cache.put(&user.id, user, ticket);
         }
         Ok(found)
     }
@@ -307,49 +195,23 @@ impl Store for CachedStore {
 
 #[cfg(test)]
 mod tests {
+    use std::time::Duration;
+
     use super::*;
     use crate::auth::tests::alice;
 
     #[test]
-    fn a_read_that_began_before_a_change_puts_nothing_back() {
+    fn a_change_heard_on_the_bus_drops_the_account() {
         let cache = UserCache::new(Duration::from_secs(60));
         let user = alice();
-        let ticket = cache.ticket();
-        cache.put(&user, ticket);
+        cache.put(&user.id, &user, cache.ticket());
         assert_eq!(cache.get(&user.id), Some(user.clone()));
-
-        // A read starts, the account changes somewhere, the read ends with the old account.
-        let before = cache.ticket();
-        cache.hear(
-            &serde_json::to_vec(&Changed {
-                users: vec![user.id.clone()],
-            })
-            .unwrap(),
-        );
+        hear(&cache, b"not json");
+        assert_eq!(cache.get(&user.id), Some(user.clone()), "nothing to drop");
+        let changed = Changed {
+            users: vec![user.id.clone()],
+        };
+        hear(&cache, &serde_json::to_vec(&changed).unwrap());
         assert_eq!(cache.get(&user.id), None);
-        cache.put(&user, before);
-        assert_eq!(cache.get(&user.id), None, "the stale read stays out");
-        // A read that began after the change is kept.
-        cache.put(&user, cache.ticket());
-        assert_eq!(cache.get(&user.id), Some(user));
-    }
-
-    #[test]
-    fn a_clear_keeps_out_every_read_in_flight_and_a_zero_lifetime_keeps_nothing() {
-        let cache = UserCache::new(Duration::from_secs(60));
-        let (a, b) = (alice(), alice());
-        let before = cache.ticket();
-        cache.put(&a, before);
-        cache.clear();
-        assert_eq!(cache.get(&a.id), None);
-        cache.put(&b, before);
-        assert_eq!(cache.get(&b.id), None);
-        cache.put(&b, cache.ticket());
-        assert_eq!(cache.get(&b.id), Some(b));
-
-        let off = UserCache::new(Duration::ZERO);
-        off.put(&a, off.ticket());
-        assert_eq!(off.get(&a.id), None);
-        cache.hear(b"not json");
     }
 }
