@@ -24,12 +24,13 @@ pub struct MemoryCluster {
     fences: Mutex<HashMap<String, u64>>,
     queue_sizes: Mutex<HashMap<String, u64>>,
     next_member: Mutex<u64>,
-    /// Writes since the last sweep of expired snapshots.
+    /// Snapshot writes and lease acquisitions since the last sweep.
     writes: Mutex<u64>,
     members: Mutex<HashMap<String, Instant>>,
 }
 
-/// Expired snapshots are swept once per this many writes, so memory stays bounded by what is alive.
+/// Expired snapshots and leases, and the fences of actors that have neither, are swept once per
+/// this many snapshot writes and lease acquisitions, so memory stays bounded by what is alive.
 const SWEEP_EVERY: u64 = 1024;
 
 impl MemoryCluster {
@@ -37,7 +38,7 @@ impl MemoryCluster {
         Arc::new(Self::default())
     }
 
-    /// Inserts a snapshot, sweeping expired ones now and then.
+    /// Inserts a snapshot, sweeping now and then.
     fn insert(
         &self,
         snapshots: &mut HashMap<String, (Stored, Option<Instant>)>,
@@ -45,12 +46,34 @@ impl MemoryCluster {
         entry: (Stored, Option<Instant>),
     ) {
         snapshots.insert(key.to_owned(), entry);
+        if self.sweep_due() {
+            self.sweep(snapshots);
+        }
+    }
+
+    /// Counts one write or acquisition; true once per [`SWEEP_EVERY`].
+    fn sweep_due(&self) -> bool {
         let mut writes = self.writes.lock().expect("poisoned");
         *writes += 1;
-        if *writes >= SWEEP_EVERY {
+        let due = *writes >= SWEEP_EVERY;
+        if due {
             *writes = 0;
-            snapshots.retain(|_, (_, expiry)| alive(expiry));
         }
+        due
+    }
+
+    /// Drops expired snapshots and leases, then the fence of every actor left with neither: a
+    /// finished actor, or an id someone asked for that never existed, leaves nothing behind.
+    /// Locks in the order snapshots, leases, fences (acquire takes the last two in that order).
+    fn sweep(&self, snapshots: &mut HashMap<String, (Stored, Option<Instant>)>) {
+        snapshots.retain(|_, (_, expiry)| alive(expiry));
+        let mut leases = self.leases.lock().expect("poisoned");
+        let now = Instant::now();
+        leases.retain(|_, (_, _, expires)| *expires > now);
+        self.fences
+            .lock()
+            .expect("poisoned")
+            .retain(|key, _| snapshots.contains_key(key) || leases.contains_key(key));
     }
 
     /// A bus endpoint for one node.
@@ -226,16 +249,23 @@ impl Leases for MemoryCluster {
                 return Ok(None);
             }
         }
-        let mut fences = self.fences.lock().expect("poisoned");
-        let fence = fences.entry(key.to_owned()).or_default();
-        *fence += 1;
+        let fence = {
+            let mut fences = self.fences.lock().expect("poisoned");
+            let fence = fences.entry(key.to_owned()).or_default();
+            *fence += 1;
+            *fence
+        };
         leases.insert(
             key.to_owned(),
-            (node.to_owned(), *fence, Instant::now() + ttl),
+            (node.to_owned(), fence, Instant::now() + ttl),
         );
+        drop(leases);
+        if self.sweep_due() {
+            self.sweep(&mut self.snapshots.lock().expect("poisoned"));
+        }
         Ok(Some(Lease {
             key: key.to_owned(),
-            fence: *fence,
+            fence,
         }))
     }
 
@@ -283,5 +313,47 @@ impl Membership for MemoryCluster {
         let mut peers: Vec<String> = members.keys().cloned().collect();
         peers.sort();
         Ok(peers)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn finished_actors_leave_no_fence_behind() {
+        let cluster = MemoryCluster::new();
+        let ttl = Duration::from_secs(5);
+        let kept = cluster
+            .acquire("game:kept", "n", ttl)
+            .await
+            .unwrap()
+            .unwrap();
+        cluster
+            .save("game:kept", b"live".to_vec(), kept.fence, 1, None)
+            .await
+            .unwrap();
+        cluster.release(&kept, "n").await.unwrap();
+        // Many short actors, each finished (its snapshot already expired) and released, and ids
+        // that never existed: a sweep is due well before the loop ends.
+        for i in 0..SWEEP_EVERY {
+            let key = format!("game:{i}");
+            let lease = cluster.acquire(&key, "n", ttl).await.unwrap().unwrap();
+            if i % 2 == 0 {
+                cluster
+                    .save(&key, b"done".to_vec(), lease.fence, 1, Some(Duration::ZERO))
+                    .await
+                    .unwrap();
+            }
+            cluster.release(&lease, "n").await.unwrap();
+        }
+        let fences = cluster.fences.lock().unwrap().len();
+        assert!(fences < SWEEP_EVERY as usize / 2, "{fences} fences kept");
+        let again = cluster
+            .acquire("game:kept", "n", ttl)
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(again.fence > kept.fence, "a live snapshot's fence is kept");
     }
 }

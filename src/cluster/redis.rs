@@ -57,8 +57,14 @@ const DURABLE_BATCH: usize = 256;
 /// Channels per `SUBSCRIBE` when the bus moves to a new primary.
 const RESUBSCRIBE_CHUNK: usize = 500;
 
-/// Fenced compare-and-set of a snapshot hash {data, fence, rev}.
-/// KEYS[1] snapshot; ARGV data, fence, rev, ttl ms (0: no expiry).
+/// How much longer than its snapshot an actor's fence counter lives, and how long the counter of
+/// an actor that has no snapshot lives after a lease is taken. Far past any lease: a node that
+/// lost its lease has long stopped writing when its fence can be reused.
+const FENCE_GRACE_MS: u64 = 60_000;
+
+/// Fenced compare-and-set of a snapshot hash {data, fence, rev}. The fence counter lives as long
+/// as the snapshot does, plus the grace: a finished actor leaves nothing behind for ever.
+/// KEYS[1] snapshot, KEYS[2] fence counter; ARGV data, fence, rev, ttl ms (0: no expiry), grace ms.
 const SAVE: &str = r#"
 local cur = redis.call('HMGET', KEYS[1], 'fence', 'rev')
 if cur[1] then
@@ -66,7 +72,13 @@ if cur[1] then
   if tonumber(cur[2]) >= tonumber(ARGV[3]) then return {'stale', cur[2]} end
 end
 redis.call('HSET', KEYS[1], 'data', ARGV[1], 'fence', ARGV[2], 'rev', ARGV[3])
-if tonumber(ARGV[4]) > 0 then redis.call('PEXPIRE', KEYS[1], ARGV[4]) else redis.call('PERSIST', KEYS[1]) end
+if tonumber(ARGV[4]) > 0 then
+  redis.call('PEXPIRE', KEYS[1], ARGV[4])
+  redis.call('PEXPIRE', KEYS[2], ARGV[4] + ARGV[5])
+else
+  redis.call('PERSIST', KEYS[1])
+  redis.call('PERSIST', KEYS[2])
+end
 return {'ok', ARGV[3]}
 "#;
 
@@ -81,11 +93,30 @@ return {'ok', cur[1], cur[3]}
 "#;
 
 /// Takes a lease if free or already ours, with a new fence. KEYS[1] lease, KEYS[2] fence
-/// counter; ARGV node, ttl ms. Returns the fence, or false when another node holds it.
+/// counter, KEYS[3] snapshot; ARGV node, ttl ms, grace ms. Returns the fence, or false when
+/// another node holds it. The new fence is larger than the counter, the stored snapshot's and
+/// our old lease's (so a counter that expired under a long-renewed lease cannot go back), and
+/// the counter then lives as long as the snapshot plus the grace: for ever under a snapshot
+/// without expiry, the grace past this lease when there is no snapshot (a new actor, or an id
+/// nobody has) unless a save keeps it (see SAVE).
 const ACQUIRE: &str = r#"
 local holder = redis.call('GET', KEYS[1])
 if holder and string.match(holder, '^(.*)|') ~= ARGV[1] then return false end
 local fence = redis.call('INCR', KEYS[2])
+local floor = tonumber(redis.call('HGET', KEYS[3], 'fence') or '0')
+if holder then floor = math.max(floor, tonumber(string.match(holder, '|(%d+)$'))) end
+if fence <= floor then
+  fence = floor + 1
+  redis.call('SET', KEYS[2], fence)
+end
+local left = redis.call('PTTL', KEYS[3])
+if left == -2 then
+  redis.call('PEXPIRE', KEYS[2], ARGV[2] + ARGV[3])
+elseif left >= 0 then
+  redis.call('PEXPIRE', KEYS[2], math.max(left, tonumber(ARGV[2])) + ARGV[3])
+else
+  redis.call('PERSIST', KEYS[2])
+end
 redis.call('SET', KEYS[1], ARGV[1] .. '|' .. fence, 'PX', ARGV[2])
 return fence
 "#;
@@ -849,6 +880,11 @@ impl RedisCluster {
         self.tagged(actor, ":lease")
     }
 
+    /// An actor's fence counter, in the slot of its snapshot.
+    fn fence_key(&self, actor: &str) -> String {
+        self.tagged(actor, ":fence")
+    }
+
     /// The queue-sizes hash.
     fn queue_sizes_key(&self) -> String {
         self.key("queue-sizes")
@@ -1088,17 +1124,25 @@ impl SnapshotStore for RedisCluster {
             Some(_) => {
                 let mut cmd = redis::cmd("EVAL");
                 cmd.arg(SAVE)
-                    .arg(1)
+                    .arg(2)
                     .arg(self.snapshot_key(key))
+                    .arg(self.fence_key(key))
                     .arg(data)
                     .arg(fence)
                     .arg(rev)
-                    .arg(ttl_ms);
+                    .arg(ttl_ms)
+                    .arg(FENCE_GRACE_MS);
                 redis::from_redis_value(self.durable(cmd).await?).map_err(unavailable)?
             }
             None => {
                 let mut invocation = self.save.key(self.snapshot_key(key));
-                invocation.arg(data).arg(fence).arg(rev).arg(ttl_ms);
+                invocation
+                    .key(self.fence_key(key))
+                    .arg(data)
+                    .arg(fence)
+                    .arg(rev)
+                    .arg(ttl_ms)
+                    .arg(FENCE_GRACE_MS);
                 self.invoke(invocation).await?
             }
         };
@@ -1112,9 +1156,9 @@ impl SnapshotStore for RedisCluster {
         }
     }
 
-    async fn put(&self, key: &str, data: Vec<u8>, ttl: Duration) -> Result<(), SaveError> {
+    async fn put(&self, actor: &str, data: Vec<u8>, ttl: Duration) -> Result<(), SaveError> {
         let mut pipe = redis::pipe();
-        let key = self.snapshot_key(key);
+        let key = self.snapshot_key(actor);
         pipe.atomic()
             .cmd("HSET")
             .arg(&key)
@@ -1128,13 +1172,25 @@ impl SnapshotStore for RedisCluster {
             .cmd("PEXPIRE")
             .arg(&key)
             .arg(ttl.as_millis() as u64)
+            .ignore()
+            .cmd("PEXPIRE")
+            .arg(self.fence_key(actor))
+            .arg(ttl.as_millis() as u64 + FENCE_GRACE_MS)
             .ignore();
         self.run_pipe(&pipe).await
     }
 
     async fn delete(&self, key: &str) -> Result<(), SaveError> {
-        self.run::<()>(redis::cmd("DEL").arg(self.snapshot_key(key)))
-            .await
+        let mut pipe = redis::pipe();
+        pipe.atomic()
+            .cmd("DEL")
+            .arg(self.snapshot_key(key))
+            .ignore()
+            .cmd("PEXPIRE")
+            .arg(self.fence_key(key))
+            .arg(FENCE_GRACE_MS)
+            .ignore();
+        self.run_pipe(&pipe).await
     }
 
     async fn set_queue_size(&self, queue: &str, waiting: u64) -> Result<(), SaveError> {
@@ -1170,9 +1226,11 @@ impl Leases for RedisCluster {
     ) -> Result<Option<Lease>, SaveError> {
         let mut invocation = self.acquire.key(self.lease_key(key));
         invocation
-            .key(self.tagged(key, ":fence"))
+            .key(self.fence_key(key))
+            .key(self.snapshot_key(key))
             .arg(node)
-            .arg(ttl.as_millis() as u64);
+            .arg(ttl.as_millis() as u64)
+            .arg(FENCE_GRACE_MS);
         let fence: Option<u64> = self.invoke(invocation).await?;
         Ok(fence.map(|fence| Lease {
             key: key.to_owned(),
