@@ -5,8 +5,11 @@
 //! wakeup, never a poll. Appends are group-committed: the appends that arrive while one
 //! transaction is being written go into the next one together, so many games' moves cost one
 //! SQLite transaction (and one hop to the blocking pool), each append still answered only once
-//! its entry is committed.
+//! its entry is committed. The events this process appended most recently are kept decoded,
+//! so that the listeners reading them (four, each in its own group) take a copy instead of
+//! decoding the same JSON four times.
 
+use std::collections::VecDeque;
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -53,19 +56,27 @@ CREATE TABLE IF NOT EXISTS dead (
 /// The file of the embedded event log, in the data dir.
 pub const SQLITE_FILE: &str = "events.sqlite3";
 
+/// Decoded entries kept of what this process appended last: a few seconds of a busy node's
+/// events, which its listeners read while they keep up.
+const RECENT: usize = 4096;
+
 #[derive(Clone)]
 pub struct SqliteEvents {
     conn: Arc<Mutex<Connection>>,
     appended: Arc<Notify>,
     claim_idle: Duration,
     appends: Arc<Mutex<Appends>>,
+    /// The last [`RECENT`] entries this process committed, by increasing id.
+    recent: Arc<Mutex<VecDeque<(i64, GameEvent)>>>,
 }
+
+/// An append waiting for the next group commit: the event, its JSON, and who waits for its id.
+type Queued = (GameEvent, String, oneshot::Sender<Result<i64, EventsError>>);
 
 /// Appends waiting for the next group commit.
 #[derive(Default)]
 struct Appends {
-    /// Each entry's JSON and who waits for its id.
-    queued: Vec<(String, oneshot::Sender<Result<i64, EventsError>>)>,
+    queued: Vec<Queued>,
     /// A writer is committing (it takes what is queued when it is done).
     writing: bool,
 }
@@ -82,6 +93,7 @@ impl SqliteEvents {
             appended: Arc::new(Notify::new()),
             claim_idle: CLAIM_IDLE,
             appends: Arc::default(),
+            recent: Arc::default(),
         })
     }
 
@@ -118,7 +130,14 @@ impl SqliteEvents {
                 }
                 std::mem::take(&mut appends.queued)
             };
-            let (bodies, waiters): (Vec<String>, Vec<_>) = batch.into_iter().unzip();
+            let mut events = Vec::with_capacity(batch.len());
+            let mut bodies = Vec::with_capacity(batch.len());
+            let mut waiters = Vec::with_capacity(batch.len());
+            for (event, body, waiter) in batch {
+                events.push(event);
+                bodies.push(body);
+                waiters.push(waiter);
+            }
             let committed = self
                 .with(move |conn| {
                     let tx = conn.transaction()?;
@@ -137,6 +156,12 @@ impl SqliteEvents {
                 .await;
             match committed {
                 Ok(ids) => {
+                    {
+                        let mut recent = self.recent.lock().expect("poisoned");
+                        recent.extend(ids.iter().copied().zip(events));
+                        let over = recent.len().saturating_sub(RECENT);
+                        recent.drain(..over);
+                    }
                     for (waiter, id) in waiters.into_iter().zip(ids) {
                         let _ = waiter.send(Ok(id));
                     }
@@ -149,6 +174,32 @@ impl SqliteEvents {
                 }
             }
         }
+    }
+
+    /// Entries from what [`SqliteEvents::take`] took: a copy of the decoded event when this
+    /// process appended it lately, the stored JSON decoded otherwise.
+    fn decode(&self, taken: Vec<(i64, String, u64)>) -> Vec<Entry> {
+        let recent = self.recent.lock().expect("poisoned");
+        taken
+            .into_iter()
+            .filter_map(|(id, body, deliveries)| {
+                let event = match recent.binary_search_by_key(&id, |(at, _)| *at) {
+                    Ok(at) => recent[at].1.clone(),
+                    Err(_) => match serde_json::from_str::<GameEvent>(&body) {
+                        Ok(event) => event,
+                        Err(e) => {
+                            tracing::error!(entry = id, error = %e, "undecodable event skipped");
+                            return None;
+                        }
+                    },
+                };
+                Some(Entry {
+                    id: id.to_string(),
+                    event,
+                    deliveries,
+                })
+            })
+            .collect()
     }
 
     /// One read without waiting: own pending, then claimable, then new entries.
@@ -216,11 +267,13 @@ impl SqliteEvents {
                          VALUES (?1, ?2, ?3, 1, ?4) ON CONFLICT(grp, id) DO NOTHING",
                         params![group, id, consumer, now],
                     )?;
+                    taken.push((id, body, 1));
+                }
+                if let Some(&(last, _, _)) = taken.last() {
                     tx.run(
                         "UPDATE groups SET last_id = ?2 WHERE name = ?1",
-                        params![group, id],
+                        params![group, last],
                     )?;
-                    taken.push((id, body, 1));
                 }
             }
             tx.commit()?;
@@ -237,7 +290,7 @@ impl EventLog for SqliteEvents {
         let (tx, rx) = oneshot::channel();
         let start_writer = {
             let mut appends = self.appends.lock().expect("poisoned");
-            appends.queued.push((body, tx));
+            appends.queued.push((event.clone(), body, tx));
             !std::mem::replace(&mut appends.writing, true)
         };
         if start_writer {
@@ -264,22 +317,7 @@ impl EventLog for SqliteEvents {
             let appended = self.appended.notified();
             let taken = self.take(group, consumer, count).await?;
             if !taken.is_empty() {
-                return Ok(taken
-                    .into_iter()
-                    .filter_map(|(id, body, deliveries)| {
-                        match serde_json::from_str::<GameEvent>(&body) {
-                            Ok(event) => Some(Entry {
-                                id: id.to_string(),
-                                event,
-                                deliveries,
-                            }),
-                            Err(e) => {
-                                tracing::error!(entry = id, error = %e, "undecodable event skipped");
-                                None
-                            }
-                        }
-                    })
-                    .collect());
+                return Ok(self.decode(taken));
             }
             if tokio::time::timeout_at(deadline, appended).await.is_err() {
                 return Ok(Vec::new());

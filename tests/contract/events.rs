@@ -269,6 +269,36 @@ async fn the_sqlite_event_log_keeps_the_contract() {
     runner_contract(Arc::new(log)).await;
 }
 
+/// The embedded log hands its own recent appends to listeners from memory and decodes the rest
+/// from the file: either way a listener reads exactly what was appended.
+#[actix_web::test]
+async fn the_sqlite_event_log_reads_back_what_was_appended_from_memory_or_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("events.sqlite3");
+    let log = SqliteEvents::open(&path).unwrap();
+    // More than the log keeps decoded (4,096), so the first ones come from the file.
+    let appended: Vec<GameEvent> = (0..5_000).map(|n| nth(&format!("g{}", n % 7), n)).collect();
+    for event in &appended {
+        log.append(event).await.unwrap();
+    }
+    let read_all = |log: SqliteEvents, group: &'static str| async move {
+        let mut events = Vec::new();
+        loop {
+            let entries = log.read(group, "n1", 0, 1_000, NOW).await.unwrap();
+            if entries.is_empty() {
+                return events;
+            }
+            let ids: Vec<String> = entries.iter().map(|e| e.id.clone()).collect();
+            log.ack(group, &ids).await.unwrap();
+            events.extend(entries.into_iter().map(|e| e.event));
+        }
+    };
+    assert_eq!(read_all(log.clone(), "here").await, appended);
+    // Another process's view of the same file decodes every entry.
+    let reopened = SqliteEvents::open(&path).unwrap();
+    assert_eq!(read_all(reopened, "there").await, appended);
+}
+
 #[actix_web::test]
 async fn the_redis_event_log_keeps_the_contract() {
     let url = &crate::servers::shared().redis_url;
